@@ -1,0 +1,5 @@
+"""The built-in synthetic sample data."""
+from .synthetic import (COCO_KEYPOINTS, COCO_SKELETON, draw_image,
+                        generate_coco)
+
+__all__ = ['COCO_KEYPOINTS', 'COCO_SKELETON', 'draw_image', 'generate_coco']

@@ -1,0 +1,1 @@
+"""Training and search loops, hooks and optimiser pieces."""

@@ -1,0 +1,19 @@
+"""AutoPose models: operations, cells, the encoder backbone and the decoder
+neck, all registered in MMPose's ``MODELS`` registry."""
+from .backbone import (ARCH_SETTINGS, AutoPoseNet, CellStack,
+                       cells_to_reductions, default_reduction_indices)
+from .cells import CellGraph, EncoderCell, UpsampleCell
+from .decoder import AutoPoseDecoder, Decoder
+from .genotype import (CELL_TYPES, DECODER_CELLS, ENCODER_CELLS, CellGenotype,
+                       Genotype, load_genotype)
+from .operations import (OPERATION_NAMES, FactorizedReduce, PoolBN,
+                         ReLUConvBN, SEConnect, Zero, build_operation)
+
+__all__ = [
+    'ARCH_SETTINGS', 'AutoPoseNet', 'CellStack', 'cells_to_reductions',
+    'default_reduction_indices', 'CellGraph', 'EncoderCell', 'UpsampleCell',
+    'AutoPoseDecoder', 'Decoder', 'CELL_TYPES', 'DECODER_CELLS',
+    'ENCODER_CELLS', 'CellGenotype', 'Genotype', 'load_genotype',
+    'OPERATION_NAMES', 'FactorizedReduce', 'PoolBN', 'ReLUConvBN',
+    'SEConnect', 'Zero', 'build_operation'
+]

@@ -1,0 +1,273 @@
+"""AutoPoseNet: the searched-cell encoder of the AutoPose networks."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch.nn as nn
+from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmengine.model import BaseModule
+from mmpose.models.backbones.base_backbone import BaseBackbone
+from mmpose.registry import MODELS
+from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+from torch import Tensor
+
+from .cells import EncoderCell
+from .genotype import Genotype, GenotypeLike, load_genotype
+from .operations import DEFAULT_NORM_CFG
+
+NUM_SCALES = 4
+
+# The published presets: L cells, C initial channels, and where the encoder
+# halves the resolution (cell indices of the three reduction cells).
+ARCH_SETTINGS: Dict[str, Dict] = {
+    'L12-C32': dict(num_cells=12, base_channels=32,
+                    reduction_indices=(3, 6, 9)),
+    'L18-C48': dict(num_cells=18, base_channels=48,
+                    reduction_indices=(3, 8, 15)),
+    'L18-C64': dict(num_cells=18, base_channels=64,
+                    reduction_indices=(3, 8, 15)),
+}
+PUBLISHED_REDUCTIONS = {12: (3, 6, 9), 18: (3, 8, 15)}
+
+
+def default_reduction_indices(num_cells: int) -> Tuple[int, ...]:
+    """Reduction positions for ``num_cells`` encoder cells.
+
+    L = 12 and L = 18 use the published positions. Any other L spreads the
+    cells over the four scales as evenly as possible, the remainder going to
+    the 1/16 scale first, then 1/8, then 1/4 (e.g. L = 10 gives 2, 3, 3, 2
+    cells, i.e. reductions at cells 2, 5, 8).
+    """
+    if num_cells in PUBLISHED_REDUCTIONS:
+        return PUBLISHED_REDUCTIONS[num_cells]
+    if num_cells < NUM_SCALES:
+        raise ValueError(f'num_cells must be at least {NUM_SCALES} (one cell '
+                         f'per scale), got {num_cells}')
+    per_scale = [num_cells // NUM_SCALES] * NUM_SCALES
+    for i in (2, 1, 0)[:num_cells % NUM_SCALES]:
+        per_scale[i] += 1
+    return cells_to_reductions(per_scale)
+
+
+def cells_to_reductions(cells_per_scale: Sequence[int]) -> Tuple[int, ...]:
+    """Turn per-scale cell counts, e.g. ``(3, 5, 7, 3)``, into the indices of
+    the reduction cells, e.g. ``(3, 8, 15)``."""
+    indices, total = [], 0
+    for count in cells_per_scale[:-1]:
+        total += count
+        indices.append(total)
+    return tuple(indices)
+
+
+def check_reduction_indices(num_cells: int,
+                            reduction_indices: Sequence[int]) -> Tuple[int, ...]:
+    """Validate that the reductions leave at least one cell per scale."""
+    indices = tuple(int(i) for i in reduction_indices)
+    valid = (
+        len(indices) == NUM_SCALES - 1
+        and all(a < b for a, b in zip((0, ) + indices, indices + (num_cells, ))))
+    if not valid:
+        raise ValueError(
+            f'reduction_indices must be {NUM_SCALES - 1} increasing cell '
+            f'indices in 1..{num_cells - 1} (so that each of the 4 scales '
+            f'has at least one cell) for num_cells={num_cells}, got '
+            f'{list(reduction_indices)}')
+    return indices
+
+
+class CellStack(BaseModule):
+    """A chain of encoder cells that returns one tap per scale.
+
+    Args:
+        in_channels (tuple[int, int]): Channels of the two initial inputs
+            (older first); both at the same resolution.
+        cell_channels (int): Node width of the first cell; doubles at every
+            reduction cell.
+        num_cells (int): Number of cells.
+        reduction_indices (Sequence[int]): Indices of the 3 reduction cells.
+        genotype (Genotype): Supplies the ``normal`` and ``reduce`` cells.
+        conv_cfg (dict, optional): Config of the convolution layers.
+        norm_cfg (dict): Config of the normalisation layers.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    cell_type = EncoderCell
+
+    def __init__(self,
+                 in_channels: Tuple[int, int],
+                 cell_channels: int,
+                 num_cells: int,
+                 reduction_indices: Sequence[int],
+                 genotype: Genotype,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = DEFAULT_NORM_CFG,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        reductions = check_reduction_indices(num_cells, reduction_indices)
+        self.tap_indices = tuple(i - 1 for i in reductions) + (num_cells - 1, )
+        prev_prev, prev = in_channels
+        channels = cell_channels
+        reduction_prev = False
+        self.cells = nn.ModuleList()
+        self.out_channels: List[int] = []
+        for i in range(num_cells):
+            reduction = i in reductions
+            if reduction:
+                channels *= 2
+            cell = self.cell_type(
+                prev_prev,
+                prev,
+                channels,
+                genotype.reduce if reduction else genotype.normal,
+                reduction=reduction,
+                reduction_prev=reduction_prev,
+                conv_cfg=conv_cfg,
+                norm_cfg=norm_cfg)
+            self.cells.append(cell)
+            prev_prev, prev = prev, cell.out_channels
+            reduction_prev = reduction
+            if i in self.tap_indices:
+                self.out_channels.append(cell.out_channels)
+
+    def forward(self, s0: Tensor, s1: Tensor) -> Tuple[Tensor, ...]:
+        taps = []
+        for i, cell in enumerate(self.cells):
+            s0, s1 = s1, cell(s0, s1)
+            if i in self.tap_indices:
+                taps.append(s1)
+        return tuple(taps)
+
+
+@MODELS.register_module()
+class AutoPoseNet(BaseBackbone):
+    """The AutoPose encoder: a stem and L searched cells.
+
+    It returns four features, at 1/4, 1/8, 1/16 and 1/32 of the input, with
+    ``2C``, ``4C``, ``8C`` and ``16C`` channels.
+
+    Args:
+        arch (str): A preset, ``'L12-C32'``, ``'L18-C48'`` or ``'L18-C64'``,
+            which sets ``num_cells``, ``base_channels`` and
+            ``reduction_indices``; any of them given explicitly overrides the
+            preset. Defaults to ``'L12-C32'``.
+        num_cells (int, optional): L, the number of cells.
+        base_channels (int, optional): C, the stem width (even).
+        reduction_indices (Sequence[int], optional): Indices of the three
+            reduction cells. Defaults to the preset's, or
+            :func:`default_reduction_indices` when ``num_cells`` is given.
+        genotype (str | dict | Genotype): The searched cells: a JSON/YAML
+            path, a dict, or ``'published'``. Defaults to ``'published'``.
+        in_channels (int): Image channels. Defaults to 3.
+        conv_cfg (dict, optional): Config of the convolution layers.
+        norm_cfg (dict): Config of the normalisation layers, e.g.
+            ``dict(type='SyncBN')`` on clusters.
+        norm_eval (bool): Keep normalisation layers in eval mode during
+            training. Defaults to False.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+
+    Example:
+        >>> import torch
+        >>> from autopose_mm.models import AutoPoseNet
+        >>> net = AutoPoseNet(arch='L12-C32').eval()
+        >>> [tuple(o.shape) for o in net(torch.rand(1, 3, 256, 192))]
+        [(1, 64, 64, 48), (1, 128, 32, 24), (1, 256, 16, 12), (1, 512, 8, 6)]
+    """
+
+    arch_settings = ARCH_SETTINGS
+
+    def __init__(self,
+                 arch: Optional[str] = 'L12-C32',
+                 num_cells: Optional[int] = None,
+                 base_channels: Optional[int] = None,
+                 reduction_indices: Optional[Sequence[int]] = None,
+                 genotype: GenotypeLike = 'published',
+                 in_channels: int = 3,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = DEFAULT_NORM_CFG,
+                 norm_eval: bool = False,
+                 init_cfg: OptMultiConfig = [
+                     dict(type='Kaiming', layer=['Conv2d']),
+                     dict(type='Constant', val=1, layer=['_BatchNorm'])
+                 ]) -> None:
+        super().__init__(init_cfg=init_cfg)
+        settings = self.resolve_arch(arch, num_cells, base_channels,
+                                     reduction_indices)
+        self.num_cells = settings['num_cells']
+        self.base_channels = C = settings['base_channels']
+        self.reduction_indices = settings['reduction_indices']
+        self.genotype = load_genotype(genotype)
+        self.norm_eval = norm_eval
+
+        def conv_bn(cin: int, cout: int, stride: int) -> List[nn.Module]:
+            return [
+                build_conv_layer(
+                    conv_cfg, cin, cout, 3, stride=stride, padding=1,
+                    bias=False),
+                build_norm_layer(norm_cfg, cout)[1]
+            ]
+
+        self.stem0 = nn.Sequential(*conv_bn(in_channels, C, 2),
+                                   nn.ReLU(inplace=True),
+                                   *conv_bn(C, 2 * C, 2),
+                                   nn.ReLU(inplace=True))
+        self.stem1 = nn.Sequential(*conv_bn(2 * C, 2 * C, 1))
+        self.cells = self.build_cells(
+            in_channels=(2 * C, 2 * C),
+            cell_channels=C // 2,
+            num_cells=self.num_cells,
+            reduction_indices=self.reduction_indices,
+            genotype=self.genotype,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg)
+        self.out_channels = tuple(self.cells.out_channels)
+
+    def build_cells(self, **kwargs) -> nn.Module:
+        """Build the cell chain; searchable backbones override this."""
+        return CellStack(**kwargs)
+
+    @classmethod
+    def resolve_arch(cls, arch: Optional[str], num_cells: Optional[int],
+                     base_channels: Optional[int],
+                     reduction_indices: Optional[Sequence[int]]) -> Dict:
+        """Merge the preset with explicit arguments and validate them."""
+        if arch is None:
+            settings = {}
+        elif arch in cls.arch_settings:
+            settings = dict(cls.arch_settings[arch])
+        else:
+            raise ValueError(
+                f'unknown AutoPoseNet arch {arch!r}; choose one of '
+                f'{", ".join(cls.arch_settings)}, or set arch=None and give '
+                f'num_cells and base_channels')
+        if num_cells is not None:
+            if num_cells != settings.get('num_cells'):
+                settings.pop('reduction_indices', None)
+            settings['num_cells'] = num_cells
+        if base_channels is not None:
+            settings['base_channels'] = base_channels
+        if reduction_indices is not None:
+            settings['reduction_indices'] = tuple(reduction_indices)
+        L = settings.get('num_cells')
+        C = settings.get('base_channels')
+        if isinstance(L, bool) or not isinstance(L, int) or L < NUM_SCALES:
+            raise ValueError(f'num_cells (L) must be an integer >= '
+                             f'{NUM_SCALES}, got {L!r}')
+        if isinstance(C, bool) or not isinstance(C, int) or C < 2 or C % 2:
+            raise ValueError(f'base_channels (C) must be a positive even '
+                             f'integer, got {C!r}')
+        if 'reduction_indices' not in settings:
+            settings['reduction_indices'] = default_reduction_indices(L)
+        settings['reduction_indices'] = check_reduction_indices(
+            L, settings['reduction_indices'])
+        return settings
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        s0 = self.stem0(x)
+        s1 = self.stem1(s0)
+        return self.cells(s0, s1)
+
+    def train(self, mode: bool = True) -> 'AutoPoseNet':
+        super().train(mode)
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self

@@ -1,0 +1,186 @@
+"""Cells: a DAG of operations over two inputs, built from a genotype.
+
+A cell projects its two inputs (the outputs of the two cells before it, older
+first) to the cell width, computes its intermediate nodes and concatenates
+them. :class:`EncoderCell` keeps or halves the resolution;
+:class:`UpsampleCell` fuses a coarser decoded feature with an encoder tap one
+scale finer.
+"""
+from typing import List
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmpose.registry import MODELS
+from mmpose.utils.typing import ConfigType, OptConfigType
+from torch import Tensor
+
+from .genotype import CellGenotype
+from .operations import (DEFAULT_NORM_CFG, FactorizedReduce, ReLUConvBN,
+                         build_operation)
+
+
+class CellGraph(nn.Module):
+    """The intermediate nodes of a cell with fixed operations.
+
+    Args:
+        genotype (CellGenotype): The operations and inputs of every node.
+        channels (int): Width of every state in the cell.
+        reduction (bool): Use stride 2 on the edges that read the cell
+            inputs.
+        conv_cfg (dict, optional): Config of the convolution layers.
+        norm_cfg (dict): Config of the normalisation layers.
+    """
+
+    def __init__(self,
+                 genotype: CellGenotype,
+                 channels: int,
+                 reduction: bool = False,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = DEFAULT_NORM_CFG) -> None:
+        super().__init__()
+        self.ops = nn.ModuleList()
+        self.sources: List[List[int]] = []
+        for node in genotype.edges:
+            sources = []
+            for op_name, src in node:
+                stride = 2 if reduction and src < 2 else 1
+                self.ops.append(
+                    build_operation(op_name, channels, stride, conv_cfg,
+                                    norm_cfg))
+                sources.append(src)
+            self.sources.append(sources)
+        self.concat = list(genotype.concat)
+
+    def forward(self, s0: Tensor, s1: Tensor) -> Tensor:
+        states = [s0, s1]
+        ops = iter(self.ops)
+        for sources in self.sources:
+            node = None
+            for src in sources:
+                out = next(ops)(states[src])
+                node = out if node is None else node + out
+            states.append(node)
+        return torch.cat([states[i] for i in self.concat], dim=1)
+
+
+class BaseCell(BaseModule):
+    """Shared part of all cells: two input projections and the node graph.
+
+    Subclasses build ``preprocess0`` / ``preprocess1``; the graph is built by
+    :meth:`build_graph`, which searchable cells override.
+    """
+
+    def __init__(self, init_cfg: OptConfigType = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+
+    def build_graph(self, genotype: CellGenotype, channels: int,
+                    reduction: bool, conv_cfg: OptConfigType,
+                    norm_cfg: ConfigType) -> nn.Module:
+        return CellGraph(genotype, channels, reduction, conv_cfg, norm_cfg)
+
+    def forward(self, s0: Tensor, s1: Tensor) -> Tensor:
+        return self.graph(self.preprocess0(s0), self.preprocess1(s1))
+
+
+@MODELS.register_module()
+class EncoderCell(BaseCell):
+    """A normal (stride 1) or reduction (stride 2) encoder cell.
+
+    Args:
+        prev_prev_channels (int): Channels of the older input.
+        prev_channels (int): Channels of the newer input.
+        channels (int): Width of every node; the cell outputs
+            ``len(genotype.concat) * channels``.
+        genotype (CellGenotype): The cell's operations.
+        reduction (bool): Whether this cell halves the resolution.
+        reduction_prev (bool): Whether the previous cell halved it, so that
+            the older input is twice as large as the newer one.
+        conv_cfg (dict, optional): Config of the convolution layers.
+        norm_cfg (dict): Config of the normalisation layers.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 prev_prev_channels: int,
+                 prev_channels: int,
+                 channels: int,
+                 genotype: CellGenotype,
+                 reduction: bool = False,
+                 reduction_prev: bool = False,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = DEFAULT_NORM_CFG,
+                 init_cfg: OptConfigType = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.reduction = reduction
+        if reduction_prev:
+            self.preprocess0 = FactorizedReduce(prev_prev_channels, channels,
+                                                conv_cfg, norm_cfg)
+        else:
+            self.preprocess0 = ReLUConvBN(prev_prev_channels, channels, 1, 1,
+                                          1, conv_cfg, norm_cfg)
+        self.preprocess1 = ReLUConvBN(prev_channels, channels, 1, 1, 1,
+                                      conv_cfg, norm_cfg)
+        self.graph = self.build_graph(genotype, channels, reduction, conv_cfg,
+                                      norm_cfg)
+        self.out_channels = len(genotype.concat) * channels
+
+
+class _UpsampleProjection(nn.Module):
+    """Nearest upsampling to the size of a reference map, then ReLU-conv-BN."""
+
+    def __init__(self, in_channels: int, out_channels: int,
+                 conv_cfg: OptConfigType, norm_cfg: ConfigType) -> None:
+        super().__init__()
+        self.proj = ReLUConvBN(in_channels, out_channels, 1, 1, 1, conv_cfg,
+                               norm_cfg)
+
+    def forward(self, x: Tensor, size: torch.Size) -> Tensor:
+        return self.proj(F.interpolate(x, size=size, mode='nearest'))
+
+
+@MODELS.register_module()
+class UpsampleCell(BaseCell):
+    """A decoder cell: fuses a coarse feature with the next finer tap.
+
+    The older input is the coarse feature, upsampled to the tap's size; the
+    newer input is the encoder tap. Both are projected to
+    ``out_channels // nodes`` channels and all edges have stride 1.
+
+    Args:
+        coarse_channels (int): Channels of the coarse (older) input.
+        fine_channels (int): Channels of the encoder tap (newer input).
+        out_channels (int): Channels of the cell output.
+        genotype (CellGenotype): The cell's operations.
+        conv_cfg (dict, optional): Config of the convolution layers.
+        norm_cfg (dict): Config of the normalisation layers.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 coarse_channels: int,
+                 fine_channels: int,
+                 out_channels: int,
+                 genotype: CellGenotype,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = DEFAULT_NORM_CFG,
+                 init_cfg: OptConfigType = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        multiplier = len(genotype.concat)
+        if out_channels % multiplier:
+            raise ValueError(f'UpsampleCell out_channels ({out_channels}) '
+                             f'must be divisible by the {multiplier} '
+                             f'concatenated nodes')
+        channels = out_channels // multiplier
+        self.preprocess0 = _UpsampleProjection(coarse_channels, channels,
+                                               conv_cfg, norm_cfg)
+        self.preprocess1 = ReLUConvBN(fine_channels, channels, 1, 1, 1,
+                                      conv_cfg, norm_cfg)
+        self.graph = self.build_graph(genotype, channels, False, conv_cfg,
+                                      norm_cfg)
+        self.out_channels = out_channels
+
+    def forward(self, coarse: Tensor, fine: Tensor) -> Tensor:
+        s0 = self.preprocess0(coarse, fine.shape[-2:])
+        return self.graph(s0, self.preprocess1(fine))

@@ -1,0 +1,164 @@
+"""The searched decoder neck, with its optional refinement stage."""
+from typing import List, Sequence, Tuple
+
+import torch.nn as nn
+from mmengine.model import BaseModule
+from mmpose.registry import MODELS
+from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+from torch import Tensor
+
+from .backbone import CellStack
+from .cells import UpsampleCell
+from .genotype import DECODER_CELLS, Genotype, GenotypeLike, load_genotype
+from .operations import DEFAULT_NORM_CFG, ReLUConvBN
+
+
+class Decoder(BaseModule):
+    """Three upsample cells, 1/32 -> 1/16 -> 1/8 -> 1/4.
+
+    Args:
+        in_channels (Sequence[int]): Channels of the taps at 1/4, 1/8, 1/16
+            and 1/32. Each decoded feature has the channels of the tap at its
+            scale.
+        genotype (Genotype): Supplies the three decoder cells.
+        conv_cfg (dict, optional): Config of the convolution layers.
+        norm_cfg (dict): Config of the normalisation layers.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    cell_type = UpsampleCell
+
+    def __init__(self,
+                 in_channels: Sequence[int],
+                 genotype: Genotype,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = DEFAULT_NORM_CFG,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if len(in_channels) != 4:
+            raise ValueError(f'the decoder needs 4 taps (1/4 .. 1/32), got '
+                             f'in_channels={list(in_channels)}')
+        self.cells = nn.ModuleList()
+        # DECODER_CELLS is ordered coarse to fine; cell i produces scale
+        # 2 - i (0 = 1/4) from the feature at scale 3 - i.
+        for i, name in enumerate(DECODER_CELLS):
+            fine = 2 - i
+            self.cells.append(
+                self.cell_type(
+                    in_channels[fine + 1],
+                    in_channels[fine],
+                    in_channels[fine],
+                    genotype.cells[name],
+                    conv_cfg=conv_cfg,
+                    norm_cfg=norm_cfg))
+
+    def forward(self, taps: Sequence[Tensor]) -> List[Tensor]:
+        """Decode the taps; returns features at 1/4, 1/8 and 1/16."""
+        x = taps[3]
+        decoded = []
+        for i, cell in enumerate(self.cells):
+            x = cell(x, taps[2 - i])
+            decoded.append(x)
+        return decoded[::-1]
+
+
+@MODELS.register_module()
+class AutoPoseDecoder(BaseModule):
+    """The AutoPose decoder neck.
+
+    Stage 1 decodes the backbone's four taps into a 1/4-resolution feature.
+    With ``num_stages=2`` a fixed-width refinement encoder re-reads the
+    stage-1 result, its taps are added to the backbone taps and the stage-1
+    decoded features, and a second decoder (own weights, same genotype)
+    decodes the sums.
+
+    The neck returns one 1/4-resolution feature per stage, after a ReLU, so
+    that a 1x1 :class:`HeatmapHead` (one stage) or :class:`CPMHead` (all
+    stages) turns them into heatmaps.
+
+    Args:
+        in_channels (Sequence[int]): Channels of the backbone taps at 1/4,
+            1/8, 1/16 and 1/32.
+        genotype (str | dict | Genotype): The searched cells. Defaults to
+            ``'published'``.
+        num_stages (int): 1, or 2 for the refinement stage. Defaults to 1.
+        refine_channels (int): Width the refinement encoder reads (its first
+            tap's channels). Defaults to 64.
+        refine_num_cells (int): Cells of the refinement encoder. Defaults to
+            12.
+        refine_reduction_indices (Sequence[int]): Its reduction cells.
+            Defaults to ``(3, 6, 9)``.
+        conv_cfg (dict, optional): Config of the convolution layers.
+        norm_cfg (dict): Config of the normalisation layers.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 in_channels: Sequence[int],
+                 genotype: GenotypeLike = 'published',
+                 num_stages: int = 1,
+                 refine_channels: int = 64,
+                 refine_num_cells: int = 12,
+                 refine_reduction_indices: Sequence[int] = (3, 6, 9),
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = DEFAULT_NORM_CFG,
+                 init_cfg: OptMultiConfig = [
+                     dict(type='Kaiming', layer=['Conv2d']),
+                     dict(type='Constant', val=1, layer=['_BatchNorm'])
+                 ]) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if num_stages not in (1, 2):
+            raise ValueError(f'num_stages must be 1 or 2, got {num_stages!r}')
+        self.in_channels = tuple(in_channels)
+        self.num_stages = num_stages
+        self.genotype = load_genotype(genotype)
+        cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+        self.decoder = self.build_decoder(self.in_channels, self.genotype,
+                                          **cfg)
+        if num_stages == 2:
+            multiplier = len(self.genotype.normal.concat)
+            if refine_channels % multiplier:
+                raise ValueError(f'refine_channels ({refine_channels}) must '
+                                 f'be divisible by {multiplier}')
+            self.refine_proj = ReLUConvBN(self.in_channels[0],
+                                          refine_channels, 1, **cfg)
+            self.refine = self.build_cells(
+                in_channels=(refine_channels, refine_channels),
+                cell_channels=refine_channels // multiplier,
+                num_cells=refine_num_cells,
+                reduction_indices=refine_reduction_indices,
+                genotype=self.genotype,
+                **cfg)
+            self.refine_out = nn.ModuleList(
+                ReLUConvBN(rc, c, 1, **cfg)
+                for rc, c in zip(self.refine.out_channels, self.in_channels))
+            self.decoder2 = self.build_decoder(self.in_channels,
+                                               self.genotype, **cfg)
+        self.relu = nn.ReLU(inplace=False)
+
+    def build_decoder(self, in_channels: Sequence[int], genotype: Genotype,
+                      **kwargs) -> nn.Module:
+        """Build one decoder; searchable necks override this."""
+        return Decoder(in_channels, genotype, **kwargs)
+
+    def build_cells(self, **kwargs) -> nn.Module:
+        """Build the refinement encoder; searchable necks override this."""
+        return CellStack(**kwargs)
+
+    def forward(self, taps: Sequence[Tensor]) -> Tuple[Tensor, ...]:
+        """Return the 1/4-resolution feature of every stage."""
+        decoded = self.decoder(taps)
+        outs = [decoded[0]]
+        if self.num_stages == 2:
+            proj_dec = self.refine_proj(decoded[0])
+            proj_tap = self.refine_proj(taps[0])
+            refine_taps = self.refine(proj_dec, proj_dec + proj_tap)
+            fused = []
+            for s, (tap, r, proj) in enumerate(
+                    zip(taps, refine_taps, self.refine_out)):
+                x = tap + proj(r)
+                if s < len(decoded):
+                    x = x + decoded[s]
+                fused.append(x)
+            outs.append(self.decoder2(fused)[0])
+        return tuple(self.relu(x) for x in outs)

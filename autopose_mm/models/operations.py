@@ -1,0 +1,228 @@
+"""Candidate operations of the AutoPose search space.
+
+Every operation maps ``C`` channels to ``C`` channels at stride 1 or 2. The
+names are the ones used in genotype files; :func:`build_operation` turns a
+name into a module.
+"""
+from typing import Callable, Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmpose.registry import MODELS
+from mmpose.utils.typing import ConfigType, OptConfigType
+from torch import Tensor
+
+DEFAULT_NORM_CFG = dict(type='BN', momentum=0.1)
+
+
+@MODELS.register_module()
+class Zero(nn.Module):
+    """The ``none`` operation: zeros, subsampled when ``stride`` is 2."""
+
+    def __init__(self, stride: int = 1) -> None:
+        super().__init__()
+        self.stride = stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.stride == 1:
+            return x.mul(0.)
+        return x[:, :, ::self.stride, ::self.stride].mul(0.)
+
+
+@MODELS.register_module()
+class ReLUConvBN(nn.Module):
+    """ReLU, convolution without bias, then normalisation.
+
+    Serves the ``std_conv_*`` and ``dil_conv_*`` operations and the 1x1
+    projections that feed every cell.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        kernel_size (int): Convolution kernel size.
+        stride (int): Convolution stride. Defaults to 1.
+        dilation (int): Convolution dilation. Defaults to 1.
+        conv_cfg (dict, optional): Config of the convolution layer.
+        norm_cfg (dict): Config of the normalisation layer.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 kernel_size: int,
+                 stride: int = 1,
+                 dilation: int = 1,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = DEFAULT_NORM_CFG) -> None:
+        super().__init__()
+        padding = dilation * (kernel_size - 1) // 2
+        self.relu = nn.ReLU(inplace=False)
+        self.conv = build_conv_layer(
+            conv_cfg,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            bias=False)
+        self.bn = build_norm_layer(norm_cfg, out_channels)[1]
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.bn(self.conv(self.relu(x)))
+
+
+@MODELS.register_module()
+class FactorizedReduce(nn.Module):
+    """Halve the resolution with two offset 1x1 stride-2 convolutions.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels; must be even.
+        conv_cfg (dict, optional): Config of the convolution layers.
+        norm_cfg (dict): Config of the normalisation layer.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = DEFAULT_NORM_CFG) -> None:
+        super().__init__()
+        if out_channels % 2:
+            raise ValueError(
+                f'FactorizedReduce needs an even out_channels, got '
+                f'{out_channels}')
+        half = out_channels // 2
+        self.relu = nn.ReLU(inplace=False)
+        self.conv_1 = build_conv_layer(
+            conv_cfg, in_channels, half, 1, stride=2, bias=False)
+        self.conv_2 = build_conv_layer(
+            conv_cfg, in_channels, half, 1, stride=2, bias=False)
+        self.bn = build_norm_layer(norm_cfg, out_channels)[1]
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.relu(x)
+        shifted = x[:, :, 1:, 1:]
+        if shifted.shape[-2:] != x.shape[-2:]:
+            # Pad odd-sized maps back so both branches give the same size.
+            shifted = nn.functional.pad(shifted, (0, 1, 0, 1))
+        out = torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1)
+        return self.bn(out)
+
+
+@MODELS.register_module()
+class PoolBN(nn.Module):
+    """3x3 average or max pooling followed by normalisation.
+
+    Args:
+        pool_type (str): ``'avg'`` or ``'max'``.
+        channels (int): Channels of the input and output.
+        stride (int): Pooling stride. Defaults to 1.
+        norm_cfg (dict): Config of the normalisation layer.
+    """
+
+    def __init__(self,
+                 pool_type: str,
+                 channels: int,
+                 stride: int = 1,
+                 norm_cfg: ConfigType = DEFAULT_NORM_CFG) -> None:
+        super().__init__()
+        if pool_type == 'avg':
+            self.pool = nn.AvgPool2d(
+                3, stride=stride, padding=1, count_include_pad=False)
+        elif pool_type == 'max':
+            self.pool = nn.MaxPool2d(3, stride=stride, padding=1)
+        else:
+            raise ValueError(
+                f"pool_type must be 'avg' or 'max', got {pool_type!r}")
+        self.bn = build_norm_layer(norm_cfg, channels)[1]
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.bn(self.pool(x))
+
+
+@MODELS.register_module()
+class SEConnect(nn.Module):
+    """Squeeze-and-excitation gate applied to its own input (stride 1 only).
+
+    Args:
+        channels (int): Channels of the input and output.
+        ratio (int): Channel reduction of the squeeze. Defaults to 2.
+        conv_cfg (dict, optional): Config of the convolution layers.
+    """
+
+    def __init__(self,
+                 channels: int,
+                 ratio: int = 2,
+                 conv_cfg: OptConfigType = None) -> None:
+        super().__init__()
+        hidden = max(1, channels // ratio)
+        self.squeeze = build_conv_layer(
+            conv_cfg, channels, hidden, 1, bias=True)
+        self.excite = build_conv_layer(
+            conv_cfg, hidden, channels, 1, bias=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        w = x.mean(dim=(2, 3), keepdim=True)
+        w = torch.sigmoid(self.excite(torch.relu(self.squeeze(w))))
+        return x * w
+
+
+OpFactory = Callable[[int, int, OptConfigType, ConfigType], nn.Module]
+
+# name -> (factory(channels, stride, conv_cfg, norm_cfg), supported strides)
+OPERATIONS: Dict[str, Tuple[OpFactory, Tuple[int, ...]]] = {
+    'none': (lambda c, s, conv, norm: Zero(s), (1, 2)),
+    'skip_connect':
+    (lambda c, s, conv, norm: nn.Identity()
+     if s == 1 else FactorizedReduce(c, c, conv, norm), (1, 2)),
+    'avg_pool_3x3': (lambda c, s, conv, norm: PoolBN('avg', c, s, norm),
+                     (1, 2)),
+    'max_pool_3x3': (lambda c, s, conv, norm: PoolBN('max', c, s, norm),
+                     (1, 2)),
+    'std_conv_1x1':
+    (lambda c, s, conv, norm: ReLUConvBN(c, c, 1, s, 1, conv, norm), (1, 2)),
+    'std_conv_3x3':
+    (lambda c, s, conv, norm: ReLUConvBN(c, c, 3, s, 1, conv, norm), (1, 2)),
+    'dil_conv_3x3_2':
+    (lambda c, s, conv, norm: ReLUConvBN(c, c, 3, s, 2, conv, norm), (1, 2)),
+    'dil_conv_3x3_4':
+    (lambda c, s, conv, norm: ReLUConvBN(c, c, 3, s, 4, conv, norm), (1, 2)),
+    'se_connect': (lambda c, s, conv, norm: SEConnect(c, conv_cfg=conv), (1, )),
+}
+OPERATION_NAMES: Tuple[str, ...] = tuple(OPERATIONS)
+
+
+def supports_stride(name: str, stride: int) -> bool:
+    """Whether operation ``name`` is defined at ``stride``."""
+    return stride in OPERATIONS[name][1]
+
+
+def build_operation(name: str,
+                    channels: int,
+                    stride: int = 1,
+                    conv_cfg: OptConfigType = None,
+                    norm_cfg: Optional[ConfigType] = None) -> nn.Module:
+    """Build the candidate operation ``name``.
+
+    Args:
+        name (str): One of :data:`OPERATION_NAMES`.
+        channels (int): Channels of the input and output.
+        stride (int): 1, or 2 to halve the resolution.
+        conv_cfg (dict, optional): Config of the convolution layers.
+        norm_cfg (dict, optional): Config of the normalisation layers.
+
+    Returns:
+        nn.Module: The operation.
+    """
+    if name not in OPERATIONS:
+        raise ValueError(f'unknown operation {name!r}; allowed operations: '
+                         f'{", ".join(OPERATION_NAMES)}')
+    factory, strides = OPERATIONS[name]
+    if stride not in strides:
+        raise ValueError(
+            f'operation {name!r} is not defined at stride {stride}; it '
+            f'supports stride {", ".join(map(str, strides))}')
+    return factory(channels, stride, conv_cfg, norm_cfg or DEFAULT_NORM_CFG)

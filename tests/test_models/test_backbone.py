@@ -1,0 +1,78 @@
+import pytest
+import torch
+
+from autopose_mm.models import AutoPoseNet, default_reduction_indices
+from autopose_mm.utils.complexity import count_macs, count_params
+
+# ARCHITECTURE.md's rebuild figures: encoder params (M) and GMACs at
+# 256x192, 384x288 and 256x256.
+ENCODER_FIGURES = {
+    'L12-C32': (5.16, {(256, 192): 0.95, (384, 288): 2.14, (256, 256): 1.27}),
+    'L18-C48': (14.94, {(256, 192): 2.98, (384, 288): 6.70,
+                        (256, 256): 3.97}),
+    'L18-C64': (26.54, {(256, 192): 5.29, (384, 288): 11.90,
+                        (256, 256): 7.05}),
+}
+
+
+@pytest.mark.parametrize('arch', list(ENCODER_FIGURES))
+def test_preset_shapes_and_fidelity(arch):
+    net = AutoPoseNet(arch=arch)
+    C = net.base_channels
+    params, macs = ENCODER_FIGURES[arch]
+    assert count_params(net) / 1e6 == pytest.approx(params, rel=0.01)
+    for (h, w), gmacs in macs.items():
+        assert count_macs(net, (3, h, w)) / 1e9 == pytest.approx(
+            gmacs, rel=0.01)
+    net.eval()
+    for h, w in macs:
+        with torch.no_grad():
+            outs = net(torch.rand(1, 3, h, w))
+        assert [tuple(o.shape) for o in outs] == [
+            (1, C * 2**(s + 1), h // 2**(s + 2), w // 2**(s + 2))
+            for s in range(4)
+        ]
+    assert net.out_channels == (2 * C, 4 * C, 8 * C, 16 * C)
+
+
+def test_free_sizes_and_default_rule():
+    assert default_reduction_indices(12) == (3, 6, 9)
+    assert default_reduction_indices(18) == (3, 8, 15)
+    assert default_reduction_indices(10) == (2, 5, 8)  # 2, 3, 3, 2 cells
+    assert default_reduction_indices(4) == (1, 2, 3)
+    net = AutoPoseNet(arch=None, num_cells=6, base_channels=8)
+    assert net.reduction_indices == (1, 3, 5)  # 1, 2, 2, 1 cells
+    outs = net(torch.rand(2, 3, 64, 48))
+    assert [o.shape[1] for o in outs] == [16, 32, 64, 128]
+    custom = AutoPoseNet(num_cells=12, base_channels=16,
+                         reduction_indices=(2, 4, 10))
+    assert custom.cells.tap_indices == (1, 3, 9, 11)
+    # overriding L of a preset drops the preset's reduction positions
+    assert AutoPoseNet(arch='L12-C32', num_cells=8,
+                       base_channels=8).reduction_indices == (2, 4, 6)
+
+
+@pytest.mark.parametrize('kwargs,match', [
+    (dict(arch='L14-C32'), "unknown AutoPoseNet arch 'L14-C32'.*L12-C32"),
+    (dict(arch=None, num_cells=3, base_channels=8), 'num_cells.*>= 4, got 3'),
+    (dict(base_channels=31), 'base_channels.*even.*got 31'),
+    (dict(arch=None, num_cells=12), 'base_channels.*got None'),
+    (dict(reduction_indices=(3, 3, 9)), 'reduction_indices.*at least one'),
+    (dict(reduction_indices=(3, 6, 12)), r'1\.\.11.*\[3, 6, 12\]'),
+    (dict(genotype={'encoder': {}}), "genotype field 'encoder.normal'"),
+])
+def test_bad_arguments_are_explained(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        AutoPoseNet(**kwargs)
+
+
+def test_genotype_from_path_and_norm_eval(tmp_path):
+    from autopose_mm.models import load_genotype
+    path = str(tmp_path / 'g.yaml')
+    load_genotype('published').dump(path)
+    net = AutoPoseNet(arch=None, num_cells=4, base_channels=8, genotype=path,
+                      norm_eval=True)
+    net.train()
+    bns = [m for m in net.modules()
+           if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bns and not any(m.training for m in bns)

@@ -1,0 +1,71 @@
+import glob
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmpose.registry import MODELS
+from mmengine.registry import init_default_scope
+
+from autopose_mm.models import AutoPoseDecoder, AutoPoseNet
+from autopose_mm.utils.complexity import count_macs, count_params
+from conftest import REPO
+
+CONFIG_DIR = osp.join(REPO, 'configs', 'autopose')
+# ARCHITECTURE.md: model params (M) and GMACs at 256x192, K = 17,
+# for the stage-1 and the two-stage model.
+MODEL_FIGURES = {
+    'l12_c32': dict(stage1=(5.51, 1.06), two_stage=(11.31, 2.01)),
+    'l18_c48': dict(stage1=(15.70, 3.22), two_stage=(22.11, 4.35)),
+    'l18_c64': dict(stage1=(27.90, 5.72), two_stage=(35.08, 7.07)),
+}
+
+
+def stage1_model_cfg(cfg: Config) -> dict:
+    """The config's model with the refinement stage removed."""
+    model = cfg.model.copy()
+    model.neck = dict(model.neck, num_stages=1)
+    head = dict(model.head)
+    head.pop('num_stages')
+    model.head = dict(head, type='HeatmapHead')
+    return model
+
+
+@pytest.mark.parametrize('name', list(MODEL_FIGURES))
+def test_full_model_fidelity(name):
+    init_default_scope('mmpose')
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, f'{name}_coco_256x192.py'))
+    for variant, model_cfg in (('two_stage', cfg.model),
+                               ('stage1', stage1_model_cfg(cfg))):
+        model = MODELS.build(model_cfg)
+        params, gmacs = MODEL_FIGURES[name][variant]
+        assert count_params(model) / 1e6 == pytest.approx(params, rel=0.01)
+        assert count_macs(model, (3, 256, 192)) / 1e9 == pytest.approx(
+            gmacs, rel=0.01)
+
+
+@pytest.mark.parametrize('num_stages', [1, 2])
+def test_neck_returns_one_quarter_feature_per_stage(num_stages):
+    backbone = AutoPoseNet(arch=None, num_cells=4, base_channels=8)
+    neck = AutoPoseDecoder(
+        backbone.out_channels,
+        num_stages=num_stages,
+        refine_channels=16,
+        refine_num_cells=4,
+        refine_reduction_indices=(1, 2, 3))
+    x = torch.rand(2, 3, 64, 48)
+    outs = neck(backbone(x))
+    assert len(outs) == num_stages
+    for out in outs:
+        assert out.shape == (2, 16, 16, 12)
+        assert out.min() >= 0  # features leave the neck after a ReLU
+    sum(o.sum() for o in outs).backward()
+    assert all(p.grad is not None for p in backbone.parameters())
+    assert all(p.grad is not None for p in neck.parameters())
+
+
+def test_neck_rejects_bad_stages():
+    with pytest.raises(ValueError, match='num_stages must be 1 or 2'):
+        AutoPoseDecoder([16, 32, 64, 128], num_stages=3)
+    with pytest.raises(ValueError, match='4 taps'):
+        AutoPoseDecoder([16, 32, 64])

@@ -1,0 +1,105 @@
+"""End to end through tools/train.py, tools/test.py and tools/dist_train.sh."""
+import glob
+import json
+import os
+import os.path as osp
+import pickle
+
+import pytest
+import torch
+
+from conftest import TINY_CFG, REPO, run_cmd, run_tool
+
+
+def _last_val_metrics(work_dir: str) -> dict:
+    logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', '*.json')))
+    assert logs, f'no scalar log under {work_dir}'
+    lines = [json.loads(line) for line in open(logs[-1])]
+    evals = [r for r in lines if 'coco/AP' in r]
+    assert evals, 'the run logged no COCO metric'
+    return evals[-1]
+
+
+@pytest.fixture(scope='module')
+def trained(sample_workspace, tmp_path_factory):
+    """Train the tiny config for 2 epochs; returns its work dir."""
+    work_dir = str(tmp_path_factory.mktemp('train'))
+    run_tool('train.py', TINY_CFG, '--work-dir', work_dir,
+             cwd=sample_workspace)
+    return work_dir
+
+
+def test_train_writes_checkpoints_and_evaluates(trained):
+    for epoch in (1, 2):
+        assert osp.isfile(osp.join(trained, f'epoch_{epoch}.pth'))
+    metrics = _last_val_metrics(trained)
+    assert 0.0 <= metrics['coco/AP'] <= 1.0
+    assert 0.0 <= metrics['coco/AR'] <= 1.0
+
+
+def test_test_tool_computes_coco_metric(trained, sample_workspace, tmp_path):
+    out = tmp_path / 'metrics.json'
+    dump = tmp_path / 'preds.pkl'
+    run_tool('test.py', TINY_CFG, osp.join(trained, 'epoch_2.pth'),
+             '--work-dir', str(tmp_path), '--out', str(out), '--dump',
+             str(dump), cwd=sample_workspace)
+    metrics = json.loads(out.read_text())
+    assert set(metrics) >= {'coco/AP', 'coco/AP .5', 'coco/AR'}
+    assert all(0.0 <= v <= 1.0 for v in metrics.values())
+    # the metric of the saved weights equals the one logged after training
+    logged = _last_val_metrics(trained)
+    assert metrics['coco/AP'] == pytest.approx(logged['coco/AP'], abs=1e-6)
+    with open(dump, 'rb') as f:
+        preds = pickle.load(f)
+    assert len(preds) > 0 and 'pred_instances' in preds[0]
+
+
+def test_resume_continues_from_saved_state(sample_workspace, tmp_path):
+    work_dir = str(tmp_path)
+    run_tool('train.py', TINY_CFG, '--work-dir', work_dir, '--cfg-options',
+             'train_cfg.max_epochs=1', cwd=sample_workspace)
+    first = torch.load(osp.join(work_dir, 'epoch_1.pth'), weights_only=False)
+    proc = run_tool('train.py', TINY_CFG, '--work-dir', work_dir, '--resume',
+                    cwd=sample_workspace)
+    assert 'resumed epoch: 1' in proc.stdout
+    second = torch.load(osp.join(work_dir, 'epoch_2.pth'), weights_only=False)
+    iters = first['meta']['iter']
+    assert second['meta']['epoch'] == 2
+    assert second['meta']['iter'] == 2 * iters
+    # Adam's step counter continued from the first run's state
+    steps = {int(s['step']) for s in second['optimizer']['state'].values()}
+    assert steps == {2 * iters}
+
+
+class _RunsShell:
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}', ))
+
+
+def test_malicious_checkpoint_is_refused(sample_workspace, tmp_path):
+    marker = tmp_path / 'pwned'
+    ckpt = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'payload': _RunsShell(marker)}, ckpt)
+    proc = run_tool('test.py', TINY_CFG, str(ckpt), '--work-dir',
+                    str(tmp_path), cwd=sample_workspace, check=False)
+    assert proc.returncode != 0
+    assert 'refused to load checkpoint' in proc.stdout
+    assert 'posix.system' in proc.stdout or 'os.system' in proc.stdout
+    assert not marker.exists()
+
+
+def test_dist_train_two_gloo_processes_agree(sample_workspace, tmp_path):
+    cfg = osp.join(REPO, 'tests', 'configs', 'tiny_coco_dist.py')
+    work_dir = str(tmp_path)
+    run_tool('dist_train.sh', cfg, '2', '--work-dir', work_dir,
+             cwd=sample_workspace, env=dict(PORT='29731'))
+    states = [torch.load(osp.join(work_dir, f'rank_{r}.pth'))
+              for r in (0, 1)]
+    assert states[0].keys() == states[1].keys()
+    for key in states[0]:
+        assert torch.equal(states[0][key], states[1][key]), key
+    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))  # from rank 0

@@ -1,0 +1,85 @@
+"""Evaluate a checkpoint on a config's test set.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
+                         [--dump FILE] [--cfg-options k=v ...]
+                         [--launcher pytorch]
+
+``--out`` writes the metrics as JSON; ``--dump`` pickles the raw
+predictions. The checkpoint loads with ``weights_only=True`` (see
+``autopose_mm.utils.checkpoint``).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.dist import is_main_process
+from mmengine.runner import Runner
+
+import autopose_mm  # noqa: F401  (registers modules, installs safe loading)
+from autopose_mm.utils import (atomic_write_text, check_data_paths,
+                               init_dist_for_device)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Evaluate a pose model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='directory for the logs')
+    parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument(
+        '--dump', help='pickle the raw predictions to this .pkl file')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. test_dataloader.batch_size=8')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.dump is not None:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--dump must end with .pkl or .pickle, got '
+                             f'{args.dump!r}')
+        dump_metric = dict(type='DumpResults', out_file_path=args.dump)
+        evaluator = cfg.test_evaluator
+        if isinstance(evaluator, (list, tuple)):
+            cfg.test_evaluator = [*evaluator, dump_metric]
+        else:
+            cfg.test_evaluator = [evaluator, dump_metric]
+    check_data_paths(cfg, ['test_dataloader'])
+    if args.launcher != 'none':
+        init_dist_for_device(args.launcher, cfg)
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    if args.out is not None and is_main_process():
+        atomic_write_text(
+            args.out,
+            json.dumps({k: float(v) for k, v in metrics.items()}, indent=2))
+        print(f'metrics written to {args.out}')
+
+
+if __name__ == '__main__':
+    main()
