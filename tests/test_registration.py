@@ -22,8 +22,9 @@ import sys
 from mmengine.config import Config
 from mmengine.registry import DefaultScope, MODELS
 from mmengine.runner import Runner
+assert 'autopose_mm' not in sys.modules
 cfg = Config.fromfile(sys.argv[1])
-assert 'autopose_mm' not in sys.modules or {imported}, 'imported too early'
+assert 'autopose_mm' in sys.modules, 'custom_imports did not import it'
 if cfg.get('default_scope'):
     DefaultScope.get_instance('check', scope_name=cfg.default_scope)
 model = MODELS.build(cfg.model)
@@ -50,7 +51,7 @@ def test_config_style_builds_autopose(style, tmp_path):
     cfg = tmp_path / f'{style}.py'
     cfg.write_text(STYLES[style])
     script = tmp_path / 'build.py'
-    script.write_text(BUILD.format(imported='False'))
+    script.write_text(BUILD)
     proc = run_cmd([sys.executable, str(script), str(cfg)], cwd=str(tmp_path))
     assert 'autopose_mm.models.backbone AutoPoseNet' in proc.stdout
 

@@ -38,13 +38,31 @@ def _numpy_globals() -> List[Any]:
     return [_reconstruct, scalar, np.ndarray, np.dtype] + dtype_classes
 
 
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """Stands in for ``getattr`` while unpickling.
+
+    ``HistoryBuffer`` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``; only such look-ups are honoured.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    allowed = {'min', 'max', 'mean', 'current'}
+    allowed.update(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and name in allowed:
+        return getattr(obj, name)
+    raise UnsafeCheckpointError(
+        f'checkpoint looks up attribute {name!r} of {obj!r}; only '
+        f'HistoryBuffer statistics methods may be looked up')
+
+
 def safe_globals() -> List[Any]:
     """The non-tensor types a checkpoint of this stack may contain."""
     from mmengine.logging.history_buffer import HistoryBuffer
-    return _numpy_globals() + [HistoryBuffer]
+    return _numpy_globals() + [
+        HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')
+    ]
 
 
-def load_checkpoint_safely(filename: str,
+def load_from_local_safely(filename: str,
                            map_location: Optional[Union[str, Callable,
                                                         torch.device]] = None
                            ) -> Any:
@@ -76,8 +94,11 @@ def load_checkpoint_safely(filename: str,
                 filename)
         except Exception:  # unreadable as a zip archive: report torch's error
             found = []
-        allowed_names = {f'{g.__module__}.{g.__qualname__}' for g in allowed}
-        refused = sorted(set(found) - allowed_names) or [str(e)]
+        allowed_names = {
+            g[1] if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
+            for g in allowed
+        }
+        refused = sorted(set(found) - allowed_names) or [str(e).strip()]
         raise UnsafeCheckpointError(
             f'refused to load checkpoint {filename}: it pickles '
             f'{", ".join(refused)}, which is not on the allow-list of safe '
@@ -89,6 +110,6 @@ def load_checkpoint_safely(filename: str,
 
 def install_safe_loader() -> None:
     """Route MMEngine's local checkpoint loading through
-    :func:`load_checkpoint_safely`."""
+    :func:`load_from_local_safely`."""
     CheckpointLoader.register_scheme(
-        prefixes='', loader=load_checkpoint_safely, force=True)
+        prefixes='', loader=load_from_local_safely, force=True)

@@ -50,8 +50,10 @@ def _datasets(cfg: dict) -> Iterable[dict]:
 def check_data_paths(cfg: Config, loaders: Iterable[str]) -> None:
     """Check that the data of the given dataloaders exist.
 
-    Looks at ``data_root``, ``ann_file``, ``bbox_file`` and the image
-    directory (``data_prefix['img']``) of every dataset (including those
+    Looks at ``data_root``, ``ann_file`` and the image directory
+    (``data_prefix['img']``), both relative to ``data_root`` as MMEngine
+    reads them, and at ``bbox_file`` / ``headbox_file``, which MMPose reads
+    relative to the working directory, of every dataset (including those
     inside dataset wrappers) of each named dataloader, and of the evaluators'
     ``ann_file``.
 
@@ -78,8 +80,7 @@ def check_data_paths(cfg: Config, loaders: Iterable[str]) -> None:
                 missing.append(f'{loader}: data_root {root!r}')
                 continue
             checks = [('ann_file', _join(root, ds.get('ann_file')), osp.isfile),
-                      ('bbox_file', _join(root, ds.get('bbox_file')),
-                       osp.isfile),
+                      ('bbox_file', ds.get('bbox_file'), osp.isfile),
                       ('headbox_file', ds.get('headbox_file'), osp.isfile)]
             prefix = ds.get('data_prefix') or {}
             checks.append(('image directory (data_prefix.img)',

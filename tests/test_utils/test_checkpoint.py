@@ -7,7 +7,7 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from autopose_mm.utils import UnsafeCheckpointError, load_checkpoint_safely
+from autopose_mm.utils import UnsafeCheckpointError, load_from_local_safely
 
 
 def test_stack_objects_load_with_weights_only(tmp_path):
@@ -40,13 +40,13 @@ def test_other_globals_are_refused(tmp_path):
         _load_checkpoint(str(path))
     assert issubclass(UnsafeCheckpointError, pickle.UnpicklingError)
     with pytest.raises(FileNotFoundError, match='can not be found'):
-        load_checkpoint_safely(str(tmp_path / 'missing.pth'))
+        load_from_local_safely(str(tmp_path / 'missing.pth'))
 
 
 def test_allow_list_does_not_leak(tmp_path):
     path = tmp_path / 'np.pth'
     torch.save({'a': np.arange(2)}, path)
-    load_checkpoint_safely(str(path))
+    load_from_local_safely(str(path))
     # outside our loader torch's default allow-list is unchanged
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path, weights_only=True)
