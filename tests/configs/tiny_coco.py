@@ -56,3 +56,4 @@ default_hooks = dict(
     logger=dict(interval=1),
     checkpoint=dict(interval=1, save_best=None, max_keep_ckpts=3))
 randomness = dict(seed=0)
+log_processor = dict(window_size=1)  # log every iteration's own loss

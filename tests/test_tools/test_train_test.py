@@ -12,36 +12,49 @@ import torch
 from conftest import TINY_CFG, REPO, run_cmd, run_tool
 
 
-def _last_val_metrics(work_dir: str) -> dict:
+def _scalars(work_dir: str) -> list:
     logs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', '*.json')))
     assert logs, f'no scalar log under {work_dir}'
-    lines = [json.loads(line) for line in open(logs[-1])]
-    evals = [r for r in lines if 'coco/AP' in r]
+    return [json.loads(line) for line in open(logs[-1])]
+
+
+def _last_val_metrics(work_dir: str) -> dict:
+    evals = [r for r in _scalars(work_dir) if 'coco/AP' in r]
     assert evals, 'the run logged no COCO metric'
     return evals[-1]
 
 
 @pytest.fixture(scope='module')
 def trained(sample_workspace, tmp_path_factory):
-    """Train the tiny config for 2 epochs; returns its work dir."""
+    """Train the tiny config for 4 epochs; returns its work dir."""
     work_dir = str(tmp_path_factory.mktemp('train'))
-    run_tool('train.py', TINY_CFG, '--work-dir', work_dir,
+    run_tool('train.py', TINY_CFG, '--work-dir', work_dir, '--cfg-options',
+             'train_cfg.max_epochs=4', 'train_cfg.val_interval=4',
              cwd=sample_workspace)
     return work_dir
 
 
 def test_train_writes_checkpoints_and_evaluates(trained):
-    for epoch in (1, 2):
+    # max_keep_ckpts=3 removed the first one
+    assert not osp.exists(osp.join(trained, 'epoch_1.pth'))
+    for epoch in (2, 3, 4):
         assert osp.isfile(osp.join(trained, f'epoch_{epoch}.pth'))
     metrics = _last_val_metrics(trained)
     assert 0.0 <= metrics['coco/AP'] <= 1.0
     assert 0.0 <= metrics['coco/AR'] <= 1.0
 
 
+def test_training_lowers_the_loss(trained):
+    losses = [r['loss'] for r in _scalars(trained) if 'loss' in r]
+    assert len(losses) >= 16
+    first, last = losses[:4], losses[-4:]
+    assert sum(last) / 4 < 0.9 * sum(first) / 4, losses
+
+
 def test_test_tool_computes_coco_metric(trained, sample_workspace, tmp_path):
     out = tmp_path / 'metrics.json'
     dump = tmp_path / 'preds.pkl'
-    run_tool('test.py', TINY_CFG, osp.join(trained, 'epoch_2.pth'),
+    run_tool('test.py', TINY_CFG, osp.join(trained, 'epoch_4.pth'),
              '--work-dir', str(tmp_path), '--out', str(out), '--dump',
              str(dump), cwd=sample_workspace)
     metrics = json.loads(out.read_text())
