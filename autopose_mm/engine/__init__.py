@@ -1,1 +1,9 @@
-"""Training and search loops, hooks and optimiser pieces."""
+"""The search loop, its hook and its optimiser constructor."""
+from .hooks import GenotypeExportHook
+from .loops import CellSearchLoop, split_in_halves
+from .optimizers import SearchOptimWrapperConstructor
+
+__all__ = [
+    'GenotypeExportHook', 'CellSearchLoop', 'split_in_halves',
+    'SearchOptimWrapperConstructor'
+]

@@ -6,6 +6,9 @@ from .cells import CellGraph, EncoderCell, UpsampleCell
 from .decoder import AutoPoseDecoder, Decoder
 from .genotype import (CELL_TYPES, DECODER_CELLS, ENCODER_CELLS, CellGenotype,
                        Genotype, load_genotype)
+from .search_space import (ArchParams, MixedCellGraph, MixedOp, SearchSpace,
+                           arch_modules, derive_genotype)
+from .supernet import AutoPoseSearchDecoder, AutoPoseSearchNet
 from .operations import (OPERATION_NAMES, FactorizedReduce, PoolBN,
                          ReLUConvBN, SEConnect, Zero, build_operation)
 
@@ -15,5 +18,7 @@ __all__ = [
     'AutoPoseDecoder', 'Decoder', 'CELL_TYPES', 'DECODER_CELLS',
     'ENCODER_CELLS', 'CellGenotype', 'Genotype', 'load_genotype',
     'OPERATION_NAMES', 'FactorizedReduce', 'PoolBN', 'ReLUConvBN',
-    'SEConnect', 'Zero', 'build_operation'
+    'SEConnect', 'Zero', 'build_operation', 'ArchParams', 'MixedCellGraph',
+    'MixedOp', 'SearchSpace', 'arch_modules', 'derive_genotype',
+    'AutoPoseSearchDecoder', 'AutoPoseSearchNet'
 ]

@@ -89,8 +89,6 @@ class CellStack(BaseModule):
         init_cfg (dict, optional): Initialisation config.
     """
 
-    cell_type = EncoderCell
-
     def __init__(self,
                  in_channels: Tuple[int, int],
                  cell_channels: int,
@@ -112,7 +110,7 @@ class CellStack(BaseModule):
             reduction = i in reductions
             if reduction:
                 channels *= 2
-            cell = self.cell_type(
+            cell = EncoderCell(
                 prev_prev,
                 prev,
                 channels,
@@ -193,7 +191,7 @@ class AutoPoseNet(BaseBackbone):
         self.num_cells = settings['num_cells']
         self.base_channels = C = settings['base_channels']
         self.reduction_indices = settings['reduction_indices']
-        self.genotype = load_genotype(genotype)
+        self.genotype = self.resolve_genotype(genotype)
         self.norm_eval = norm_eval
 
         def conv_bn(cin: int, cout: int, stride: int) -> List[nn.Module]:
@@ -209,7 +207,7 @@ class AutoPoseNet(BaseBackbone):
                                    *conv_bn(C, 2 * C, 2),
                                    nn.ReLU(inplace=True))
         self.stem1 = nn.Sequential(*conv_bn(2 * C, 2 * C, 1))
-        self.cells = self.build_cells(
+        self.cells = CellStack(
             in_channels=(2 * C, 2 * C),
             cell_channels=C // 2,
             num_cells=self.num_cells,
@@ -219,9 +217,10 @@ class AutoPoseNet(BaseBackbone):
             norm_cfg=norm_cfg)
         self.out_channels = tuple(self.cells.out_channels)
 
-    def build_cells(self, **kwargs) -> nn.Module:
-        """Build the cell chain; searchable backbones override this."""
-        return CellStack(**kwargs)
+    def resolve_genotype(self, genotype: GenotypeLike) -> Genotype:
+        """Turn the ``genotype`` argument into the cells to build; the
+        supernet returns its search space here."""
+        return load_genotype(genotype)
 
     @classmethod
     def resolve_arch(cls, arch: Optional[str], num_cells: Optional[int],

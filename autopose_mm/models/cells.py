@@ -68,17 +68,23 @@ class CellGraph(nn.Module):
 class BaseCell(BaseModule):
     """Shared part of all cells: two input projections and the node graph.
 
-    Subclasses build ``preprocess0`` / ``preprocess1``; the graph is built by
-    :meth:`build_graph`, which searchable cells override.
+    Subclasses build ``preprocess0`` / ``preprocess1``. The node graph comes
+    from the cell's genotype: a :class:`CellGenotype` gives a fixed
+    :class:`CellGraph`; a search-space cell spec (anything with a
+    ``build_graph`` method) gives its searchable graph.
     """
 
     def __init__(self, init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg=init_cfg)
 
-    def build_graph(self, genotype: CellGenotype, channels: int,
-                    reduction: bool, conv_cfg: OptConfigType,
+    @staticmethod
+    def build_graph(genotype, channels: int, reduction: bool,
+                    conv_cfg: OptConfigType,
                     norm_cfg: ConfigType) -> nn.Module:
-        return CellGraph(genotype, channels, reduction, conv_cfg, norm_cfg)
+        if isinstance(genotype, CellGenotype):
+            return CellGraph(genotype, channels, reduction, conv_cfg,
+                             norm_cfg)
+        return genotype.build_graph(channels, reduction, conv_cfg, norm_cfg)
 
     def forward(self, s0: Tensor, s1: Tensor) -> Tensor:
         return self.graph(self.preprocess0(s0), self.preprocess1(s1))

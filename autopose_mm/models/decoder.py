@@ -26,8 +26,6 @@ class Decoder(BaseModule):
         init_cfg (dict, optional): Initialisation config.
     """
 
-    cell_type = UpsampleCell
-
     def __init__(self,
                  in_channels: Sequence[int],
                  genotype: Genotype,
@@ -44,7 +42,7 @@ class Decoder(BaseModule):
         for i, name in enumerate(DECODER_CELLS):
             fine = 2 - i
             self.cells.append(
-                self.cell_type(
+                UpsampleCell(
                     in_channels[fine + 1],
                     in_channels[fine],
                     in_channels[fine],
@@ -111,10 +109,9 @@ class AutoPoseDecoder(BaseModule):
             raise ValueError(f'num_stages must be 1 or 2, got {num_stages!r}')
         self.in_channels = tuple(in_channels)
         self.num_stages = num_stages
-        self.genotype = load_genotype(genotype)
+        self.genotype = self.resolve_genotype(genotype)
         cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
-        self.decoder = self.build_decoder(self.in_channels, self.genotype,
-                                          **cfg)
+        self.decoder = Decoder(self.in_channels, self.genotype, **cfg)
         if num_stages == 2:
             multiplier = len(self.genotype.normal.concat)
             if refine_channels % multiplier:
@@ -122,7 +119,7 @@ class AutoPoseDecoder(BaseModule):
                                  f'be divisible by {multiplier}')
             self.refine_proj = ReLUConvBN(self.in_channels[0],
                                           refine_channels, 1, **cfg)
-            self.refine = self.build_cells(
+            self.refine = CellStack(
                 in_channels=(refine_channels, refine_channels),
                 cell_channels=refine_channels // multiplier,
                 num_cells=refine_num_cells,
@@ -132,18 +129,13 @@ class AutoPoseDecoder(BaseModule):
             self.refine_out = nn.ModuleList(
                 ReLUConvBN(rc, c, 1, **cfg)
                 for rc, c in zip(self.refine.out_channels, self.in_channels))
-            self.decoder2 = self.build_decoder(self.in_channels,
-                                               self.genotype, **cfg)
+            self.decoder2 = Decoder(self.in_channels, self.genotype, **cfg)
         self.relu = nn.ReLU(inplace=False)
 
-    def build_decoder(self, in_channels: Sequence[int], genotype: Genotype,
-                      **kwargs) -> nn.Module:
-        """Build one decoder; searchable necks override this."""
-        return Decoder(in_channels, genotype, **kwargs)
-
-    def build_cells(self, **kwargs) -> nn.Module:
-        """Build the refinement encoder; searchable necks override this."""
-        return CellStack(**kwargs)
+    def resolve_genotype(self, genotype: GenotypeLike) -> Genotype:
+        """Turn the ``genotype`` argument into the cells to build; the
+        supernet returns its search space here."""
+        return load_genotype(genotype)
 
     def forward(self, taps: Sequence[Tensor]) -> Tuple[Tensor, ...]:
         """Return the 1/4-resolution feature of every stage."""

@@ -15,6 +15,7 @@ first; input ``2 + j`` is node ``j``.
 """
 import json
 import os.path as osp
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -194,8 +195,23 @@ class Genotype:
         if path.endswith(('.yaml', '.yml')):
             text = yaml.safe_dump(data, sort_keys=False)
         else:
-            text = json.dumps(data, indent=2)
+            text = _compact_json(data)
         atomic_write_text(path, text)
+
+
+def _compact_json(data: Dict[str, Any]) -> str:
+    """JSON with one line per node: ``[["std_conv_3x3", 1], ...]``."""
+    text = json.dumps(data, indent=2)
+    # [\n "op",\n 1\n] -> ["op", 1]
+    text = re.sub(r'\[\s+("[a-z0-9_]+"),\s+(\d+)\s+\]', r'[\1, \2]', text)
+    # a node's edge list on one line
+    text = re.sub(r'\[\s+(\["[^\]]+\](?:,\s+\["[^\]]+\])*)\s+\]',
+                  lambda m: '[' + re.sub(r',\s+', ', ', m.group(1)) + ']',
+                  text)
+    # short lists of numbers (concat) on one line
+    return re.sub(r'\[\s+(\d+(?:,\s+\d+)*)\s+\]',
+                  lambda m: '[' + re.sub(r',\s+', ', ', m.group(1)) + ']',
+                  text)
 
 
 GenotypeLike = Union[str, Mapping, Genotype]

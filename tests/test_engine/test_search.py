@@ -1,0 +1,162 @@
+"""The cell search: its steps, its outputs, DDP agreement and resume."""
+import glob
+import json
+import os.path as osp
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from autopose_mm.models import (AutoPoseDecoder, AutoPoseNet, Genotype,
+                                arch_modules)
+from conftest import REPO, run_tool
+
+SEARCH_CFG = osp.join(REPO, 'configs', 'autopose', 'search',
+                      'search_tiny_sample_coco_64x48.py')
+DETERMINISTIC = 'randomness.deterministic=True'
+
+
+@pytest.fixture(scope='module')
+def searched(sample_workspace, tmp_path_factory):
+    """The tiny search, run through tools/train.py; returns its work dir."""
+    work_dir = str(tmp_path_factory.mktemp('search'))
+    run_tool('train.py', SEARCH_CFG, '--work-dir', work_dir, '--cfg-options',
+             DETERMINISTIC, cwd=sample_workspace)
+    return work_dir
+
+
+def test_alpha_and_weight_steps_touch_only_their_parameters(
+        sample_workspace, tmp_path, monkeypatch):
+    monkeypatch.chdir(sample_workspace)
+    cfg = Config.fromfile(SEARCH_CFG)
+    cfg.work_dir = str(tmp_path)
+    runner = Runner.from_cfg(cfg)
+    loop = runner.train_loop
+    runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
+    model = runner.model
+    arch_ids = {id(p) for m in arch_modules(model) for p in m.parameters()}
+    assert len(arch_ids) == 10  # alphas and betas of 5 cell types
+
+    def snapshot():
+        return {n: p.detach().clone() for n, p in model.named_parameters()}
+
+    def changed(before):
+        return {n for n, p in model.named_parameters()
+                if not torch.equal(p, before[n])}
+
+    batch = next(iter(loop.dataloader))
+    arch_names = {n for n, p in model.named_parameters()
+                  if id(p) in arch_ids}
+    before = snapshot()
+    loop._step(batch, runner.optim_wrapper['arch'])
+    assert changed(before) == arch_names
+    before = snapshot()
+    loop._step(batch, runner.optim_wrapper['weights'])
+    moved = changed(before)
+    assert moved and not moved & arch_names
+
+
+def test_halves_split_the_training_set(sample_workspace, tmp_path,
+                                       monkeypatch):
+    monkeypatch.chdir(sample_workspace)
+    cfg = Config.fromfile(SEARCH_CFG)
+    cfg.work_dir = str(tmp_path)
+    loop = Runner.from_cfg(cfg).train_loop
+    weights = loop.dataloader.dataset
+    arch = loop.arch_dataloader.dataset
+    ids_w = {weights.get_data_info(i)['id'] for i in range(len(weights))}
+    ids_a = {arch.get_data_info(i)['id'] for i in range(len(arch))}
+    assert ids_w and ids_a and not ids_w & ids_a
+    assert abs(len(weights) - len(arch)) <= 1
+
+
+def test_search_writes_valid_genotypes_that_build(searched):
+    files = sorted(glob.glob(osp.join(searched, 'genotypes', '*.json')))
+    assert len(files) == 4  # one per epoch
+    final = Genotype.load(osp.join(searched, 'genotype.json'))
+    assert final == Genotype.load(files[-1])
+    for path in files:
+        genotype = Genotype.load(path)  # validates
+        assert all(len(node) == 2 for cell in genotype.cells.values()
+                   for node in cell.edges)
+        assert all(op != 'none' for cell in genotype.cells.values()
+                   for node in cell.edges for op, _ in node)
+        backbone = AutoPoseNet(arch=None, num_cells=4, base_channels=8,
+                               genotype=path)
+        neck = AutoPoseDecoder(backbone.out_channels, genotype=path)
+        out = neck(backbone(torch.rand(1, 3, 64, 48)))
+        assert out[0].shape == (1, 16, 16, 12)
+    assert osp.isfile(osp.join(searched, 'search_alphas.png'))
+
+
+def _distance_from_uniform(cells: dict) -> float:
+    worst = 0.
+    for cell in cells.values():
+        alphas = np.array(cell['alphas'])
+        for row in alphas:
+            live = row[row > 0]
+            worst = max(worst, np.abs(live - 1 / len(live)).max())
+    return worst
+
+
+def test_search_moves_alphas_after_warmup(searched):
+    with open(osp.join(searched, 'search_history.json')) as f:
+        history = json.load(f)['epochs']
+    assert [h['epoch'] for h in history] == [1, 2, 3, 4]
+    # warm-up (epochs 1-2) leaves the alphas at their initial values
+    assert history[0]['cells'] == history[1]['cells']
+    warm = _distance_from_uniform(history[1]['cells'])
+    final = _distance_from_uniform(history[-1]['cells'])
+    assert final > 1e-3 and final > 5 * warm, (warm, final)
+
+
+def test_searched_genotype_trains(searched, sample_workspace, tmp_path):
+    genotype = osp.join(searched, 'genotype.json')
+    cfg = osp.join(REPO, 'tests', 'configs', 'tiny_coco.py')
+    run_tool('train.py', cfg, '--work-dir', str(tmp_path), '--cfg-options',
+             f'model.backbone.genotype={genotype}',
+             f'model.neck.genotype={genotype}', 'train_cfg.max_epochs=1',
+             'train_cfg.val_interval=1', cwd=sample_workspace)
+    ckpt = torch.load(osp.join(tmp_path, 'epoch_1.pth'), weights_only=False)
+    assert any('graph.ops' in k for k in ckpt['state_dict'])
+
+
+def test_resume_after_a_kill_gives_the_same_genotype(searched,
+                                                     sample_workspace,
+                                                     tmp_path):
+    work_dir = str(tmp_path)
+    killed = osp.join(REPO, 'tests', 'configs', 'tiny_search_kill.py')
+    proc = run_tool('train.py', killed, '--work-dir', work_dir,
+                    '--cfg-options', DETERMINISTIC, cwd=sample_workspace,
+                    check=False)
+    assert proc.returncode == 3, proc.stdout[-3000:]
+    assert not osp.exists(osp.join(work_dir, 'epoch_3.pth'))
+    run_tool('train.py', SEARCH_CFG, '--work-dir', work_dir, '--resume',
+             '--cfg-options', DETERMINISTIC, cwd=sample_workspace)
+    resumed = Genotype.load(osp.join(work_dir, 'genotype.json'))
+    assert resumed == Genotype.load(osp.join(searched, 'genotype.json'))
+    a = torch.load(osp.join(work_dir, 'epoch_4.pth'), weights_only=False)
+    b = torch.load(osp.join(searched, 'epoch_4.pth'), weights_only=False)
+    for key, value in a['state_dict'].items():
+        if 'arch_params' in key:
+            assert torch.equal(value, b['state_dict'][key]), key
+    with open(osp.join(work_dir, 'search_history.json')) as f:
+        assert [h['epoch'] for h in json.load(f)['epochs']] == [1, 2, 3, 4]
+
+
+def test_ddp_ranks_agree_on_alphas_and_genotype(sample_workspace, tmp_path):
+    cfg = osp.join(REPO, 'tests', 'configs', 'tiny_search_dist.py')
+    run_tool('dist_train.sh', cfg, '2', '--work-dir', str(tmp_path),
+             cwd=sample_workspace, env=dict(PORT='29741'))
+    ranks = [torch.load(osp.join(tmp_path, f'rank_{r}.pth'))
+             for r in (0, 1)]
+    assert ranks[0]['genotype'] == ranks[1]['genotype']
+    arch_keys = [k for k in ranks[0]['state'] if 'arch_params' in k]
+    assert len(arch_keys) == 10
+    for key in ranks[0]['state']:
+        assert torch.equal(ranks[0]['state'][key], ranks[1]['state'][key]), key
+    written = Genotype.load(osp.join(tmp_path, 'genotype.json')).to_dict()
+    for field in ('encoder', 'decoder'):
+        assert written[field] == ranks[0]['genotype'][field]
