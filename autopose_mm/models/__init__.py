@@ -6,8 +6,8 @@ from .cells import CellGraph, EncoderCell, UpsampleCell
 from .decoder import AutoPoseDecoder, Decoder
 from .genotype import (CELL_TYPES, DECODER_CELLS, ENCODER_CELLS, CellGenotype,
                        Genotype, load_genotype)
-from .search_space import (ArchParams, MixedCellGraph, MixedOp, SearchSpace,
-                           arch_modules, derive_genotype)
+from .search_space import (ArchParams, MixedCellGraph, MixedEdges, MixedOp,
+                           SearchSpace, arch_modules, derive_genotype)
 from .supernet import AutoPoseSearchDecoder, AutoPoseSearchNet
 from .operations import (OPERATION_NAMES, FactorizedReduce, PoolBN,
                          ReLUConvBN, SEConnect, Zero, build_operation)
@@ -19,6 +19,6 @@ __all__ = [
     'ENCODER_CELLS', 'CellGenotype', 'Genotype', 'load_genotype',
     'OPERATION_NAMES', 'FactorizedReduce', 'PoolBN', 'ReLUConvBN',
     'SEConnect', 'Zero', 'build_operation', 'ArchParams', 'MixedCellGraph',
-    'MixedOp', 'SearchSpace', 'arch_modules', 'derive_genotype',
+    'MixedEdges', 'MixedOp', 'SearchSpace', 'arch_modules', 'derive_genotype',
     'AutoPoseSearchDecoder', 'AutoPoseSearchNet'
 ]

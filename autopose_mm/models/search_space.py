@@ -26,6 +26,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmpose.models.backbones.utils import channel_shuffle
 from mmpose.registry import MODELS
@@ -196,8 +197,248 @@ class MixedOp(nn.Module):
         return channel_shuffle(torch.cat([out, rest], dim=1), self.k)
 
 
+CONV_CANDIDATES = {  # name -> (kernel size, dilation)
+    'std_conv_1x1': (1, 1),
+    'std_conv_3x3': (3, 1),
+    'dil_conv_3x3_2': (3, 2),
+    'dil_conv_3x3_4': (3, 4),
+}
+
+
+def _scaled_norm(norm: nn.Module, x: Tensor, scale: Tensor,
+                 channels: int) -> Tensor:
+    """``norm(x)`` times a per-edge ``scale`` (each edge owning
+    ``channels`` consecutive channels), in one kernel for plain BN."""
+    per_channel = scale.repeat_interleave(channels)
+    if type(norm) is not nn.BatchNorm2d or norm.momentum is None:
+        return norm(x) * per_channel.view(1, -1, 1, 1)
+    weight, bias = per_channel, None
+    if norm.affine:
+        weight, bias = norm.weight * per_channel, norm.bias * per_channel
+    training = norm.training or norm.running_mean is None
+    if norm.training and norm.track_running_stats:
+        norm.num_batches_tracked.add_(1)
+    return F.batch_norm(x, norm.running_mean, norm.running_var, weight, bias,
+                        training, norm.momentum, norm.eps)
+
+
+class MixedEdges(nn.Module):
+    """The mixed operations of all edges that read one state, computed
+    together.
+
+    Mathematically this is ``len(edges)`` :class:`MixedOp` s on the same
+    input; computing them together is what makes the supernet fast: the
+    ReLU and the pools run once, and each convolution candidate runs as one
+    convolution for all edges (``std_conv_1x1`` rides along with
+    ``std_conv_3x3`` as a zero-padded kernel). Pools, identity and their
+    (non-affine) normalisation give the same output on every edge, so they
+    are shared. :meth:`edge_op` returns edge ``i`` as a standalone
+    :class:`MixedOp` with the same weights.
+
+    Args:
+        channels (int): Channels of the state.
+        stride (int): Stride of these edges.
+        num_edges (int): How many edges read the state.
+        candidates (Sequence[str]): Candidate names, in alpha order.
+        partial_channels (int): K.
+        conv_cfg (dict, optional): Unused; plain convolutions are fused.
+        norm_cfg (dict): Config of the normalisation layers.
+    """
+
+    def __init__(self,
+                 channels: int,
+                 stride: int,
+                 num_edges: int,
+                 candidates: Sequence[str],
+                 partial_channels: int = 1,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = DEFAULT_NORM_CFG) -> None:
+        super().__init__()
+        if channels % partial_channels:
+            raise ValueError(
+                f'partial_channels={partial_channels} must divide every '
+                f'searched cell width, but a cell has {channels} channels; '
+                f'choose a divisor or change base_channels')
+        c = self.active = channels // partial_channels
+        n = self.num_edges = num_edges
+        self.k = partial_channels
+        self.stride = stride
+        self.candidates = tuple(candidates)
+        self.norm_cfg = norm_cfg
+        names = {name for name in candidates if supports_stride(name, stride)}
+        self.convs = [name for name in CONV_CANDIDATES if name in names]
+        self.weight = nn.ParameterDict()
+        self.norm = nn.ModuleDict()
+        for name in self.convs:
+            size = CONV_CANDIDATES[name][0]
+            w = torch.empty(n * c, c, size, size)
+            nn.init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')
+            self.weight[name] = nn.Parameter(w)
+            self.norm[name] = build_norm_layer(norm_cfg, n * c)[1]
+        self.pools = [p for p in ('avg_pool_3x3', 'max_pool_3x3')
+                      if p in names]
+        for name in self.pools:
+            self.norm[name] = build_norm_layer(norm_cfg, c)[1]
+        self.skip = 'skip_connect' in names
+        if self.skip and stride == 2:  # factorized reduce, for every edge
+            if c % 2:
+                raise ValueError(f'skip_connect at stride 2 needs an even '
+                                 f'edge width, got {c}')
+            for i in (1, 2):
+                w = torch.empty(n * c // 2, c, 1, 1)
+                nn.init.kaiming_normal_(w, mode='fan_out',
+                                        nonlinearity='relu')
+                self.weight[f'reduce_{i}'] = nn.Parameter(w)
+            self.norm['skip_connect'] = build_norm_layer(norm_cfg, n * c)[1]
+        self.se = 'se_connect' in names
+        if self.se:
+            hidden = max(1, c // 2)
+            self.squeeze = nn.Conv2d(c, n * hidden, 1)
+            self.excite = nn.Conv2d(n * hidden, n * c, 1, groups=n)
+        if self.k > 1 and stride == 2:
+            self.bypass = nn.MaxPool2d(2, 2, ceil_mode=True)
+
+    def _index(self, name: str) -> int:
+        return self.candidates.index(name)
+
+    def forward(self, x: Tensor, weights: Tensor) -> Tuple[Tensor, Tensor]:
+        """Mix the candidates of every edge.
+
+        Args:
+            x (Tensor): The state, (N, C, H, W).
+            weights (Tensor): Softmaxed alphas of these edges, (edges, ops).
+
+        Returns:
+            tuple: ``mixed`` (N, edges, C/K, H', W'), the active channels of
+            every edge, and ``rest`` (N, C - C/K, H', W'), the bypassed
+            channels (shared by the edges; empty when K is 1).
+        """
+        n, c, s = self.num_edges, self.active, self.stride
+        xa = x[:, :c]
+        batch = x.shape[0]
+        mixed = None
+
+        def add(out: Tensor, w: Tensor) -> None:
+            nonlocal mixed
+            y = out * w.view(1, -1, 1, 1, 1)
+            mixed = y if mixed is None else mixed + y
+
+        def add_normed(name: str, out: Tensor, w: Tensor) -> None:
+            """``add`` of the normalised ``out``, with the scaling by ``w``
+            folded into the normalisation where it is a plain BN."""
+            nonlocal mixed
+            y = per_edge(_scaled_norm(self.norm[name], out, w, c))
+            mixed = y if mixed is None else mixed + y
+
+        def per_edge(out: Tensor) -> Tensor:
+            return out.view(batch, n, c, *out.shape[-2:])
+
+        if self.convs:
+            relu = F.relu(xa)
+            square = [m for m in self.convs if CONV_CANDIDATES[m][1] == 1]
+            if square:  # 1x1 and 3x3 in one convolution
+                kernels = [
+                    F.pad(self.weight[m], (1, 1, 1, 1))
+                    if CONV_CANDIDATES[m][0] == 1 else self.weight[m]
+                    for m in square
+                ]
+                out = F.conv2d(relu, torch.cat(kernels), stride=s, padding=1)
+                for m, part in zip(square, out.split(n * c, dim=1)):
+                    add_normed(m, part, weights[:, self._index(m)])
+            for m in self.convs:
+                dilation = CONV_CANDIDATES[m][1]
+                if dilation == 1:
+                    continue
+                out = F.conv2d(relu, self.weight[m], stride=s,
+                               padding=dilation, dilation=dilation)
+                add_normed(m, out, weights[:, self._index(m)])
+        for m in self.pools:
+            if m == 'avg_pool_3x3':
+                out = F.avg_pool2d(xa, 3, s, 1, count_include_pad=False)
+            else:
+                out = F.max_pool2d(xa, 3, s, 1)
+            add(self.norm[m](out).unsqueeze(1), weights[:, self._index(m)])
+        if self.skip:
+            w_skip = weights[:, self._index('skip_connect')]
+            if s == 1:
+                add(xa.unsqueeze(1), w_skip)
+            else:  # factorized reduce of every edge
+                relu = F.relu(xa)
+                shifted = relu[:, :, 1:, 1:]
+                if shifted.shape[-2:] != relu.shape[-2:]:
+                    shifted = F.pad(shifted, (0, 1, 0, 1))
+                a = F.conv2d(relu, self.weight['reduce_1'], stride=2)
+                b = F.conv2d(shifted, self.weight['reduce_2'], stride=2)
+                h, w = a.shape[-2:]
+                out = torch.cat([
+                    a.view(batch, n, c // 2, h, w),
+                    b.view(batch, n, c // 2, h, w)
+                ], dim=2)
+                add_normed('skip_connect', out.view(batch, n * c, h, w),
+                           w_skip)
+        if self.se:
+            gate = self.excite(F.relu(self.squeeze(
+                xa.mean(dim=(2, 3), keepdim=True))))
+            out = xa.unsqueeze(1) * torch.sigmoid(gate).view(
+                batch, n, c, 1, 1)
+            add(out, weights[:, self._index('se_connect')])
+        if self.k == 1:
+            rest = x[:, :0]
+        else:
+            rest = x[:, c:]
+            if s == 2:
+                rest = self.bypass(rest)
+        if mixed is None:  # only "none": every edge outputs zeros
+            mixed = x.new_zeros(batch, n, c, *rest.shape[-2:])
+        return mixed, rest
+
+    @torch.no_grad()
+    def edge_op(self, i: int) -> 'MixedOp':
+        """Edge ``i`` as a standalone :class:`MixedOp` (same weights and
+        normalisation statistics)."""
+        c, n = self.active, self.num_edges
+        op = MixedOp(c * self.k, self.stride, self.candidates, self.k,
+                     norm_cfg=self.norm_cfg)
+        names = [self.candidates[j] for j in op.op_indices]
+        edge = slice(i * c, (i + 1) * c)
+
+        def copy_norm(dst: nn.Module, src: nn.Module, sl: slice) -> None:
+            for key in ('running_mean', 'running_var'):
+                if getattr(src, key, None) is not None:
+                    getattr(dst, key).copy_(getattr(src, key)[sl])
+            if getattr(src, 'weight', None) is not None:
+                dst.weight.copy_(src.weight[sl])
+                dst.bias.copy_(src.bias[sl])
+
+        for name, module in zip(names, op.ops):
+            if name in CONV_CANDIDATES:
+                module.conv.weight.copy_(self.weight[name][edge])
+                copy_norm(module.bn, self.norm[name], edge)
+            elif name in self.pools:
+                copy_norm(module.bn, self.norm[name], slice(0, c))
+            elif name == 'skip_connect' and self.stride == 2:
+                half = slice(i * c // 2, (i + 1) * c // 2)
+                module.conv_1.weight.copy_(self.weight['reduce_1'][half])
+                module.conv_2.weight.copy_(self.weight['reduce_2'][half])
+                copy_norm(module.bn, self.norm['skip_connect'], edge)
+            elif name == 'se_connect':
+                hidden = module.squeeze.out_channels
+                hs = slice(i * hidden, (i + 1) * hidden)
+                module.squeeze.weight.copy_(self.squeeze.weight[hs])
+                module.squeeze.bias.copy_(self.squeeze.bias[hs])
+                module.excite.weight.copy_(self.excite.weight[edge])
+                module.excite.bias.copy_(self.excite.bias[edge])
+        return op
+
+
 class MixedCellGraph(nn.Module):
     """A cell's nodes, each reading all earlier states via mixed ops.
+
+    The mixed operations are grouped by the state they read
+    (:class:`MixedEdges`); node ``k`` sums its incoming edges weighted by the
+    softmax of their betas. With K > 1 the node sums the active and the
+    bypassed channels of its edges separately and shuffles once (the shuffle
+    is a fixed permutation, so this equals shuffling every edge).
 
     Args:
         spec (SearchCellSpec): Which cell type of which :class:`ArchParams`.
@@ -223,23 +464,49 @@ class MixedCellGraph(nn.Module):
         self._arch = [arch]
         self.cell_type = spec.cell_type
         self.nodes = arch.nodes
-        self.edges = nn.ModuleList(
-            MixedOp(channels, arch.edge_stride(spec.cell_type, src),
-                    arch.candidates, spec.partial_channels, conv_cfg,
-                    norm_cfg) for src in arch.sources)
+        self.k = spec.partial_channels
+        # edges (indices into the alphas) grouped by the state they read
+        self.edges_of: List[List[int]] = [[] for _ in range(1 + arch.nodes)]
+        for e, src in enumerate(arch.sources):
+            self.edges_of[src].append(e)
+        # per node: (state, position among that state's edges, edge index)
+        self.inputs_of: List[List[Tuple[int, int, int]]] = []
+        e = 0
+        for k in range(arch.nodes):
+            self.inputs_of.append([])
+            for src in range(2 + k):
+                self.inputs_of[k].append(
+                    (src, self.edges_of[src].index(e), e))
+                e += 1
+        self.banks = nn.ModuleList(
+            MixedEdges(channels, arch.edge_stride(spec.cell_type, s),
+                       len(edges), arch.candidates, self.k, conv_cfg,
+                       norm_cfg) for s, edges in enumerate(self.edges_of))
 
     def forward(self, s0: Tensor, s1: Tensor) -> Tensor:
         arch = self._arch[0]
-        op_w = arch.op_weights(self.cell_type)
         edge_w = arch.edge_weights(self.cell_type)
+        # the edge weights scale the mixed outputs with the op weights
+        op_w = arch.op_weights(self.cell_type) * edge_w[:, None]
         states = [s0, s1]
-        e = 0
+        outputs = []  # per state: (mixed outputs of its edges, bypass)
         for k in range(self.nodes):
-            node = None
-            for src in range(2 + k):
-                y = edge_w[e] * self.edges[e](states[src], op_w[e])
-                node = y if node is None else node + y
-                e += 1
+            for s in range(len(outputs), len(states)):
+                outputs.append(self.banks[s](states[s],
+                                             op_w[self.edges_of[s]]))
+            active, rest = None, None
+            for s, i, e in self.inputs_of[k]:
+                mixed, bypass = outputs[s]
+                a = mixed[:, i]
+                active = a if active is None else active + a
+                if self.k > 1:
+                    r = edge_w[e] * bypass
+                    rest = r if rest is None else rest + r
+            if self.k > 1:
+                node = channel_shuffle(torch.cat([active, rest], dim=1),
+                                       self.k)
+            else:
+                node = active
             states.append(node)
         return torch.cat(states[2:], dim=1)
 

@@ -2,12 +2,13 @@
 
 The published AutoPose tables count "GFLOPs" as multiply-accumulates of the
 convolution and linear layers only (batch 1); :func:`count_macs` counts the
-same way, by running one forward pass with hooks.
+same way.
 """
-from typing import Sequence, Tuple
+from typing import Sequence
 
 import torch
 import torch.nn as nn
+from torch.utils.flop_counter import FlopCounterMode
 
 
 def count_params(module: nn.Module) -> int:
@@ -20,6 +21,10 @@ def count_macs(module: nn.Module,
                device: str = 'cpu') -> int:
     """Multiply-accumulates of the conv and linear layers for one input.
 
+    Counted by torch's ``FlopCounterMode`` on one forward pass, so
+    functional convolutions (as in the supernet's fused mixed operations)
+    count as well; element-wise operations, pooling and normalisation do not.
+
     Args:
         module (nn.Module): A network called as ``module(x)``, or an MMPose
             estimator, whose tensor forward (``_forward``) is used.
@@ -29,33 +34,18 @@ def count_macs(module: nn.Module,
     Returns:
         int: Multiply-accumulates for a batch of one.
     """
-    total = 0
-
-    def conv_hook(m: nn.Conv2d, inputs: Tuple, output: torch.Tensor) -> None:
-        nonlocal total
-        per_out = (m.in_channels // m.groups) * m.kernel_size[0] * \
-            m.kernel_size[1]
-        total += output.numel() * per_out
-
-    def linear_hook(m: nn.Linear, inputs: Tuple,
-                    output: torch.Tensor) -> None:
-        nonlocal total
-        total += output.numel() * m.in_features
-
-    handles = []
-    for m in module.modules():
-        if isinstance(m, nn.Conv2d):
-            handles.append(m.register_forward_hook(conv_hook))
-        elif isinstance(m, nn.Linear):
-            handles.append(m.register_forward_hook(linear_hook))
+    counted = {
+        torch.ops.aten.convolution, torch.ops.aten._convolution,
+        torch.ops.aten.mm, torch.ops.aten.addmm, torch.ops.aten.bmm
+    }
     was_training = module.training
     module.eval()
     try:
-        with torch.no_grad():
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
             forward = getattr(module, '_forward', module)
             forward(torch.zeros(1, *input_shape, device=device))
     finally:
-        for h in handles:
-            h.remove()
         module.train(was_training)
-    return total
+    flops = sum(v for op, v in counter.get_flop_counts()['Global'].items()
+                if op in counted)
+    return flops // 2

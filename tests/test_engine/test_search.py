@@ -50,7 +50,7 @@ def test_alpha_and_weight_steps_touch_only_their_parameters(
     arch_names = {n for n, p in model.named_parameters()
                   if id(p) in arch_ids}
     before = snapshot()
-    loop._step(batch, runner.optim_wrapper['arch'])
+    loop._arch_step(batch, runner.optim_wrapper['arch'])
     assert changed(before) == arch_names
     before = snapshot()
     loop._step(batch, runner.optim_wrapper['weights'])
