@@ -51,12 +51,15 @@ MPII_FROM_COCO = {  # MPII joint -> COCO keypoint, or None when derived
 
 @dataclass
 class Person:
-    """One drawn figure: keypoints (17, 2), visibility (17,), its mask and
-    the head box used for PCKh."""
+    """One drawn figure: COCO keypoints (17, 2), their visibility (17,), its
+    mask, the head box used for PCKh, and the head top and neck points that
+    MPII labels."""
     keypoints: np.ndarray
     visible: np.ndarray
     mask: np.ndarray
     head_box: Tuple[float, float, float, float]
+    head_top: np.ndarray
+    neck: np.ndarray
 
 
 def _rot(v: np.ndarray, deg: float) -> np.ndarray:
@@ -109,7 +112,8 @@ def _pose(rng: np.random.Generator, center: np.ndarray,
     head_box = (head[0] - head_r * 1.2, head[1] - head_r * 1.4,
                 head[0] + head_r * 1.2, head[1] + head_r * 1.2)
     return kp, dict(head_r=head_r, width=height * rng.uniform(0.035, 0.055),
-                    head_x=head[0], head_y=head[1], box=head_box)
+                    head_x=head[0], head_y=head[1], box=head_box,
+                    head_top=head + up * head_r, neck=neck + up * head_r * 0.5)
 
 
 def _shade(color: np.ndarray, towards: float, amount: float) -> Tuple:
@@ -200,7 +204,8 @@ def draw_image(rng: np.random.Generator,
         inside = ((kp[:, 0] >= 0) & (kp[:, 0] < w) & (kp[:, 1] >= 0) &
                   (kp[:, 1] < h))
         people.append(
-            Person(kp, np.where(inside, 2, 0), mask, geo['box']))
+            Person(kp, np.where(inside, 2, 0), mask, geo['box'],
+                   geo['head_top'], geo['neck']))
     # A keypoint covered by a later figure is occluded but still labelled.
     for i, person in enumerate(people):
         for later in people[i + 1:]:
@@ -360,4 +365,87 @@ def generate_coco(out_dir: str,
                                 'detections_val2017.json')
             atomic_write_text(det_path, json.dumps(detections))
             paths['val_det'] = det_path
+    return paths
+
+
+def _mpii_joints(person: Person, w: int, h: int) -> Tuple[np.ndarray,
+                                                         np.ndarray]:
+    """The 16 MPII joints (pixels) and their visibility flags."""
+    kp, vis = person.keypoints, person.visible > 0
+    joints = np.zeros((16, 2))
+    labelled = np.zeros(16, dtype=int)
+    for j, name in MPII_FROM_COCO.items():
+        if name is not None:
+            joints[j], labelled[j] = kp[K[name]], vis[K[name]]
+    derived = {
+        6: (kp[K['left_hip']] + kp[K['right_hip']]) / 2,  # pelvis
+        7: (kp[K['left_shoulder']] + kp[K['right_shoulder']]) / 2,  # thorax
+        8: person.neck,  # upper neck
+        9: person.head_top,
+    }
+    for j, point in derived.items():
+        joints[j] = point
+        labelled[j] = 0 <= point[0] < w and 0 <= point[1] < h
+    joints[labelled == 0] = 0
+    return joints, labelled
+
+
+def generate_mpii(out_dir: str,
+                  num_train: int = 200,
+                  num_val: int = 50,
+                  image_size: Tuple[int, int] = (256, 256),
+                  max_people: int = 3,
+                  min_joints: int = 8,
+                  seed: int = 0) -> Dict[str, str]:
+    """Write an MPII-format sample dataset, as MMPose's ``MpiiDataset``
+    reads it (layout of ``data/mpii``)::
+
+        out_dir/annot/{train,valid}.json    center, scale, joints, joints_vis
+        out_dir/annot/gt_valid.mat          head boxes of the valid people
+        out_dir/images/*.jpg
+
+    People with fewer than ``min_joints`` labelled joints are left out, as
+    MPII annotates only clearly visible people.
+
+    Returns:
+        dict: Paths of the written annotation and head-box files.
+    """
+    from scipy.io import savemat
+    h, w = image_size
+    img_dir = osp.join(out_dir, 'images')
+    os.makedirs(img_dir, exist_ok=True)
+    paths = {}
+    for split, count, offset in (('train', num_train, 0),
+                                 ('valid', num_val, 500_000)):
+        rng = np.random.default_rng([seed, offset, 7])
+        anns, head_boxes = [], []
+        for i in range(count):
+            img, people = draw_image(rng, image_size, max_people)
+            name = f'{offset + i + 1:09d}.jpg'
+            cv2.imwrite(osp.join(img_dir, name), img,
+                        [cv2.IMWRITE_JPEG_QUALITY, 92])
+            for person in people:
+                joints, labelled = _mpii_joints(person, w, h)
+                if labelled.sum() < min_joints:
+                    continue
+                pts = joints[labelled > 0]
+                x0, y0 = pts.min(0)
+                x1, y1 = pts.max(0)
+                anns.append(dict(
+                    image=name,
+                    center=[float((x0 + x1) / 2 + 1), float((y0 + y1) / 2 + 1)],
+                    scale=float(max(x1 - x0, y1 - y0) * 1.1 / 200),
+                    joints=joints.round(2).tolist(),
+                    joints_vis=labelled.tolist()))
+                head_boxes.append(np.array(person.head_box).reshape(2, 2))
+        ann_path = osp.join(out_dir, 'annot', f'{split}.json')
+        atomic_write_text(ann_path, json.dumps(anns))
+        paths[f'{split}_ann'] = ann_path
+        if split == 'valid':
+            mat_path = osp.join(out_dir, 'annot', 'gt_valid.mat')
+            savemat(mat_path, {
+                'headboxes_src': np.stack(head_boxes, axis=2)
+                if head_boxes else np.zeros((2, 2, 0))
+            })
+            paths['headbox'] = mat_path
     return paths
