@@ -1,72 +1,74 @@
-"""The end-to-end demo on built-in sample data.
+"""The end-to-end demo on built-in sample data: search, train, evaluate, show.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--epochs N]
 
-Steps: generate the synthetic COCO-format data (once), train AutoPose-L12-C32
-with the demo config, evaluate COCO AP with the detection boxes and flip
-test, print a results table and draw the predictions on validation images
-(``<work-dir>/predictions.png``).
+1. generate the synthetic COCO-format people (once, into data/sample_coco);
+2. search the cells with the tiny search config;
+3. train AutoPose-L12-C32 built from the searched genotype (the real
+   network at stage 1 and 128x96, with the sample data and a short
+   schedule, to fit 15 CPU minutes);
+4. evaluate COCO AP with the detection boxes and flip test;
+5. print a results table and write pictures to the work dir:
+   ``architecture.png`` (the found cells and the network),
+   ``search_curves.png`` (operation weights and losses of the search) and
+   ``predictions.png`` (predicted skeletons on validation images).
 """
 import argparse
 import json
-import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import time
 from typing import List
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, REPO)
+DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
+SEARCH_CFG = osp.join(DEMO, 'search_tiny_sample_coco_64x48.py')
+TRAIN_CFG = osp.join(DEMO, 'l12_c32_sample_coco_128x96.py')
+DATA_ROOT = 'data/sample_coco/'  # as in the demo configs
 
-TRAIN_CFG = osp.join(REPO, 'configs', 'autopose', 'demo',
-                     'l12_c32_sample_coco_256x192.py')
 
-
-def banner(text: str) -> None:
-    print(f'\n===== {text} =====', flush=True)
+def banner(step: str, text: str, start: float) -> None:
+    print(f'\n===== [{time.time() - start:5.0f}s] {step} {text} =====',
+          flush=True)
 
 
 def run(args: List[str]) -> None:
     """Run a tool of this repository, streaming its output."""
-    subprocess.run([sys.executable] + args, cwd=os.getcwd(), check=True)
+    subprocess.run([sys.executable] + args, check=True)
 
 
-def draw_predictions(cfg_path: str, ckpt: str, data_root: str, out: str,
+def draw_predictions(cfg_path: str, ckpt: str, out: str,
                      num_images: int = 8) -> None:
-    """Draw the predicted skeletons on the first validation images."""
+    """Draw the predicted skeletons of the detected people on the first
+    validation images."""
     import cv2
     import numpy as np
     from mmpose.apis import inference_topdown, init_model
 
     from autopose_mm.datasets import COCO_SKELETON
+    from autopose_mm.utils.plots import draw_keypoints
     model = init_model(cfg_path, ckpt, device='cpu')
-    with open(osp.join(data_root, 'person_detection_results',
+    with open(osp.join(DATA_ROOT, 'person_detection_results',
                        'detections_val2017.json')) as f:
         dets = json.load(f)
-    with open(osp.join(data_root, 'annotations',
+    with open(osp.join(DATA_ROOT, 'annotations',
                        'person_keypoints_val2017.json')) as f:
         images = json.load(f)['images'][:num_images]
     tiles = []
     for info in images:
         img = cv2.imread(
-            osp.join(data_root, 'images', 'val2017', info['file_name']))
+            osp.join(DATA_ROOT, 'images', 'val2017', info['file_name']))
         boxes = np.array([
             d['bbox'] for d in dets
             if d['image_id'] == info['id'] and d['score'] > 0.5
         ]).reshape(-1, 4)
         boxes[:, 2:] += boxes[:, :2]
         for sample in inference_topdown(model, img, boxes, 'xyxy'):
-            kpts = sample.pred_instances.keypoints[0]
-            scores = sample.pred_instances.keypoint_scores[0]
-            for a, b in COCO_SKELETON:
-                if min(scores[a - 1], scores[b - 1]) > 0.3:
-                    cv2.line(img, tuple(int(v) for v in kpts[a - 1]),
-                             tuple(int(v) for v in kpts[b - 1]),
-                             (0, 255, 255), 2, cv2.LINE_AA)
-            for (x, y), s in zip(kpts, scores):
-                if s > 0.3:
-                    cv2.circle(img, (int(x), int(y)), 3, (0, 0, 255), -1)
+            draw_keypoints(img, sample.pred_instances.keypoints[0],
+                           sample.pred_instances.keypoint_scores[0],
+                           COCO_SKELETON)
         tiles.append(img)
     rows = [np.hstack(tiles[i:i + 4]) for i in range(0, len(tiles), 4)]
     cv2.imwrite(out, np.vstack(rows))
@@ -76,64 +78,98 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument(
-        '--epochs', type=int, help='override the demo schedule length')
+        '--epochs', type=int, help='override the training schedule length')
+    parser.add_argument(
+        '--search-epochs', type=int,
+        help='override the search schedule length (half of it warm-up)')
     args = parser.parse_args()
     start = time.time()
-    data_root = 'data/sample_coco/'  # as in the demo config
+    work_dir = args.work_dir
 
-    banner('1/4 sample data')
-    if osp.isfile(osp.join(data_root, 'annotations',
+    banner('1/5', 'sample data', start)
+    if osp.isfile(osp.join(DATA_ROOT, 'annotations',
                            'person_keypoints_val2017.json')):
-        print(f'using the existing sample data in {data_root}')
+        print(f'using the existing sample data in {DATA_ROOT}')
     else:
         run([osp.join(REPO, 'tools', 'misc', 'generate_sample_data.py'),
-             '--out', data_root])
+             '--out', DATA_ROOT])
 
-    banner('2/4 training AutoPose-L12-C32')
-    train_dir = osp.join(args.work_dir, 'train')
-    options = []
+    banner('2/5', 'cell search (tiny supernet)', start)
+    search_dir = osp.join(work_dir, 'search')
+    search_opts = []
+    if args.search_epochs:
+        search_opts = [
+            '--cfg-options', f'train_cfg.max_epochs={args.search_epochs}',
+            f'train_cfg.warmup_epochs={args.search_epochs // 2}'
+        ]
+    t0 = time.time()
+    run([osp.join(REPO, 'tools', 'train.py'), SEARCH_CFG, '--work-dir',
+         search_dir] + search_opts)
+    search_time = time.time() - t0
+    genotype = osp.join(search_dir, 'genotype.json')
+
+    banner('3/5', 'training AutoPose-L12-C32 from the searched genotype',
+           start)
+    train_dir = osp.join(work_dir, 'train')
+    model_opts = [f'model.backbone.genotype={genotype}',
+                  f'model.neck.genotype={genotype}']
+    train_opts = list(model_opts)
     if args.epochs:
-        options = [f'train_cfg.max_epochs={args.epochs}',
-                    f'train_cfg.val_interval={args.epochs}',
-                    f'default_hooks.checkpoint.interval={args.epochs}']
+        train_opts += [f'train_cfg.max_epochs={args.epochs}',
+                       f'train_cfg.val_interval={args.epochs}',
+                       f'default_hooks.checkpoint.interval={args.epochs}']
     t0 = time.time()
     run([osp.join(REPO, 'tools', 'train.py'), TRAIN_CFG, '--work-dir',
-         train_dir] + (['--cfg-options'] + options if options else []))
+         train_dir, '--cfg-options'] + train_opts)
     train_time = time.time() - t0
     with open(osp.join(train_dir, 'last_checkpoint')) as f:
         ckpt = f.read().strip()
 
-    banner('3/4 evaluating (detection boxes, flip test)')
-    metrics_file = osp.join(args.work_dir, 'metrics.json')
+    banner('4/5', 'evaluation (detection boxes, flip test)', start)
+    metrics_file = osp.join(work_dir, 'metrics.json')
     run([osp.join(REPO, 'tools', 'test.py'), TRAIN_CFG, ckpt, '--work-dir',
-         osp.join(args.work_dir, 'test'), '--out', metrics_file])
+         osp.join(work_dir, 'test'), '--out', metrics_file,
+         '--cfg-options'] + model_opts)
     with open(metrics_file) as f:
         metrics = json.load(f)
 
-    banner('4/4 pictures and summary')
+    banner('5/5', 'pictures and summary', start)
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.registry import MODELS
 
     import autopose_mm  # noqa: F401
+    from autopose_mm.models import Genotype
     from autopose_mm.utils.complexity import count_macs, count_params
+    from autopose_mm.utils.plots import draw_architecture
     cfg = Config.fromfile(TRAIN_CFG)
+    cfg.merge_from_dict({k: v for k, v in (o.split('=') for o in model_opts)})
     init_default_scope('mmpose')
     model = MODELS.build(cfg.model)
     w, h = cfg.codec['input_size']
     params = count_params(model) / 1e6
     gflops = count_macs(model, (3, h, w)) / 1e9
-    picture = osp.join(args.work_dir, 'predictions.png')
-    draw_predictions(TRAIN_CFG, ckpt, data_root, picture)
+    backbone = model.backbone
+    bounds = (0, ) + backbone.reduction_indices + (backbone.num_cells, )
+    draw_architecture(
+        Genotype.load(genotype), osp.join(work_dir, 'architecture.png'),
+        [b - a for a, b in zip(bounds, bounds[1:])], backbone.base_channels,
+        cfg.model.neck.num_stages,
+        title='searched cells in AutoPose-L12-C32')
+    shutil.copyfile(osp.join(search_dir, 'search_curves.png'),
+                    osp.join(work_dir, 'search_curves.png'))
+    draw_predictions(cfg, ckpt, osp.join(work_dir, 'predictions.png'))
 
-    print(f'\n| model | input | params | GFLOPs | AP | AP .5 | AR | '
-          f'train time | total time |')
-    print('|---|---|---|---|---|---|---|---|---|')
-    print(f'| AutoPose-L12-C32 | {h}x{w} | {params:.2f}M | {gflops:.2f} | '
-          f'{metrics["coco/AP"]:.3f} | {metrics["coco/AP .5"]:.3f} | '
-          f'{metrics["coco/AR"]:.3f} | {train_time / 60:.1f} min | '
+    print('\n| model | input | params | GFLOPs | AP | AP .5 | AR | search '
+          '| train | total |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
+    print(f'| AutoPose-L12-C32 (searched cells) | {h}x{w} | {params:.2f}M | '
+          f'{gflops:.2f} | {metrics["coco/AP"]:.3f} | '
+          f'{metrics["coco/AP .5"]:.3f} | {metrics["coco/AR"]:.3f} | '
+          f'{search_time / 60:.1f} min | {train_time / 60:.1f} min | '
           f'{(time.time() - start) / 60:.1f} min |')
-    print(f'\npredictions drawn on validation images: {picture}')
+    for name in ('architecture.png', 'search_curves.png', 'predictions.png'):
+        print(f'  {osp.join(work_dir, name)}')
 
 
 if __name__ == '__main__':

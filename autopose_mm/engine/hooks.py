@@ -1,7 +1,7 @@
 """Bookkeeping of a search: the derived genotype and the alpha history."""
 import json
 import os.path as osp
-from typing import Dict, List, Sequence
+from typing import Dict, List
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
@@ -9,7 +9,8 @@ from mmengine.model import is_model_wrapper
 from mmpose.registry import HOOKS
 
 from ..models.search_space import arch_modules, derive_genotype
-from ..utils.io import atomic_write, atomic_write_text
+from ..utils.io import atomic_write_text
+from ..utils.plots import plot_search_curves
 
 
 @HOOKS.register_module()
@@ -23,8 +24,8 @@ class GenotypeExportHook(Hook):
     - ``genotypes/epoch_<n>.json``: the genotype after epoch ``n``;
     - ``search_history.json``: per epoch, the genotype and the softmaxed
       alphas and edge weights of every cell type;
-    - ``search_alphas.png`` (``plot=True``): the mean weight of each
-      candidate operation per cell type against the epoch.
+    - ``search_curves.png`` (``plot=True``): the mean weight of each
+      candidate operation per cell type against the epoch, and the losses.
 
     The history is also kept in the checkpoints, so that a resumed search
     continues it.
@@ -67,39 +68,14 @@ class GenotypeExportHook(Hook):
             json.dumps(dict(candidates=list(archs[0].candidates),
                             epochs=self.history)))
         if self.plot:
-            self.plot_history(
-                osp.join(work_dir, 'search_alphas.png'), archs[0].candidates)
+            scalars = osp.join(runner.log_dir, 'vis_data', 'scalars.json')
+            plot_search_curves(
+                osp.join(work_dir, 'search_history.json'),
+                scalars if osp.isfile(scalars) else None,
+                osp.join(work_dir, 'search_curves.png'))
         runner.logger.info(
             f'epoch {epoch}: genotype written to '
             f'{osp.join(work_dir, self.out_file)}')
-
-    def plot_history(self, path: str, candidates: Sequence[str]) -> None:
-        """Mean softmaxed alpha of every operation per cell type."""
-        import matplotlib
-        matplotlib.use('Agg')
-        import matplotlib.pyplot as plt
-        import numpy as np
-        cell_types = list(self.history[-1]['cells'])
-        fig, axes = plt.subplots(
-            1, len(cell_types), figsize=(4 * len(cell_types), 3.2),
-            squeeze=False)
-        epochs = [h['epoch'] for h in self.history]
-        for ax, cell_type in zip(axes[0], cell_types):
-            weights = np.array([
-                np.array(h['cells'][cell_type]['alphas']).mean(0)
-                for h in self.history
-            ])
-            for o, name in enumerate(candidates):
-                ax.plot(epochs, weights[:, o], marker='.', label=name)
-            ax.set_title(cell_type, fontsize=9)
-            ax.set_xlabel('epoch')
-        axes[0][0].set_ylabel('mean operation weight')
-        axes[0][-1].legend(fontsize=6, loc='upper left',
-                           bbox_to_anchor=(1, 1))
-        fig.tight_layout()
-        atomic_write(path, lambda f: fig.savefig(f, format='png', dpi=110),
-                     mode='wb')
-        plt.close(fig)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint['genotype_history'] = self.history

@@ -1,5 +1,5 @@
 # The tiny search with a hook that saves each rank's alphas and genotype.
-_base_ = ['../../configs/autopose/search/search_tiny_sample_coco_64x48.py']
+_base_ = ['../../configs/autopose/demo/search_tiny_sample_coco_64x48.py']
 custom_imports = dict(imports=['autopose_mm', 'search_test_hooks'])
 custom_hooks = [
     dict(type='SyncBuffersHook'),

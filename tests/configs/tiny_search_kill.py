@@ -1,5 +1,5 @@
 # The tiny search, killed in the middle of its third epoch (for resume tests).
-_base_ = ['../../configs/autopose/search/search_tiny_sample_coco_64x48.py']
+_base_ = ['../../configs/autopose/demo/search_tiny_sample_coco_64x48.py']
 custom_imports = dict(imports=['autopose_mm', 'search_test_hooks'])
 custom_hooks = [
     dict(type='SyncBuffersHook'),

@@ -13,7 +13,7 @@ from autopose_mm.models import (AutoPoseDecoder, AutoPoseNet, Genotype,
                                 arch_modules)
 from conftest import REPO, run_tool
 
-SEARCH_CFG = osp.join(REPO, 'configs', 'autopose', 'search',
+SEARCH_CFG = osp.join(REPO, 'configs', 'autopose', 'demo',
                       'search_tiny_sample_coco_64x48.py')
 DETERMINISTIC = 'randomness.deterministic=True'
 
@@ -88,7 +88,7 @@ def test_search_writes_valid_genotypes_that_build(searched):
         neck = AutoPoseDecoder(backbone.out_channels, genotype=path)
         out = neck(backbone(torch.rand(1, 3, 64, 48)))
         assert out[0].shape == (1, 16, 16, 12)
-    assert osp.isfile(osp.join(searched, 'search_alphas.png'))
+    assert osp.isfile(osp.join(searched, 'search_curves.png'))
 
 
 def _distance_from_uniform(cells: dict) -> float:

@@ -191,6 +191,43 @@ def measure(name: str, args: argparse.Namespace) -> Dict:
     return results
 
 
+def measure_pipeline(workers: int, args: argparse.Namespace) -> float:
+    """Images per second of the COCO training pipeline (256x192 AutoPose
+    config) on generated sample data, with ``workers`` loader processes."""
+    import tempfile
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+
+    import autopose_mm  # noqa: F401
+    from autopose_mm.datasets import generate_coco
+    root = osp.join(tempfile.gettempdir(), 'autopose_mm_bench_data')
+    if not osp.isfile(osp.join(root, 'annotations',
+                               'person_keypoints_train2017.json')):
+        generate_coco(root, num_train=100, num_val=2, seed=0)
+    cfg = Config.fromfile(
+        osp.join(REPO, 'configs/autopose/l12_c32_coco_256x192.py'))
+    init_default_scope('mmpose')
+    loader_cfg = cfg.train_dataloader
+    loader_cfg.dataset.data_root = root
+    loader_cfg.batch_size = args.batch
+    loader_cfg.num_workers = workers
+    loader_cfg.persistent_workers = workers > 0
+    loader = Runner.build_dataloader(loader_cfg, seed=0)
+    it = iter(loader)
+    next(it)  # start the workers
+    count, t0 = 0, time.perf_counter()
+    for _ in range(args.pipeline_batches):
+        try:
+            batch = next(it)
+        except StopIteration:
+            it = iter(loader)
+            batch = next(it)
+        count += len(batch['inputs'])
+    return count / (time.perf_counter() - t0)
+
+
 def print_table(rows: List[Dict], args: argparse.Namespace) -> None:
     ref = next((r for r in rows if r['name'] == REFERENCE), None)
     print(f'\nbatch {args.batch}, input {args.shape[0]}x{args.shape[1]}, '
@@ -232,6 +269,10 @@ def main() -> None:
     parser.add_argument('--device', default=None, choices=['cpu', 'cuda'])
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--amp', action='store_true')
+    parser.add_argument(
+        '--pipeline-workers', type=int, nargs='*', default=[0, 2],
+        help='measure the training data pipeline with these worker counts')
+    parser.add_argument('--pipeline-batches', type=int, default=20)
     parser.add_argument('--json', help='also write the results here')
     parser.add_argument('--worker', help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -264,10 +305,27 @@ def main() -> None:
             raise SystemExit(f'measuring {name} failed')
         rows.append(json.loads(line[-1][len('RESULT '):]))
     print_table(rows, args)
+    pipeline = {}
+    for workers in args.pipeline_workers:
+        pipeline[workers] = measure_pipeline(workers, args)
+    if pipeline:
+        print('\nCOCO training pipeline (256x192, sample data) against what '
+              'the models consume in training:')
+        print('| loader workers | pipeline img/s |')
+        print('|---|---|')
+        for workers, ips in pipeline.items():
+            print(f'| {workers} | {ips:.1f} |')
+        fastest = max(rows, key=lambda r: r['train_ips'])
+        print(f'The fastest model here ({fastest["name"]}) consumes '
+              f'{fastest["train_ips"]:.1f} img/s: with '
+              f'{max(pipeline, key=pipeline.get)} workers the '
+              + ('pipeline keeps up.' if max(pipeline.values()) >=
+                 fastest['train_ips'] else 'pipeline limits training.'))
     print(f'\n(total {time.time() - start:.0f}s)')
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(settings=vars(args), rows=rows), f, indent=2)
+            json.dump(dict(settings=vars(args), rows=rows,
+                           pipeline_ips=pipeline), f, indent=2)
 
 
 if __name__ == '__main__':

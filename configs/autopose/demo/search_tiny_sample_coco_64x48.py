@@ -2,7 +2,7 @@
 # demo and the tests: the COCO search config with a 4-cell, 16-channel
 # supernet at 64x48 and a short schedule (2 warm-up epochs, then 2 search
 # epochs with larger steps).
-_base_ = ['./search_l12_c32_coco_256x192.py']
+_base_ = ['../search/search_l12_c32_coco_256x192.py']
 
 codec = dict(
     type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16), sigma=1)

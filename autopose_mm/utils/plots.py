@@ -1,0 +1,170 @@
+"""Pictures of a genotype and of a search (matplotlib, no display needed)."""
+import json
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .io import atomic_write
+
+OP_COLORS = {
+    'none': '#bbbbbb', 'skip_connect': '#4c72b0', 'avg_pool_3x3': '#55a868',
+    'max_pool_3x3': '#8c8c3c', 'std_conv_1x1': '#c44e52',
+    'std_conv_3x3': '#dd8452', 'dil_conv_3x3_2': '#8172b3',
+    'dil_conv_3x3_4': '#937860', 'se_connect': '#da8bc3'
+}
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _save(fig, path: str) -> None:
+    atomic_write(path, lambda f: fig.savefig(f, format='png', dpi=110),
+                 mode='wb')
+
+
+def _draw_cell(ax, name: str, cell) -> None:
+    """One cell: inputs on the left, nodes in a column, output on the right;
+    every edge labelled with its operation."""
+    nodes = len(cell.edges)
+    pos = {0: (0.0, 0.75), 1: (0.0, 0.25)}
+    for k in range(nodes):
+        pos[2 + k] = (0.35 + 0.15 * (k % 2), 1 - (k + 0.5) / nodes)
+    out = (1.0, 0.5)
+    labels = {0: 'in[k-2]', 1: 'in[k-1]'}
+    for k, node in enumerate(cell.edges):
+        x1, y1 = pos[2 + k]
+        for op, src in node:
+            x0, y0 = pos[src]
+            color = OP_COLORS.get(op, 'black')
+            ax.annotate('', xy=(x1, y1), xytext=(x0, y0),
+                        arrowprops=dict(arrowstyle='->', color=color, lw=1.4,
+                                        connectionstyle='arc3,rad=0.12'))
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2, op, fontsize=6,
+                    color=color, ha='center', va='center',
+                    bbox=dict(fc='white', ec='none', pad=0.3, alpha=0.8))
+    for i in cell.concat:
+        ax.annotate('', xy=out, xytext=pos[i],
+                    arrowprops=dict(arrowstyle='->', color='#999999',
+                                    lw=0.8, ls=':'))
+    for i, (x, y) in pos.items():
+        ax.scatter([x], [y], s=420, c='#f2f2f2' if i < 2 else '#ffe8a8',
+                   edgecolors='black', zorder=3)
+        ax.text(x, y, labels.get(i, str(i - 2)), fontsize=6, ha='center',
+                va='center', zorder=4)
+    ax.scatter([out[0]], [out[1]], s=420, c='#cde4f7', edgecolors='black',
+               zorder=3)
+    ax.text(out[0], out[1], 'concat', fontsize=6, ha='center', va='center',
+            zorder=4)
+    ax.set_title(name, fontsize=9)
+    ax.set_xlim(-0.12, 1.12)
+    ax.set_ylim(-0.05, 1.05)
+    ax.axis('off')
+
+
+def _draw_network(ax, cells_per_scale: Sequence[int], channels: int,
+                  num_stages: int) -> None:
+    """The network level: stem, cells per scale, decoder, heads."""
+    blocks = [('stem', '1/4', '#dddddd')]
+    colors = ['#ffe8a8', '#ffd27a', '#ffbb4d', '#ff9f1c']
+    for s, count in enumerate(cells_per_scale):
+        label = (f'{count} cells' if s == 0 else
+                 f'reduce + {count - 1} cells')
+        blocks.append((label, f'1/{4 * 2**s}\n{2 * channels * 2**s} ch',
+                       colors[s]))
+    blocks.append(('decoder\n3 upsample cells', '1/32 -> 1/4', '#cde4f7'))
+    if num_stages == 2:
+        blocks.append(('refine encoder\n+ decoder', 'stage 2', '#b6d7a8'))
+    blocks.append(('1x1 heatmaps', '1/4', '#eeeeee'))
+    for i, (name, note, color) in enumerate(blocks):
+        ax.add_patch(_pyplot().Rectangle((i * 1.2, 0), 1, 1, fc=color,
+                                         ec='black'))
+        ax.text(i * 1.2 + 0.5, 0.62, name, ha='center', va='center',
+                fontsize=7)
+        ax.text(i * 1.2 + 0.5, 0.25, note, ha='center', va='center',
+                fontsize=6)
+        if i:
+            ax.annotate('', xy=(i * 1.2, 0.5), xytext=(i * 1.2 - 0.2, 0.5),
+                        arrowprops=dict(arrowstyle='->'))
+    ax.set_xlim(-0.1, len(blocks) * 1.2)
+    ax.set_ylim(-0.2, 1.2)
+    ax.axis('off')
+
+
+def draw_architecture(genotype, path: str, cells_per_scale: Sequence[int],
+                      base_channels: int, num_stages: int = 1,
+                      title: str = '') -> None:
+    """Draw the network level and every cell of ``genotype`` to ``path``."""
+    plt = _pyplot()
+    names = list(genotype.cells)
+    fig = plt.figure(figsize=(3.2 * len(names), 5.2))
+    grid = fig.add_gridspec(2, len(names), height_ratios=[1, 3])
+    _draw_network(fig.add_subplot(grid[0, :]), cells_per_scale,
+                  base_channels, num_stages)
+    for i, name in enumerate(names):
+        _draw_cell(fig.add_subplot(grid[1, i]), name, genotype.cells[name])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_search_curves(history_file: str, scalars_file: Optional[str],
+                       path: str) -> None:
+    """Search curves: mean weight of each operation per cell type, and the
+    weight / alpha losses per iteration."""
+    plt = _pyplot()
+    with open(history_file) as f:
+        history = json.load(f)
+    records: List[Dict] = []
+    if scalars_file:
+        with open(scalars_file) as f:
+            records = [json.loads(line) for line in f]
+    epochs = [h['epoch'] for h in history['epochs']]
+    cell_types = list(history['epochs'][-1]['cells'])
+    fig, axes = plt.subplots(1, len(cell_types) + 1,
+                             figsize=(3.3 * (len(cell_types) + 1), 3.2))
+    for ax, cell_type in zip(axes, cell_types):
+        weights = np.array([
+            np.array(h['cells'][cell_type]['alphas']).mean(0)
+            for h in history['epochs']
+        ])
+        for o, name in enumerate(history['candidates']):
+            ax.plot(epochs, weights[:, o], marker='.', label=name,
+                    color=OP_COLORS.get(name))
+        ax.set_title(f'{cell_type}: mean op weight', fontsize=8)
+        ax.set_xlabel('epoch')
+    axes[len(cell_types) - 1].legend(fontsize=6)
+    ax = axes[-1]
+    for key, label in (('loss', 'weight step'), ('arch_loss', 'alpha step')):
+        pts = [(r['step'], r[key]) for r in records if key in r]
+        if pts:
+            ax.plot(*zip(*pts), label=label)
+    ax.set_title('losses', fontsize=8)
+    ax.set_xlabel('iteration')
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)
+
+
+def draw_keypoints(img: np.ndarray, keypoints: np.ndarray,
+                   scores: np.ndarray, skeleton: Sequence[Sequence[int]],
+                   threshold: float = 0.3,
+                   color: Optional[tuple] = None) -> np.ndarray:
+    """Draw one person's skeleton (1-based ``skeleton`` pairs) in place."""
+    import cv2
+    color = color or (0, 255, 255)
+    for a, b in skeleton:
+        if min(scores[a - 1], scores[b - 1]) > threshold:
+            cv2.line(img, tuple(int(v) for v in keypoints[a - 1]),
+                     tuple(int(v) for v in keypoints[b - 1]), color, 2,
+                     cv2.LINE_AA)
+    for (x, y), s in zip(keypoints, scores):
+        if s > threshold:
+            cv2.circle(img, (int(x), int(y)), 3, (0, 0, 255), -1)
+    return img

@@ -1,0 +1,28 @@
+"""The README's demo, on a smaller run: search, train, evaluate, pictures."""
+import json
+import os.path as osp
+
+import cv2
+
+from autopose_mm.datasets import generate_coco
+from conftest import run_tool
+
+
+def test_demo_end_to_end(tmp_path):
+    workspace = str(tmp_path)
+    generate_coco(osp.join(workspace, 'data', 'sample_coco'), num_train=120,
+                  num_val=20, image_size=(192, 192), seed=5)
+    proc = run_tool('demo.py', '--epochs', '15', '--search-epochs', '2',
+                    '--work-dir', 'work_dirs/demo', cwd=workspace)
+    work_dir = osp.join(workspace, 'work_dirs', 'demo')
+    for step in ('1/5', '2/5', '3/5', '4/5', '5/5'):
+        assert step in proc.stdout  # progress is shown
+    with open(osp.join(work_dir, 'metrics.json')) as f:
+        metrics = json.load(f)
+    # a short run on little data: a low but robust bound
+    assert metrics['coco/AP'] >= 0.1, metrics
+    assert f'{metrics["coco/AP"]:.3f}' in proc.stdout  # the table
+    for name in ('architecture.png', 'search_curves.png', 'predictions.png'):
+        img = cv2.imread(osp.join(work_dir, name))
+        assert img is not None and min(img.shape[:2]) > 100, name
+    assert osp.isfile(osp.join(work_dir, 'search', 'genotype.json'))
