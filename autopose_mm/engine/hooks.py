@@ -8,6 +8,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpose.registry import HOOKS
 
+from ..models.layout import LayoutController
 from ..models.search_space import arch_modules, derive_genotype
 from ..utils.io import atomic_write_text
 from ..utils.plots import plot_search_curves
@@ -16,6 +17,9 @@ from ..utils.plots import plot_search_curves
 @HOOKS.register_module()
 class GenotypeExportHook(Hook):
     """Derive the genotype after every epoch and write it to the work dir.
+
+    In a bi-level search the genotype also holds the network level: the
+    controller's most probable layout.
 
     Files (written atomically, by the main process):
 
@@ -51,8 +55,15 @@ class GenotypeExportHook(Hook):
             raise RuntimeError('GenotypeExportHook needs a model with '
                                'ArchParams (a search backbone and neck)')
         epoch = runner.epoch + 1
+        controllers = [
+            m for m in model.modules() if isinstance(m, LayoutController)
+        ]
+        layout = controllers[0].best() if controllers else None
         genotype = derive_genotype(
-            archs, name=f'searched-epoch{epoch}', extra=dict(epoch=epoch))
+            archs,
+            name=f'searched-epoch{epoch}',
+            extra=dict(epoch=epoch),
+            cells_per_scale=layout)
         record = dict(epoch=epoch, genotype=genotype.to_dict(), cells={})
         for arch in archs:
             record['cells'].update(arch.summary())

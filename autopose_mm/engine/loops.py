@@ -6,11 +6,15 @@ from typing import Dict, Optional, Sequence, Union
 import numpy as np
 import torch
 from mmengine.dataset import BaseDataset
-from mmengine.dist import all_reduce
+from mmengine.dist import all_reduce, broadcast, get_rank
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
+from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.registry import DATASETS, LOOPS
 from torch.utils.data import DataLoader
+
+from ..models.layout import analytic_macs
+from ..models.search_space import arch_modules, derive_genotype
 
 
 def split_in_halves(dataset: BaseDataset):
@@ -160,6 +164,123 @@ class CellSearchLoop(EpochBasedTrainLoop):
             arch_out = self._arch_step(arch_batch, wrappers['arch'])
             outputs.update({f'arch_{k}': v for k, v in arch_out.items()})
         outputs.update(self._step(data_batch, wrappers['weights']))
+        self.runner.call_hook(
+            'after_train_iter',
+            batch_idx=idx,
+            data_batch=data_batch,
+            outputs=outputs)
+        self._iter += 1
+
+
+@LOOPS.register_module()
+class BiLevelSearchLoop(CellSearchLoop):
+    """AutoPose's bi-level search: the cells by gradient, the network level
+    by reinforcement learning, alternating in one loop.
+
+    Every iteration samples a layout from the backbone's
+    :class:`~autopose_mm.models.LayoutController` (on rank 0, broadcast to
+    all ranks), then makes the alpha step (after the warm-up) and the weight
+    step of :class:`CellSearchLoop` under that layout. Every
+    ``controller_interval`` iterations after the warm-up the controller
+    samples another layout, is rewarded with the supernet's keypoint
+    accuracy (PCK of its heatmaps, averaged over the ranks) on the held-out
+    alpha batch, minus ``flops_weight * |GMACs / flops_target - 1|`` when a
+    compute budget is set (GMACs computed analytically for the current
+    cells), and takes a REINFORCE step with the ``controller`` optimiser.
+
+    Args:
+        controller_interval (int): Iterations between controller steps.
+        flops_target (float, optional): Compute budget in GMACs.
+        flops_weight (float): Weight of the budget penalty.
+        **kwargs: The arguments of :class:`CellSearchLoop`.
+    """
+
+    def __init__(self,
+                 runner,
+                 dataloader,
+                 max_epochs: int,
+                 controller_interval: int = 1,
+                 flops_target: Optional[float] = None,
+                 flops_weight: float = 1.0,
+                 **kwargs) -> None:
+        super().__init__(runner, dataloader, max_epochs, **kwargs)
+        self.controller_interval = controller_interval
+        self.flops_target = flops_target
+        self.flops_weight = flops_weight
+
+    @property
+    def _module(self):
+        model = self.runner.model
+        return model.module if is_model_wrapper(model) else model
+
+    def _sample_layout(self) -> int:
+        """A layout index drawn on rank 0 and shared by all ranks."""
+        controller = self._module.backbone.controller
+        index = torch.tensor([controller.sample() if get_rank() == 0 else 0])
+        broadcast(index, src=0)
+        return int(index)
+
+    def layout_gmacs(self, layout, input_size) -> float:
+        """Analytic GMACs of the derived network under ``layout``."""
+        module = self._module
+        genotype = derive_genotype(arch_modules(module))
+        return analytic_macs(genotype, layout, module.backbone.base_channels,
+                             input_size, module.head.out_channels) / 1e9
+
+    @torch.no_grad()
+    def _pck(self, data_batch) -> float:
+        module = self._module
+        data = module.data_preprocessor(data_batch, True)
+        heatmaps = module.head.forward(module.extract_feat(data['inputs']))
+        samples = data['data_samples']
+        target = torch.stack([d.gt_fields.heatmaps for d in samples])
+        mask = torch.cat(
+            [d.gt_instance_labels.keypoint_weights for d in samples]) > 0
+        _, acc, _ = pose_pck_accuracy(heatmaps.cpu().numpy(),
+                                      target.cpu().numpy(),
+                                      mask.cpu().numpy())
+        return float(acc)
+
+    def _controller_step(self, data_batch) -> Dict[str, torch.Tensor]:
+        module = self._module
+        controller = module.backbone.controller
+        index = self._sample_layout()
+        layout = controller.space.layouts[index]
+        module.backbone.active_layout = layout
+        pck = torch.tensor(self._pck(data_batch))
+        all_reduce(pck, op='mean')
+        reward = float(pck)
+        out = dict(reward_pck=torch.tensor(reward))
+        if self.flops_target:
+            h, w = data_batch['inputs'][0].shape[-2:]
+            gmacs = self.layout_gmacs(layout, (h, w))
+            reward -= self.flops_weight * abs(gmacs / self.flops_target - 1)
+            out['layout_gmacs'] = torch.tensor(gmacs)
+        controller.reinforce(index, reward)
+        wrapper = self.runner.optim_wrapper['controller']
+        wrapper.step()
+        wrapper.zero_grad()
+        out.update(reward=torch.tensor(reward),
+                   reward_baseline=controller.baseline.clone())
+        return out
+
+    def run_iter(self, idx, data_batch, arch_batch=None) -> None:
+        backbone = self._module.backbone
+        layouts = backbone.controller.space.layouts
+        backbone.active_layout = layouts[self._sample_layout()]
+        try:
+            self.runner.call_hook(
+                'before_train_iter', batch_idx=idx, data_batch=data_batch)
+            wrappers = self.runner.optim_wrapper
+            outputs = {}
+            if arch_batch is not None:
+                arch_out = self._arch_step(arch_batch, wrappers['arch'])
+                outputs.update({f'arch_{k}': v for k, v in arch_out.items()})
+            outputs.update(self._step(data_batch, wrappers['weights']))
+            if arch_batch is not None and idx % self.controller_interval == 0:
+                outputs.update(self._controller_step(arch_batch))
+        finally:
+            backbone.active_layout = None
         self.runner.call_hook(
             'after_train_iter',
             batch_idx=idx,

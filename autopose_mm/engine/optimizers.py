@@ -8,6 +8,7 @@ from mmengine.optim import OptimWrapperDict
 from mmpose.registry import (OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
                              OPTIMIZERS)
 
+from ..models.layout import LayoutController
 from ..models.search_space import arch_modules
 
 
@@ -16,8 +17,10 @@ class SearchOptimWrapperConstructor:
     """Build ``OptimWrapperDict(weights=..., arch=...)`` for a supernet.
 
     The ``arch`` optimiser gets the parameters of every
-    :class:`~autopose_mm.models.ArchParams` module of the model, the
-    ``weights`` optimiser all the others.
+    :class:`~autopose_mm.models.ArchParams` module of the model; for the
+    bi-level search, the optional ``controller`` optimiser gets those of the
+    :class:`~autopose_mm.models.LayoutController`; the ``weights`` optimiser
+    all the others.
 
     Example::
 
@@ -55,10 +58,20 @@ class SearchOptimWrapperConstructor:
             raise ValueError('the model has no ArchParams: use the search '
                              'backbone/neck (AutoPoseSearchNet, '
                              'AutoPoseSearchDecoder)')
-        arch_ids = {id(p) for p in arch}
-        weights = [p for p in model.parameters() if id(p) not in arch_ids]
+        controller = [
+            p for m in model.modules() if isinstance(m, LayoutController)
+            for p in m.parameters()
+        ]
+        if controller and 'controller' not in self.cfg:
+            raise ValueError('the model has a LayoutController: add a '
+                             '"controller" entry to the search optim_wrapper')
+        taken = {id(p) for p in arch + controller}
+        weights = [p for p in model.parameters() if id(p) not in taken]
+        groups = [('weights', weights), ('arch', arch)]
+        if controller:
+            groups.append(('controller', controller))
         wrappers = {}
-        for name, params in (('weights', weights), ('arch', arch)):
+        for name, params in groups:
             cfg = copy.deepcopy(self.cfg[name])
             optimizer_cfg = cfg.pop('optimizer')
             optimizer = OPTIMIZERS.build(dict(optimizer_cfg, params=params))

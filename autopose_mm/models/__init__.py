@@ -8,7 +8,9 @@ from .genotype import (CELL_TYPES, DECODER_CELLS, ENCODER_CELLS, CellGenotype,
                        Genotype, load_genotype)
 from .search_space import (ArchParams, MixedCellGraph, MixedEdges, MixedOp,
                            SearchSpace, arch_modules, derive_genotype)
-from .supernet import AutoPoseSearchDecoder, AutoPoseSearchNet
+from .layout import LayoutController, LayoutSpace, analytic_macs
+from .supernet import (AutoPoseBiLevelSearchNet, AutoPoseSearchDecoder,
+                       AutoPoseSearchNet)
 from .operations import (OPERATION_NAMES, FactorizedReduce, PoolBN,
                          ReLUConvBN, SEConnect, Zero, build_operation)
 
@@ -20,5 +22,6 @@ __all__ = [
     'OPERATION_NAMES', 'FactorizedReduce', 'PoolBN', 'ReLUConvBN',
     'SEConnect', 'Zero', 'build_operation', 'ArchParams', 'MixedCellGraph',
     'MixedEdges', 'MixedOp', 'SearchSpace', 'arch_modules', 'derive_genotype',
-    'AutoPoseSearchDecoder', 'AutoPoseSearchNet'
+    'AutoPoseSearchDecoder', 'AutoPoseSearchNet', 'AutoPoseBiLevelSearchNet',
+    'LayoutController', 'LayoutSpace', 'analytic_macs'
 ]

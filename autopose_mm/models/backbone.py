@@ -73,6 +73,25 @@ def check_reduction_indices(num_cells: int,
     return indices
 
 
+def build_stem(in_channels: int, channels: int, conv_cfg: OptConfigType,
+               norm_cfg: ConfigType) -> Tuple[nn.Module, nn.Module]:
+    """The stem: 3x3/2 conv-BN-ReLU to C, 3x3/2 conv-BN-ReLU to 2C (the
+    first cell's older input), 3x3 conv-BN (its newer input)."""
+
+    def conv_bn(cin: int, cout: int, stride: int) -> List[nn.Module]:
+        return [
+            build_conv_layer(
+                conv_cfg, cin, cout, 3, stride=stride, padding=1, bias=False),
+            build_norm_layer(norm_cfg, cout)[1]
+        ]
+
+    C = channels
+    stem0 = nn.Sequential(*conv_bn(in_channels, C, 2), nn.ReLU(inplace=True),
+                          *conv_bn(C, 2 * C, 2), nn.ReLU(inplace=True))
+    stem1 = nn.Sequential(*conv_bn(2 * C, 2 * C, 1))
+    return stem0, stem1
+
+
 class CellStack(BaseModule):
     """A chain of encoder cells that returns one tap per scale.
 
@@ -149,8 +168,10 @@ class AutoPoseNet(BaseBackbone):
         num_cells (int, optional): L, the number of cells.
         base_channels (int, optional): C, the stem width (even).
         reduction_indices (Sequence[int], optional): Indices of the three
-            reduction cells. Defaults to the preset's, or
-            :func:`default_reduction_indices` when ``num_cells`` is given.
+            reduction cells. Defaults to the genotype's network level
+            (``cells_per_scale``, which also sets ``num_cells``) if it has
+            one, else the preset's, or :func:`default_reduction_indices`
+            when ``num_cells`` is given.
         genotype (str | dict | Genotype): The searched cells: a JSON/YAML
             path, a dict, or ``'published'``. Defaults to ``'published'``.
         in_channels (int): Image channels. Defaults to 3.
@@ -186,27 +207,21 @@ class AutoPoseNet(BaseBackbone):
                      dict(type='Constant', val=1, layer=['_BatchNorm'])
                  ]) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.genotype = self.resolve_genotype(genotype)
+        layout = getattr(self.genotype, 'cells_per_scale', None)
+        if layout is not None and reduction_indices is None:
+            # the genotype's network level sets L and the reductions
+            num_cells = sum(layout)
+            reduction_indices = cells_to_reductions(layout)
         settings = self.resolve_arch(arch, num_cells, base_channels,
                                      reduction_indices)
         self.num_cells = settings['num_cells']
         self.base_channels = C = settings['base_channels']
         self.reduction_indices = settings['reduction_indices']
-        self.genotype = self.resolve_genotype(genotype)
         self.norm_eval = norm_eval
 
-        def conv_bn(cin: int, cout: int, stride: int) -> List[nn.Module]:
-            return [
-                build_conv_layer(
-                    conv_cfg, cin, cout, 3, stride=stride, padding=1,
-                    bias=False),
-                build_norm_layer(norm_cfg, cout)[1]
-            ]
-
-        self.stem0 = nn.Sequential(*conv_bn(in_channels, C, 2),
-                                   nn.ReLU(inplace=True),
-                                   *conv_bn(C, 2 * C, 2),
-                                   nn.ReLU(inplace=True))
-        self.stem1 = nn.Sequential(*conv_bn(2 * C, 2 * C, 1))
+        self.stem0, self.stem1 = build_stem(in_channels, C, conv_cfg,
+                                            norm_cfg)
         self.cells = CellStack(
             in_channels=(2 * C, 2 * C),
             cell_channels=C // 2,

@@ -119,11 +119,15 @@ class Genotype:
         nodes: Intermediate nodes per cell.
         name: A free-form name.
         extra: Other top-level fields, kept as they are when saved.
+        cells_per_scale: The network level, optional: how many encoder cells
+            each of the four scales gets (saved as
+            ``"network": {"cells_per_scale": [...]}``).
     """
     cells: Mapping[str, CellGenotype]
     nodes: int = 4
     name: str = ''
     extra: Mapping[str, Any] = field(default_factory=dict)
+    cells_per_scale: Optional[Tuple[int, ...]] = None
 
     @property
     def normal(self) -> CellGenotype:
@@ -158,16 +162,34 @@ class Genotype:
                           f'the cells {", ".join(names)}')
                 cells[name] = CellGenotype.from_dict(section[name], nodes,
                                                      f'{group}.{name}')
+        layout = None
+        if 'network' in data:
+            network = data['network']
+            if not isinstance(network, Mapping) or set(network) != {
+                    'cells_per_scale'
+            }:
+                _fail('network', 'expected {"cells_per_scale": [n1, n2, n3, '
+                      'n4]}')
+            layout = network['cells_per_scale']
+            if (not isinstance(layout, Sequence) or len(layout) != 4
+                    or any(isinstance(n, bool) or not isinstance(n, int)
+                           or n < 1 for n in layout)):
+                _fail('network.cells_per_scale', f'expected 4 positive '
+                      f'integers (cells at 1/4, 1/8, 1/16, 1/32), got '
+                      f'{layout!r}')
+            layout = tuple(layout)
         extra = {
             k: v
             for k, v in data.items()
-            if k not in ('name', 'nodes', 'encoder', 'decoder')
+            if k not in ('name', 'nodes', 'encoder', 'decoder', 'network')
         }
-        return cls(cells, nodes, str(data.get('name', '')), extra)
+        return cls(cells, nodes, str(data.get('name', '')), extra, layout)
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = dict(name=self.name, nodes=self.nodes)
         out.update(self.extra)
+        if self.cells_per_scale is not None:
+            out['network'] = dict(cells_per_scale=list(self.cells_per_scale))
         out['encoder'] = {n: self.cells[n].to_dict() for n in ENCODER_CELLS}
         out['decoder'] = {n: self.cells[n].to_dict() for n in DECODER_CELLS}
         return out

@@ -554,16 +554,21 @@ class SearchSpace:
 
 def derive_genotype(arch_params: Sequence[ArchParams],
                     name: str = 'searched',
-                    extra: Optional[dict] = None) -> Genotype:
+                    extra: Optional[dict] = None,
+                    cells_per_scale: Optional[Sequence[int]] = None
+                    ) -> Genotype:
     """Combine the cells derived from several :class:`ArchParams` (e.g. the
-    encoder's and the decoder's) into one validated :class:`Genotype`."""
+    encoder's and the decoder's), and optionally a network-level layout,
+    into one validated :class:`Genotype`."""
     cells: Dict[str, CellGenotype] = {}
     nodes = None
     for arch in arch_params:
         nodes = arch.nodes
         for t in arch.cell_types:
             cells[t] = arch.derive(t)
-    data = Genotype(cells, nodes or 4, name, dict(extra or {})).to_dict()
+    layout = tuple(cells_per_scale) if cells_per_scale else None
+    data = Genotype(cells, nodes or 4, name, dict(extra or {}),
+                    layout).to_dict()
     return Genotype.from_dict(data)  # validates that every cell is there
 
 

@@ -7,15 +7,20 @@ fixed networks. The backbone owns the alphas of the ``normal`` and
 :class:`ArchParams` module, which the search's optimiser constructor puts in
 the architecture optimiser.
 """
-from typing import Sequence
+from typing import Optional, Sequence, Tuple, Union
 
+import torch.nn as nn
+from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+from torch import Tensor
 
-from .backbone import AutoPoseNet
+from .backbone import AutoPoseNet, build_stem
+from .cells import EncoderCell
 from .decoder import AutoPoseDecoder
 from .genotype import DECODER_CELLS, ENCODER_CELLS
-from .operations import OPERATION_NAMES
+from .layout import LayoutController, LayoutSpace
+from .operations import OPERATION_NAMES, FactorizedReduce
 from .search_space import ArchParams, SearchSpace
 
 SEARCH_NORM_CFG = dict(type='BN', affine=False)
@@ -96,3 +101,104 @@ class AutoPoseSearchDecoder(AutoPoseDecoder):
 
     def resolve_genotype(self, genotype: SearchSpace) -> SearchSpace:
         return genotype
+
+
+@MODELS.register_module()
+class AutoPoseBiLevelSearchNet(BaseBackbone):
+    """The supernet of the bi-level search: searchable cells (as in
+    :class:`AutoPoseSearchNet`) and a searchable network level, i.e. how
+    many cells each of the four scales gets.
+
+    Every scale holds as many cells as any layout of the
+    :class:`LayoutSpace` gives it; a layout ``(n1, n2, n3, n4)`` runs the
+    first ``n_s`` cells of scale ``s``, so a cell's weights are shared by
+    every layout. The first cell of a scale reduces the resolution. The
+    layout of the next forward passes is ``active_layout`` (set by the
+    search loop), else the controller's most probable one.
+
+    Args:
+        base_channels (int): C.
+        num_cells (int | Sequence[int]): Allowed totals L (one value fixes
+            the depth).
+        min_cells (int): Fewest cells per scale.
+        max_cells (int, optional): Most cells per scale.
+        candidates (Sequence[str]): Candidate operations of the cells.
+        nodes (int): Intermediate nodes per cell.
+        partial_channels (int): K of the partial-channel mixed operations.
+        baseline_momentum (float): Momentum of the controller's baseline.
+        entropy_weight (float): The controller's entropy bonus.
+        in_channels (int): Image channels.
+        conv_cfg (dict, optional): Config of the convolution layers.
+        norm_cfg (dict): Normalisation config (non-affine BN by default).
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 base_channels: int = 32,
+                 num_cells: Union[int, Sequence[int]] = 12,
+                 min_cells: int = 1,
+                 max_cells: Optional[int] = None,
+                 candidates: Sequence[str] = OPERATION_NAMES,
+                 nodes: int = 4,
+                 partial_channels: int = 4,
+                 baseline_momentum: float = 0.9,
+                 entropy_weight: float = 1e-3,
+                 in_channels: int = 3,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = SEARCH_NORM_CFG,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        AutoPoseNet.resolve_arch(None, 4, base_channels, (1, 2, 3))
+        C = self.base_channels = base_channels
+        self.space = LayoutSpace(num_cells, min_cells, max_cells)
+        self.controller = LayoutController(self.space, baseline_momentum,
+                                           entropy_weight)
+        self.arch_params = ArchParams(ENCODER_CELLS, nodes, candidates)
+        search = SearchSpace(self.arch_params, partial_channels)
+        self.active_layout: Optional[Tuple[int, ...]] = None
+        self.stem0, self.stem1 = build_stem(in_channels, C, conv_cfg,
+                                            norm_cfg)
+        cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+        out = [nodes * (C // 2) * 2**s for s in range(4)]  # 2C .. 16C
+        self.out_channels = tuple(out)
+        self.cells = nn.ModuleList()
+        self.skip_proj = nn.ModuleList()
+        for s, count in enumerate(self.space.max_per_scale):
+            c = C // 2 * 2**s
+            prev = out[s - 1] if s else 2 * C
+            scale = nn.ModuleList()
+            for i in range(count):
+                if s and i == 0:
+                    cell = EncoderCell(prev, prev, c, search.reduce,
+                                       reduction=True, **cfg)
+                elif s and i == 1:
+                    cell = EncoderCell(prev, out[s], c, search.normal,
+                                       reduction_prev=True, **cfg)
+                else:
+                    cell = EncoderCell(out[s] if i else prev,
+                                       out[s] if i else prev, c,
+                                       search.normal, **cfg)
+                scale.append(cell)
+            self.cells.append(scale)
+            if s >= 2:
+                # older input of the reduction cell when the scale before
+                # has a single cell: the last cell two scales up (2x size)
+                self.skip_proj.append(
+                    FactorizedReduce(out[s - 2], c, conv_cfg, norm_cfg))
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        layout = self.active_layout or self.controller.best()
+        s0 = self.stem0(x)
+        s1 = self.stem1(s0)
+        taps = []
+        for s, count in enumerate(layout):
+            for i in range(count):
+                cell = self.cells[s][i]
+                if s >= 2 and i == 0 and layout[s - 1] == 1:
+                    out = cell.graph(self.skip_proj[s - 2](s0),
+                                     cell.preprocess1(s1))
+                else:
+                    out = cell(s0, s1)
+                s0, s1 = s1, out
+            taps.append(s1)
+        return tuple(taps)

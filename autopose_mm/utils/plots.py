@@ -126,8 +126,9 @@ def plot_search_curves(history_file: str, scalars_file: Optional[str],
             records = [json.loads(line) for line in f]
     epochs = [h['epoch'] for h in history['epochs']]
     cell_types = list(history['epochs'][-1]['cells'])
-    fig, axes = plt.subplots(1, len(cell_types) + 1,
-                             figsize=(3.3 * (len(cell_types) + 1), 3.2))
+    rewards = [(r['step'], r['reward']) for r in records if 'reward' in r]
+    panels = len(cell_types) + 1 + bool(rewards)
+    fig, axes = plt.subplots(1, panels, figsize=(3.3 * panels, 3.2))
     for ax, cell_type in zip(axes, cell_types):
         weights = np.array([
             np.array(h['cells'][cell_type]['alphas']).mean(0)
@@ -139,7 +140,17 @@ def plot_search_curves(history_file: str, scalars_file: Optional[str],
         ax.set_title(f'{cell_type}: mean op weight', fontsize=8)
         ax.set_xlabel('epoch')
     axes[len(cell_types) - 1].legend(fontsize=6)
-    ax = axes[-1]
+    if rewards:
+        ax = axes[-1]
+        ax.plot(*zip(*rewards), label='reward', color='#2a9d8f')
+        baseline = [(r['step'], r['reward_baseline']) for r in records
+                    if 'reward_baseline' in r]
+        if baseline:
+            ax.plot(*zip(*baseline), label='baseline', color='#264653')
+        ax.set_title('controller: reward', fontsize=8)
+        ax.set_xlabel('iteration')
+        ax.legend(fontsize=7)
+    ax = axes[len(cell_types)]
     for key, label in (('loss', 'weight step'), ('arch_loss', 'alpha step')):
         pts = [(r['step'], r[key]) for r in records if key in r]
         if pts:

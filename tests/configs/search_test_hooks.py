@@ -34,6 +34,10 @@ class DumpRankSearchHook(Hook):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-        genotype = derive_genotype(arch_modules(model)).to_dict()
+        controller = getattr(model.backbone, 'controller', None)
+        genotype = derive_genotype(
+            arch_modules(model),
+            cells_per_scale=controller.best() if controller else None
+        ).to_dict()
         torch.save(dict(state=state, genotype=genotype),
                    osp.join(runner.work_dir, f'rank_{get_rank()}.pth'))

@@ -57,6 +57,9 @@ ROWS: Dict[str, tuple] = {
      False),
     'Cell-search supernet L12-C32 K=4':
     ('configs/autopose/search/search_l12_c32_coco_256x192.py', None, True),
+    'Bi-level supernet C32 L=12 K=4':
+    ('configs/autopose/search/bilevel_search_c32_coco_256x192.py', None,
+     True),
 }
 REFERENCE = 'HRNet-W32'
 
@@ -155,10 +158,21 @@ def measure(name: str, args: argparse.Namespace) -> Dict:
         loss.backward(inputs=params)
         optimizer.step()
 
+    controller = getattr(model.backbone, 'controller', None)
+
     def train_step() -> None:
+        if controller is not None:  # as BiLevelSearchLoop
+            model.backbone.active_layout = controller.space.layouts[
+                controller.sample()]
         if search:  # as CellSearchLoop: the alpha step computes alpha grads
             update(opt_a, arch)
         update(opt_w)
+        if controller is not None:  # the controller's reward forward
+            model.backbone.active_layout = controller.space.layouts[
+                controller.sample()]
+            with torch.no_grad():
+                model._forward(x)
+            model.backbone.active_layout = None
 
     def infer(flip: bool) -> Callable[[], None]:
 
@@ -255,6 +269,12 @@ def print_table(rows: List[Dict], args: argparse.Namespace) -> None:
                   f'and input): time per step '
                   f'{derived["train_ips"] / r["train_ips"]:.2f}x, peak memory '
                   f'{r["peak_mib"] / max(derived["peak_mib"], 1e-6):.2f}x')
+    cell = next((r for r in search if r['name'].startswith('Cell')), None)
+    for r in search:
+        if cell and r is not cell:
+            print(f'{r["name"]}: cost per search epoch (same iterations) '
+                  f'{cell["train_ips"] / r["train_ips"]:.2f}x the cell-only '
+                  f'search')
 
 
 def main() -> None:
