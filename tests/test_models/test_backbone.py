@@ -76,3 +76,26 @@ def test_genotype_from_path_and_norm_eval(tmp_path):
     bns = [m for m in net.modules()
            if isinstance(m, torch.nn.BatchNorm2d)]
     assert bns and not any(m.training for m in bns)
+
+
+@pytest.mark.parametrize('cell', ['normal', 'reduce'])
+def test_fused_convolutions_equal_separate_ones(cell):
+    import copy
+
+    from autopose_mm.models import CellGraph, load_genotype
+    torch.manual_seed(0)
+    graph = CellGraph(getattr(load_genotype('published'), cell), 8,
+                      reduction=cell == 'reduce')
+    assert any(graph.fused)  # the published cells share inputs
+    separate = copy.deepcopy(graph)
+    separate.fused = [[] for _ in separate.fused]
+    x0, x1 = torch.randn(2, 8, 6, 6), torch.randn(2, 8, 6, 6)
+    a, b = graph(x0, x1), separate(x0, x1)
+    assert torch.allclose(a, b, atol=1e-5)
+    r = torch.randn_like(a)
+    grads_a = torch.autograd.grad((a * r).sum(), list(graph.parameters()))
+    grads_b = torch.autograd.grad((b * r).sum(), list(separate.parameters()))
+    for ga, gb in zip(grads_a, grads_b):
+        assert torch.allclose(ga, gb, rtol=1e-4, atol=1e-6)
+    for ba, bb in zip(graph.buffers(), separate.buffers()):
+        assert torch.allclose(ba.float(), bb.float())
