@@ -96,6 +96,6 @@ def test_fused_convolutions_equal_separate_ones(cell):
     grads_a = torch.autograd.grad((a * r).sum(), list(graph.parameters()))
     grads_b = torch.autograd.grad((b * r).sum(), list(separate.parameters()))
     for ga, gb in zip(grads_a, grads_b):
-        assert torch.allclose(ga, gb, rtol=1e-4, atol=1e-6)
+        assert (ga - gb).abs().max() <= 1e-4 * gb.abs().max()
     for ba, bb in zip(graph.buffers(), separate.buffers()):
         assert torch.allclose(ba.float(), bb.float())
