@@ -155,15 +155,22 @@ class CellSearchLoop(EpochBasedTrainLoop):
         optim_wrapper.zero_grad()
         return log_vars
 
-    def run_iter(self, idx, data_batch, arch_batch=None) -> None:
-        self.runner.call_hook(
-            'before_train_iter', batch_idx=idx, data_batch=data_batch)
+    def search_step(self, idx, data_batch,
+                    arch_batch=None) -> Dict[str, torch.Tensor]:
+        """The alpha step (when ``arch_batch`` is given) and the weight
+        step of one iteration; returns their log variables."""
         wrappers = self.runner.optim_wrapper
         outputs = {}
         if arch_batch is not None:
             arch_out = self._arch_step(arch_batch, wrappers['arch'])
             outputs.update({f'arch_{k}': v for k, v in arch_out.items()})
         outputs.update(self._step(data_batch, wrappers['weights']))
+        return outputs
+
+    def run_iter(self, idx, data_batch, arch_batch=None) -> None:
+        self.runner.call_hook(
+            'before_train_iter', batch_idx=idx, data_batch=data_batch)
+        outputs = self.search_step(idx, data_batch, arch_batch)
         self.runner.call_hook(
             'after_train_iter',
             batch_idx=idx,
@@ -264,26 +271,18 @@ class BiLevelSearchLoop(CellSearchLoop):
                    reward_baseline=controller.baseline.clone())
         return out
 
-    def run_iter(self, idx, data_batch, arch_batch=None) -> None:
+    def search_step(self, idx, data_batch,
+                    arch_batch=None) -> Dict[str, torch.Tensor]:
+        """Alpha and weight steps under a sampled layout, then (every
+        ``controller_interval`` iterations after the warm-up) a controller
+        step."""
         backbone = self._module.backbone
         layouts = backbone.controller.space.layouts
         backbone.active_layout = layouts[self._sample_layout()]
         try:
-            self.runner.call_hook(
-                'before_train_iter', batch_idx=idx, data_batch=data_batch)
-            wrappers = self.runner.optim_wrapper
-            outputs = {}
-            if arch_batch is not None:
-                arch_out = self._arch_step(arch_batch, wrappers['arch'])
-                outputs.update({f'arch_{k}': v for k, v in arch_out.items()})
-            outputs.update(self._step(data_batch, wrappers['weights']))
+            outputs = super().search_step(idx, data_batch, arch_batch)
             if arch_batch is not None and idx % self.controller_interval == 0:
                 outputs.update(self._controller_step(arch_batch))
         finally:
             backbone.active_layout = None
-        self.runner.call_hook(
-            'after_train_iter',
-            batch_idx=idx,
-            data_batch=data_batch,
-            outputs=outputs)
-        self._iter += 1
+        return outputs

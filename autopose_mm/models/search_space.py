@@ -143,6 +143,14 @@ class ArchParams(BaseModule):
         }
 
 
+def _check_partial_channels(channels: int, partial_channels: int) -> None:
+    if channels % partial_channels:
+        raise ValueError(
+            f'partial_channels={partial_channels} must divide every searched '
+            f'cell width, but a cell has {channels} channels; choose a '
+            f'divisor or change base_channels')
+
+
 class MixedOp(nn.Module):
     """All candidate operations of one edge, on 1/K of the channels.
 
@@ -164,11 +172,7 @@ class MixedOp(nn.Module):
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = DEFAULT_NORM_CFG) -> None:
         super().__init__()
-        if channels % partial_channels:
-            raise ValueError(
-                f'partial_channels={partial_channels} must divide every '
-                f'searched cell width, but a cell has {channels} channels; '
-                f'choose a divisor or change base_channels')
+        _check_partial_channels(channels, partial_channels)
         self.k = partial_channels
         self.stride = stride
         self.active = channels // partial_channels
@@ -254,11 +258,7 @@ class MixedEdges(nn.Module):
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = DEFAULT_NORM_CFG) -> None:
         super().__init__()
-        if channels % partial_channels:
-            raise ValueError(
-                f'partial_channels={partial_channels} must divide every '
-                f'searched cell width, but a cell has {channels} channels; '
-                f'choose a divisor or change base_channels')
+        _check_partial_channels(channels, partial_channels)
         c = self.active = channels // partial_channels
         n = self.num_edges = num_edges
         self.k = partial_channels
