@@ -1,8 +1,9 @@
-# AutoPose-L12-C32 on MPII, 256x256, flip test, PCKh and PCKh@0.1.
+# AutoPose-L12-C32 on MPII, 256x256, flip test, PCKh and PCKh@0.1 (reported by
+# MpiiPCKAccuracy as 'PCK' and 'PCK@0.1', normalised by the head size).
 _base_ = ['./_base_/autopose_coco_256x192.py']
 
 train_cfg = dict(max_epochs=210, val_interval=10)
-default_hooks = dict(checkpoint=dict(save_best='PCKh', rule='greater'))
+default_hooks = dict(checkpoint=dict(save_best='PCK', rule='greater'))
 
 codec = dict(
     type='MSRAHeatmap', input_size=(256, 256), heatmap_size=(64, 64), sigma=2)

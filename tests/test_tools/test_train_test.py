@@ -131,3 +131,30 @@ def test_mim_train_and_test(sample_workspace, tmp_path):
     proc = run_cmd([mim, 'test', 'autopose_mm', TINY_CFG, '--checkpoint',
                     ckpt, '--work-dir', work_dir], cwd=sample_workspace)
     assert 'coco/AP' in proc.stdout
+
+
+def test_mpii_config_trains_and_reports_pckh(tmp_path):
+    from autopose_mm.datasets import generate_mpii
+    generate_mpii(str(tmp_path / 'data' / 'mpii'), num_train=16, num_val=8,
+                  image_size=(128, 128), seed=0)
+    cfg = osp.join(REPO, 'configs', 'autopose', 'l12_c32_mpii_256x256.py')
+    tiny = [
+        'model.backbone.arch=None', 'model.backbone.num_cells=4',
+        'model.backbone.base_channels=8',
+        'model.neck.in_channels=[16,32,64,128]',
+        'model.neck.refine_channels=16', 'model.neck.refine_num_cells=4',
+        'model.neck.refine_reduction_indices=[1,2,3]',
+        'model.head.in_channels=16', 'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=1', 'train_dataloader.batch_size=8',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False',
+        'val_dataloader.num_workers=0',
+        'val_dataloader.persistent_workers=False'
+    ]
+    work_dir = str(tmp_path / 'work')
+    run_tool('train.py', cfg, '--work-dir', work_dir, '--cfg-options',
+             *tiny, cwd=str(tmp_path))
+    evals = [r for r in _scalars(work_dir) if 'PCK' in r]
+    assert evals and 0 <= evals[-1]['PCK'] <= 1
+    assert 0 <= evals[-1]['PCK@0.1'] <= evals[-1]['PCK'] + 1e-9
+    assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))

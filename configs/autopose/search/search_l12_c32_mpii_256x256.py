@@ -59,4 +59,4 @@ auto_scale_lr = dict(enable=False)
 custom_hooks = [dict(type='SyncBuffersHook'), dict(type='GenotypeExportHook')]
 default_hooks = dict(
     checkpoint=dict(
-        interval=1, max_keep_ckpts=2, save_best='PCKh', rule='greater'))
+        interval=1, max_keep_ckpts=2, save_best='PCK', rule='greater'))
