@@ -396,7 +396,7 @@ class MixedEdges(nn.Module):
     def edge_op(self, i: int) -> 'MixedOp':
         """Edge ``i`` as a standalone :class:`MixedOp` (same weights and
         normalisation statistics)."""
-        c, n = self.active, self.num_edges
+        c = self.active
         op = MixedOp(c * self.k, self.stride, self.candidates, self.k,
                      norm_cfg=self.norm_cfg)
         names = [self.candidates[j] for j in op.op_indices]

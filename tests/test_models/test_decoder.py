@@ -1,4 +1,3 @@
-import glob
 import os.path as osp
 
 import pytest
