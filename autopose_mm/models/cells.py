@@ -74,8 +74,11 @@ class CellGraph(nn.Module):
         ops = [self.ops[i] for i in members]
         conv = ops[0].conv
         weight = torch.cat([op.conv.weight for op in ops])
+        bias = None  # convs carry a bias once BN is fused into them
+        if conv.bias is not None:
+            bias = torch.cat([op.conv.bias for op in ops])
         y = F.conv2d(
-            F.relu(x), weight, None, conv.stride, conv.padding, conv.dilation)
+            F.relu(x), weight, bias, conv.stride, conv.padding, conv.dilation)
         for i, op, part in zip(members, ops,
                                y.split(conv.out_channels, dim=1)):
             out[i] = op.bn(part)

@@ -99,3 +99,24 @@ def test_fused_convolutions_equal_separate_ones(cell):
         assert (ga - gb).abs().max() <= 1e-4 * gb.abs().max()
     for ba, bb in zip(graph.buffers(), separate.buffers()):
         assert torch.allclose(ba.float(), bb.float())
+
+
+def test_bn_fused_into_convs_gives_the_same_inference():
+    from autopose_mm.utils.fusion import fuse_conv_bn
+    torch.manual_seed(0)
+    net = AutoPoseNet(arch=None, num_cells=4, base_channels=8)
+    net.train()
+    net(torch.rand(4, 3, 64, 48))  # non-trivial running statistics
+    net.eval()
+    x = torch.rand(2, 3, 64, 48)
+    with torch.no_grad():
+        expected = net(x)
+        fused = fuse_conv_bn(net)
+        # only the BNs after pooling stay
+        from autopose_mm.models import PoolBN
+        pool_bns = {id(m.bn) for m in fused.modules()
+                    if isinstance(m, PoolBN)}
+        assert all(id(m) in pool_bns for m in fused.modules()
+                   if isinstance(m, torch.nn.BatchNorm2d))
+        for a, b in zip(fused(x), expected):
+            assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)

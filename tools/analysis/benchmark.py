@@ -196,6 +196,12 @@ def measure(name: str, args: argparse.Namespace) -> Dict:
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         peak = max(0, peak_rss - base_rss) / 2**20
     model.eval()
+    if args.fuse_conv_bn:
+        from mmcv.cnn import fuse_conv_bn as fuse_generic
+
+        from autopose_mm.utils.fusion import fuse_conv_bn
+        # AutoPose's own modules first, then conv-bn children elsewhere
+        model = fuse_generic(fuse_conv_bn(model))
     results = dict(name=name, params_m=params, gmacs=gmacs, peak_mib=peak)
     results['train_ips'] = args.batch / statistics.median(
         train_times[args.warmup:])
@@ -289,6 +295,10 @@ def main() -> None:
     parser.add_argument('--device', default=None, choices=['cpu', 'cuda'])
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--amp', action='store_true')
+    parser.add_argument(
+        '--fuse-conv-bn',
+        action='store_true',
+        help='fold BN into the preceding convs for the inference columns')
     parser.add_argument(
         '--pipeline-workers', type=int, nargs='*', default=[0, 2],
         help='measure the training data pipeline with these worker counts')
