@@ -171,7 +171,14 @@ class EncoderCell(BaseCell):
 
 
 class _UpsampleProjection(nn.Module):
-    """Nearest upsampling to the size of a reference map, then ReLU-conv-BN."""
+    """Nearest upsampling to the size of a reference map, then ReLU-conv-BN.
+
+    ReLU and the 1x1 convolution act on each pixel alone, so they commute
+    with nearest upsampling: they run at the coarse resolution (a quarter of
+    the work) and only the narrow projected map is upsampled before the
+    normalisation, which thus sees exactly the tensor of the spelled-out
+    order.
+    """
 
     def __init__(self, in_channels: int, out_channels: int,
                  conv_cfg: OptConfigType, norm_cfg: ConfigType) -> None:
@@ -180,7 +187,8 @@ class _UpsampleProjection(nn.Module):
                                norm_cfg)
 
     def forward(self, x: Tensor, size: torch.Size) -> Tensor:
-        return self.proj(F.interpolate(x, size=size, mode='nearest'))
+        x = self.proj.conv(self.proj.relu(x))
+        return self.proj.bn(F.interpolate(x, size=size, mode='nearest'))
 
 
 @MODELS.register_module()

@@ -223,10 +223,11 @@ def analytic_macs(genotype: Genotype,
     # decoder: coarse to fine
     for i, name in enumerate(DECODER_CELLS):
         fine_c, fh, fw = taps[2 - i]
-        coarse_c = taps[3 - i][0]
+        coarse_c, ch, cw = taps[3 - i]
         cell = genotype.cells[name]
         c = fine_c // len(cell.concat)
-        total += fh * fw * (coarse_c + fine_c) * c
+        # the coarse input is projected before it is upsampled
+        total += (ch * cw * coarse_c + fh * fw * fine_c) * c
         total += _cell_edges_macs(cell, c, fh, fw, False)
     fine_c, fh, fw = taps[0]
     return total + fh * fw * fine_c * num_keypoints

@@ -73,9 +73,31 @@ class ReLUConvBN(nn.Module):
         return self.bn(self.conv(self.relu(x)))
 
 
+def offset_subsamples(x: Tensor) -> Tuple[Tensor, Tensor]:
+    """The even and the odd pixels of ``x`` (every other row and column,
+    starting at 0 and at 1), the odd ones zero-padded at the end to the
+    size of the even ones.
+
+    A 1x1 stride-2 convolution of ``x`` equals the 1x1 convolution of the
+    even pixels, and that of ``x[:, :, 1:, 1:]`` padded to ``x``'s size the
+    convolution of the odd ones; subsampling first avoids the strided
+    convolution's slow gradient.
+    """
+    even = x[:, :, ::2, ::2]
+    odd = x[:, :, 1::2, 1::2]
+    if odd.shape[-2:] != even.shape[-2:]:
+        odd = nn.functional.pad(odd, (0, even.shape[-1] - odd.shape[-1], 0,
+                                      even.shape[-2] - odd.shape[-2]))
+    return even, odd
+
+
 @MODELS.register_module()
 class FactorizedReduce(nn.Module):
     """Halve the resolution with two offset 1x1 stride-2 convolutions.
+
+    The two halves of the output are 1x1 convolutions of the even and of the
+    odd pixels of the input (see :func:`offset_subsamples`), so the
+    convolutions themselves have stride 1.
 
     Args:
         in_channels (int): Input channels.
@@ -97,18 +119,16 @@ class FactorizedReduce(nn.Module):
         half = out_channels // 2
         self.relu = nn.ReLU(inplace=False)
         self.conv_1 = build_conv_layer(
-            conv_cfg, in_channels, half, 1, stride=2, bias=False)
+            conv_cfg, in_channels, half, 1, bias=False)
         self.conv_2 = build_conv_layer(
-            conv_cfg, in_channels, half, 1, stride=2, bias=False)
+            conv_cfg, in_channels, half, 1, bias=False)
         self.bn = build_norm_layer(norm_cfg, out_channels)[1]
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.relu(x)
-        shifted = x[:, :, 1:, 1:]
-        if shifted.shape[-2:] != x.shape[-2:]:
-            # Pad odd-sized maps back so both branches give the same size.
-            shifted = nn.functional.pad(shifted, (0, 1, 0, 1))
-        out = torch.cat([self.conv_1(x), self.conv_2(shifted)], dim=1)
+        even, odd = offset_subsamples(x)
+        out = torch.cat(
+            [self.conv_1(self.relu(even)),
+             self.conv_2(self.relu(odd))], dim=1)
         return self.bn(out)
 
 

@@ -35,7 +35,7 @@ from torch import Tensor
 
 from .genotype import CellGenotype, Genotype
 from .operations import (DEFAULT_NORM_CFG, OPERATION_NAMES, build_operation,
-                         supports_stride)
+                         offset_subsamples, supports_stride)
 
 REDUCTION_CELLS = ('reduce', )
 
@@ -363,12 +363,9 @@ class MixedEdges(nn.Module):
             if s == 1:
                 add(xa.unsqueeze(1), w_skip)
             else:  # factorized reduce of every edge
-                relu = F.relu(xa)
-                shifted = relu[:, :, 1:, 1:]
-                if shifted.shape[-2:] != relu.shape[-2:]:
-                    shifted = F.pad(shifted, (0, 1, 0, 1))
-                a = F.conv2d(relu, self.weight['reduce_1'], stride=2)
-                b = F.conv2d(shifted, self.weight['reduce_2'], stride=2)
+                even, odd = offset_subsamples(xa)
+                a = F.conv2d(F.relu(even), self.weight['reduce_1'])
+                b = F.conv2d(F.relu(odd), self.weight['reduce_2'])
                 h, w = a.shape[-2:]
                 out = torch.cat([
                     a.view(batch, n, c // 2, h, w),

@@ -1,7 +1,9 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
-from autopose_mm.models import OPERATION_NAMES, build_operation
+from autopose_mm.models import (OPERATION_NAMES, FactorizedReduce,
+                                build_operation)
 from autopose_mm.models.operations import supports_stride
 
 
@@ -30,6 +32,29 @@ def test_odd_sizes_reduce_like_convolutions():
     sizes = {build_operation(n, 8, 2)(x).shape[-2:]
              for n in OPERATION_NAMES if supports_stride(n, 2)}
     assert sizes == {torch.Size([7, 5])}
+
+
+@pytest.mark.parametrize('size', [(12, 10), (13, 9)])
+def test_factorized_reduce_equals_offset_strided_convs(size):
+    """The definition: ReLU, 1x1 stride-2 convs of the input and of the
+    input shifted by one pixel (zero-padded back), concatenated, BN."""
+    torch.manual_seed(0)
+    op = FactorizedReduce(6, 8)
+    op.conv_2.bias = torch.nn.Parameter(torch.randn(4))  # as after BN fusion
+    x = torch.randn(2, 6, *size, requires_grad=True)
+    relu = F.relu(x)
+    shifted = F.pad(relu[:, :, 1:, 1:], (0, 1, 0, 1))
+    ref = op.bn(torch.cat([
+        F.conv2d(relu, op.conv_1.weight, stride=2),
+        F.conv2d(shifted, op.conv_2.weight, op.conv_2.bias, stride=2)
+    ], 1))
+    out = op(x)
+    torch.testing.assert_close(out, ref)
+    g = torch.randn_like(out)
+    grads = torch.autograd.grad(out, [x, op.conv_1.weight], g)
+    refs = torch.autograd.grad(ref, [x, op.conv_1.weight], g)
+    for a, b in zip(grads, refs):
+        torch.testing.assert_close(a, b)
 
 
 def test_se_connect_gates_its_input():
