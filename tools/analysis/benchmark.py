@@ -3,7 +3,8 @@ search supernet, measured in one run on one machine.
 
     python tools/analysis/benchmark.py [--rows ROW ...] [--batch 8]
         [--shape 256 192] [--warmup 1] [--repeats 3] [--device cpu|cuda]
-        [--channels-last] [--amp] [--json out.json]
+        [--channels-last] [--amp] [--compile] [--fuse-conv-bn]
+        [--json out.json]
 
 Per row it reports:
 
@@ -20,7 +21,9 @@ Per row it reports:
   forward).
 
 Times are medians over ``--repeats`` after ``--warmup`` steps; on GPU they
-use CUDA events after synchronising.
+use CUDA events after synchronising. With ``--compile`` the fixed networks'
+forward runs through ``torch.compile``; compilation happens in untimed first
+steps and its time is printed below the table.
 """
 import argparse
 import json
@@ -148,10 +151,13 @@ def measure(name: str, args: argparse.Namespace) -> Dict:
                          dtype=torch.bfloat16 if device == 'cpu' else
                          torch.float16)
 
+    compiled = args.compile and not search
+    forward = torch.compile(model._forward) if compiled else model._forward
+
     def update(optimizer, params=None) -> None:
         model.zero_grad(set_to_none=True)
         with amp:
-            pred = model._forward(x)
+            pred = forward(x)
             pred = list(pred) if isinstance(pred, (list, tuple)) else [pred]
             loss = sum(((p.float() - t)**2).mean()
                        for p, t in zip(pred, targets))
@@ -178,20 +184,23 @@ def measure(name: str, args: argparse.Namespace) -> Dict:
 
         def run() -> None:
             with torch.no_grad(), amp:
-                model._forward(x)
+                forward(x)
                 if flip:
-                    model._forward(x.flip(3))
+                    forward(x.flip(3))
 
         return run
 
     timed = make_timer(device)
     model.train()
+    compile_s = timed(train_step) if compiled else 0.  # before base_rss
     if device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
     base_rss = rss_bytes()
     train_times = [timed(train_step) for _ in range(args.warmup + args.repeats)]
     if device == 'cuda':
         peak = torch.cuda.max_memory_allocated() / 2**20
+    elif compiled:  # the process's peak RSS may be the compiler's
+        peak = None
     else:
         peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         peak = max(0, peak_rss - base_rss) / 2**20
@@ -202,7 +211,10 @@ def measure(name: str, args: argparse.Namespace) -> Dict:
         from autopose_mm.utils.fusion import fuse_conv_bn
         # AutoPose's own modules first, then conv-bn children elsewhere
         model = fuse_generic(fuse_conv_bn(model))
-    results = dict(name=name, params_m=params, gmacs=gmacs, peak_mib=peak)
+    if compiled:  # eval mode (and fused BN) is a new graph
+        compile_s += timed(infer(False))
+    results = dict(name=name, params_m=params, gmacs=gmacs, peak_mib=peak,
+                   compile_s=compile_s)
     results['train_ips'] = args.batch / statistics.median(
         train_times[args.warmup:])
     for key, flip in (('infer_ips', False), ('flip_ips', True)):
@@ -265,16 +277,24 @@ def print_table(rows: List[Dict], args: argparse.Namespace) -> None:
         print(f'| {r["name"]} | {r["params_m"]:.2f}M | {r["gmacs"]:.2f} | '
               f'{r["train_ips"]:.2f} | {ratio} | {achieved:.1f} | '
               f'{r["infer_ips"]:.2f} | {r["flip_ips"]:.2f} | '
-              f'{r["peak_mib"]:.0f} |')
+              + ('n/a' if r['peak_mib'] is None else f'{r["peak_mib"]:.0f}')
+              + ' |')
+    if args.compile:
+        print('\ntorch.compile time (first training and inference steps, '
+              'not in the figures above; supernet rows run eager): ' +
+              ', '.join(f'{r["name"]} {r["compile_s"]:.0f}s' for r in rows
+                        if r['compile_s']))
     search = [r for r in rows if ROWS[r['name']][2]]
     derived = next((r for r in rows if r['name'] == 'AutoPose-L12-C32'),
                    None)
     for r in search:
         if derived:
+            memory = ('n/a' if derived['peak_mib'] is None else
+                      f'{r["peak_mib"] / max(derived["peak_mib"], 1e-6):.2f}x')
             print(f'\n{r["name"]} vs the derived AutoPose-L12-C32 (same batch '
                   f'and input): time per step '
                   f'{derived["train_ips"] / r["train_ips"]:.2f}x, peak memory '
-                  f'{r["peak_mib"] / max(derived["peak_mib"], 1e-6):.2f}x')
+                  f'{memory}')
     cell = next((r for r in search if r['name'].startswith('Cell')), None)
     for r in search:
         if cell and r is not cell:
@@ -295,6 +315,11 @@ def main() -> None:
     parser.add_argument('--device', default=None, choices=['cpu', 'cuda'])
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--amp', action='store_true')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='run the fixed networks through torch.compile (minutes of '
+        'compilation per row on a small CPU); supernet rows stay eager')
     parser.add_argument(
         '--fuse-conv-bn',
         action='store_true',
