@@ -10,6 +10,7 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from .cells import EncoderCell
+from .operations import run_shared_input, shared_input_key
 from .genotype import Genotype, GenotypeLike, load_genotype
 from .operations import DEFAULT_NORM_CFG
 
@@ -145,9 +146,23 @@ class CellStack(BaseModule):
                 self.out_channels.append(cell.out_channels)
 
     def forward(self, s0: Tensor, s1: Tensor) -> Tuple[Tensor, ...]:
+        """Run the cells. A cell's output is the newer input of the next
+        cell and the older input of the one after; where both projections
+        are ReLU-conv-BN of one shape they run as one convolution."""
         taps = []
+        ahead = None  # the next cell's projected older input
         for i, cell in enumerate(self.cells):
-            s0, s1 = s1, cell(s0, s1)
+            p0 = cell.preprocess0(s0) if ahead is None else ahead
+            ahead = None
+            nxt = self.cells[i + 1] if i + 1 < len(self.cells) else None
+            key = shared_input_key(cell.preprocess1)
+            if (nxt is not None and key is not None
+                    and key == shared_input_key(nxt.preprocess0)):
+                p1, ahead = run_shared_input(
+                    [cell.preprocess1, nxt.preprocess0], s1)
+            else:
+                p1 = cell.preprocess1(s1)
+            s0, s1 = s1, cell.graph(p0, p1)
             if i in self.tap_indices:
                 taps.append(s1)
         return tuple(taps)

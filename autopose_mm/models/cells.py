@@ -18,7 +18,7 @@ from torch import Tensor
 
 from .genotype import CellGenotype
 from .operations import (DEFAULT_NORM_CFG, FactorizedReduce, ReLUConvBN,
-                         build_operation)
+                         build_operation, run_shared_input, shared_input_key)
 
 
 class CellGraph(nn.Module):
@@ -54,10 +54,9 @@ class CellGraph(nn.Module):
                 stride = 2 if reduction and src < 2 else 1
                 op = build_operation(op_name, channels, stride, conv_cfg,
                                      norm_cfg)
-                if isinstance(op, ReLUConvBN) and type(op.conv) is nn.Conv2d:
-                    key = (src, op.conv.kernel_size, op.conv.stride,
-                           op.conv.dilation, op.conv.padding)
-                    groups.setdefault(key, []).append(len(self.ops))
+                key = shared_input_key(op)
+                if key is not None:
+                    groups.setdefault((src, ) + key, []).append(len(self.ops))
                 self.ops.append(op)
                 sources.append(src)
             self.sources.append(sources)
@@ -71,17 +70,8 @@ class CellGraph(nn.Module):
 
     def _run_fused(self, members: List[int], x: Tensor,
                    out: Dict[int, Tensor]) -> None:
-        ops = [self.ops[i] for i in members]
-        conv = ops[0].conv
-        weight = torch.cat([op.conv.weight for op in ops])
-        bias = None  # convs carry a bias once BN is fused into them
-        if conv.bias is not None:
-            bias = torch.cat([op.conv.bias for op in ops])
-        y = F.conv2d(
-            F.relu(x), weight, bias, conv.stride, conv.padding, conv.dilation)
-        for i, op, part in zip(members, ops,
-                               y.split(conv.out_channels, dim=1)):
-            out[i] = op.bn(part)
+        results = run_shared_input([self.ops[i] for i in members], x)
+        out.update(zip(members, results))
 
     def forward(self, s0: Tensor, s1: Tensor) -> Tensor:
         states = [s0, s1]

@@ -101,6 +101,44 @@ def test_fused_convolutions_equal_separate_ones(cell):
         assert torch.allclose(ba.float(), bb.float())
 
 
+@pytest.mark.parametrize('training', [True, False])
+def test_cell_stack_shares_projections_of_one_output(training):
+    """A cell's output feeds the next two cells' projections; the stack runs
+    them as one convolution and must equal running each cell on its own."""
+    import copy
+
+    from autopose_mm.models.operations import shared_input_key
+    torch.manual_seed(0)
+    stack = AutoPoseNet(arch=None, num_cells=6, base_channels=8).cells
+    cells = stack.cells
+    shared = [i for i in range(len(cells) - 1)
+              if shared_input_key(cells[i].preprocess1) == shared_input_key(
+                  cells[i + 1].preprocess0)]
+    assert shared == [0, 2, 4]  # not into the cell after a reduction
+    separate = copy.deepcopy(stack)
+    stack.train(training)
+    separate.train(training)
+    s0, s1 = torch.randn(2, 16, 16, 12), torch.randn(2, 16, 16, 12)
+    taps = stack(s0, s1)
+    expected, x0, x1 = [], s0, s1
+    for i, cell in enumerate(separate.cells):
+        x0, x1 = x1, cell(x0, x1)
+        if i in separate.tap_indices:
+            expected.append(x1)
+    r = [torch.randn_like(t) for t in taps]
+    grads = torch.autograd.grad(
+        sum((t * w).sum() for t, w in zip(taps, r)), list(stack.parameters()))
+    ref_grads = torch.autograd.grad(
+        sum((t * w).sum() for t, w in zip(expected, r)),
+        list(separate.parameters()))
+    for a, b in zip(taps, expected):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
+    for ga, gb in zip(grads, ref_grads):
+        assert (ga - gb).abs().max() <= 1e-4 * gb.abs().max() + 1e-7
+    for ba, bb in zip(stack.buffers(), separate.buffers()):
+        torch.testing.assert_close(ba, bb)
+
+
 def test_bn_fused_into_convs_gives_the_same_inference():
     from autopose_mm.utils.fusion import fuse_conv_bn
     torch.manual_seed(0)
