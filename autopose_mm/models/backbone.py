@@ -144,6 +144,13 @@ class CellStack(BaseModule):
             reduction_prev = reduction
             if i in self.tap_indices:
                 self.out_channels.append(cell.out_channels)
+        # cells whose newer-input projection runs together with the next
+        # cell's older-input projection (both read this cell's input)
+        self.shares_next: List[bool] = [
+            shared_input_key(a.preprocess1) is not None
+            and shared_input_key(a.preprocess1) == shared_input_key(
+                b.preprocess0) for a, b in zip(self.cells, self.cells[1:])
+        ] + [False]
 
     def forward(self, s0: Tensor, s1: Tensor) -> Tuple[Tensor, ...]:
         """Run the cells. A cell's output is the newer input of the next
@@ -153,15 +160,11 @@ class CellStack(BaseModule):
         ahead = None  # the next cell's projected older input
         for i, cell in enumerate(self.cells):
             p0 = cell.preprocess0(s0) if ahead is None else ahead
-            ahead = None
-            nxt = self.cells[i + 1] if i + 1 < len(self.cells) else None
-            key = shared_input_key(cell.preprocess1)
-            if (nxt is not None and key is not None
-                    and key == shared_input_key(nxt.preprocess0)):
+            if self.shares_next[i]:
                 p1, ahead = run_shared_input(
-                    [cell.preprocess1, nxt.preprocess0], s1)
+                    [cell.preprocess1, self.cells[i + 1].preprocess0], s1)
             else:
-                p1 = cell.preprocess1(s1)
+                p1, ahead = cell.preprocess1(s1), None
             s0, s1 = s1, cell.graph(p0, p1)
             if i in self.tap_indices:
                 taps.append(s1)
