@@ -10,16 +10,15 @@ predictions. The checkpoint loads with ``weights_only=True`` (see
 """
 import argparse
 import json
-import os
-import os.path as osp
 
-from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 import autopose_mm  # noqa: F401  (registers modules, installs safe loading)
 from autopose_mm.utils import (atomic_write_text, check_data_paths,
                                init_dist_for_device)
+from autopose_mm.utils.cli import (add_config_args, load_config,
+                                   parse_config_args)
 
 
 def parse_args() -> argparse.Namespace:
@@ -30,34 +29,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument(
         '--dump', help='pickle the raw predictions to this .pkl file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config settings, e.g. test_dataloader.batch_size=8')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_config_args(parser, 'test_dataloader.batch_size=8')
+    return parse_config_args(parser)
 
 
 def main() -> None:
     args = parse_args()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     cfg.load_from = args.checkpoint
     if args.dump is not None:
         if not args.dump.endswith(('.pkl', '.pickle')):
