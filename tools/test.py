@@ -1,15 +1,19 @@
 """Evaluate a checkpoint on a config's test set.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
-                         [--dump FILE] [--cfg-options k=v ...]
-                         [--launcher pytorch]
+                         [--dump FILE] [--show] [--show-dir DIR]
+                         [--interval N] [--wait-time S]
+                         [--cfg-options k=v ...] [--launcher pytorch]
 
 ``--out`` writes the metrics as JSON; ``--dump`` pickles the raw
-predictions. The checkpoint loads with ``weights_only=True`` (see
+predictions. ``--show-dir DIR`` draws every test prediction (skeleton,
+box and heatmap) with MMPose's visualiser into
+``<work_dir>/<timestamp>/DIR``; ``--show`` displays them. The checkpoint loads with ``weights_only=True`` (see
 ``autopose_mm.utils.checkpoint``).
 """
 import argparse
 import json
+import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
@@ -17,7 +21,8 @@ from mmengine.runner import Runner
 import autopose_mm  # noqa: F401  (registers modules, installs safe loading)
 from autopose_mm.utils import (atomic_write_text, check_data_paths,
                                init_dist_for_device)
-from autopose_mm.utils.cli import (add_config_args, load_config,
+from autopose_mm.utils.cli import (add_config_args, add_show_args,
+                                   enable_visualization, load_config,
                                    parse_config_args)
 
 
@@ -29,6 +34,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument(
         '--dump', help='pickle the raw predictions to this .pkl file')
+    add_show_args(parser, test=True)
     add_config_args(parser, 'test_dataloader.batch_size=8')
     return parse_config_args(parser)
 
@@ -37,6 +43,8 @@ def main() -> None:
     args = parse_args()
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
+    enable_visualization(cfg, args.show_dir, args.interval, args.show,
+                         args.wait_time)
     if args.dump is not None:
         if not args.dump.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--dump must end with .pkl or .pickle, got '
@@ -57,6 +65,9 @@ def main() -> None:
             args.out,
             json.dumps({k: float(v) for k, v in metrics.items()}, indent=2))
         print(f'metrics written to {args.out}')
+    if args.show_dir is not None and is_main_process():
+        print('predictions drawn into '
+              f'{osp.join(runner.work_dir, runner.timestamp, args.show_dir)}')
 
 
 if __name__ == '__main__':

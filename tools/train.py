@@ -1,6 +1,7 @@
 """Train (or search) a model from a config.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+                          [--show-dir DIR] [--interval N]
                           [--cfg-options k=v ...] [--launcher pytorch]
 
 The flags are MMPose's. Differences from MMPose's own script: the dataset
@@ -15,7 +16,8 @@ from mmengine.runner import Runner
 
 import autopose_mm  # noqa: F401  (registers modules, installs safe loading)
 from autopose_mm.utils import check_data_paths, init_dist_for_device
-from autopose_mm.utils.cli import (add_config_args, load_config,
+from autopose_mm.utils.cli import (add_config_args, add_show_args,
+                                   enable_visualization, load_config,
                                    parse_config_args)
 
 
@@ -40,6 +42,7 @@ def parse_args() -> argparse.Namespace:
         '--auto-scale-lr',
         action='store_true',
         help='scale the learning rate by the actual batch size')
+    add_show_args(parser, test=False)
     add_config_args(
         parser, 'train_dataloader.batch_size=8 "model.backbone.arch=L18-C48"')
     return parse_config_args(parser)
@@ -62,6 +65,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         cfg.load_from = args.resume
     if args.auto_scale_lr:
         cfg.setdefault('auto_scale_lr', {})['enable'] = True
+    enable_visualization(cfg, args.show_dir, args.interval, test=False)
     if args.no_validate:
         cfg.val_cfg = None
         cfg.val_dataloader = None

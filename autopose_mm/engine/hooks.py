@@ -93,3 +93,78 @@ class GenotypeExportHook(Hook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self.history = list(checkpoint.get('genotype_history', []))
+
+
+@HOOKS.register_module()
+class ArchGradientStatsHook(Hook):
+    """Measure the signal in the architecture gradients of a search.
+
+    Records the alpha gradients of every alpha step (before the ``arch``
+    optimiser steps) and writes ``arch_gradients.json`` to the work dir after
+    every epoch, per epoch and cell type:
+
+    - ``grad_rms``: root mean square of the gradient entries;
+    - ``snr``: mean over entries of ``|mean over steps| / std over steps``,
+      how consistent the gradient's direction is (1/sqrt(steps) for noise);
+    - ``decay_rms``: root mean square of ``weight_decay * alpha``, the pull
+      of an L2 weight decay coupled into the gradient (Adam's
+      ``weight_decay``); when it is comparable to ``grad_rms`` it caps how
+      far the alphas can move;
+    - ``alpha_rms``: root mean square of the alphas at the epoch's end.
+
+    Args:
+        out_file (str): File name in the work dir.
+    """
+
+    priority = 'LOW'
+
+    def __init__(self, out_file: str = 'arch_gradients.json') -> None:
+        self.out_file = out_file
+        self.records: List[Dict] = []
+        self._steps: Dict[str, List] = {}
+
+    def before_train(self, runner) -> None:
+        wrapper = runner.optim_wrapper['arch']
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        alphas = {t: p for arch in arch_modules(model)
+                  for t, p in arch.alphas.items()}
+        decay = float(wrapper.optimizer.param_groups[0].get(
+            'weight_decay', 0.0))
+        original = wrapper.step
+        self._alphas, self._decay = alphas, decay
+
+        def step(*args, **kwargs):
+            for t, p in alphas.items():
+                if p.grad is not None:
+                    self._steps.setdefault(t, []).append(
+                        p.grad.detach().flatten().clone())
+            return original(*args, **kwargs)
+
+        wrapper.step = step
+
+    def after_train_epoch(self, runner) -> None:
+        import torch
+        if not self._steps:
+            return
+        cells = {}
+        for t, grads in self._steps.items():
+            g = torch.stack(grads)
+            std = g.std(dim=0) if len(grads) > 1 else torch.full_like(
+                g[0], float('inf'))
+            alpha = self._alphas[t].detach().flatten()
+            cells[t] = dict(
+                steps=len(grads),
+                grad_rms=float(g.pow(2).mean().sqrt()),
+                snr=float((g.mean(dim=0).abs() / std.clamp_min(1e-30)).mean())
+                if len(grads) > 1 else None,
+                decay_rms=float((self._decay * alpha).pow(2).mean().sqrt()),
+                alpha_rms=float(alpha.pow(2).mean().sqrt()))
+        self._steps = {}
+        self.records.append(dict(epoch=runner.epoch + 1, cells=cells))
+        if is_main_process():
+            atomic_write_text(
+                osp.join(runner.work_dir, self.out_file),
+                json.dumps(dict(weight_decay=self._decay,
+                                epochs=self.records), allow_nan=False,
+                           indent=1))

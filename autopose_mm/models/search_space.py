@@ -21,7 +21,8 @@ search space instead of a genotype.
 ``se_connect`` is defined for stride 1 only, so it is not a candidate on the
 stride-2 edges of reduction cells (its alpha there is masked out).
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -90,6 +91,8 @@ class ArchParams(BaseModule):
                 for o, op in enumerate(candidates):
                     mask[e, o] = supports_stride(op, stride)
             self.register_buffer(f'mask_{t}', mask, persistent=False)
+        # cell type -> (op weights, edge weights) while a genotype is fixed
+        self._fixed: Dict[str, Tuple[Tensor, Tensor]] = {}
 
     @staticmethod
     def edge_stride(cell_type: str, source: int) -> int:
@@ -98,12 +101,16 @@ class ArchParams(BaseModule):
 
     def op_weights(self, cell_type: str) -> Tensor:
         """Softmax over the candidates of every edge, shape (edges, ops)."""
+        if cell_type in self._fixed:
+            return self._fixed[cell_type][0]
         mask = getattr(self, f'mask_{cell_type}')
         alphas = self.alphas[cell_type].masked_fill(~mask, float('-inf'))
         return F.softmax(alphas, dim=-1)
 
     def edge_weights(self, cell_type: str) -> Tensor:
         """Softmax over the edges into each node, shape (edges, )."""
+        if cell_type in self._fixed:
+            return self._fixed[cell_type][1]
         betas = self.betas[cell_type]
         out, start = [], 0
         for k in range(self.nodes):
@@ -132,6 +139,52 @@ class ArchParams(BaseModule):
                                 self.sources[e]) for e in keep))
             start += 2 + k
         return CellGenotype(tuple(edges), tuple(range(2, 2 + self.nodes)))
+
+    def one_hot(self, cell_type: str,
+                cell: CellGenotype) -> Tuple[Tensor, Tensor]:
+        """The op and edge weights under which the mixed cell computes the
+        derived ``cell``: weight 1 on its (input, operation) pairs, 0
+        elsewhere.
+
+        Raises:
+            ValueError: When ``cell`` has another node count, or uses an
+                operation or edge that this search space lacks.
+        """
+        if cell.num_nodes != self.nodes:
+            raise ValueError(f'cell {cell_type!r} has {cell.num_nodes} nodes, '
+                             f'the search space {self.nodes}')
+        alphas = self.alphas[cell_type]
+        ops = torch.zeros_like(alphas)
+        edges = torch.zeros_like(self.betas[cell_type])
+        mask = getattr(self, f'mask_{cell_type}')
+        start = 0
+        for k, node in enumerate(cell.edges):
+            for op, src in node:
+                e = start + src
+                if op not in self.candidates or not mask[
+                        e, self.candidates.index(op)]:
+                    raise ValueError(
+                        f'cell {cell_type!r}, node {k}: operation {op!r} on '
+                        f'input {src} is not in this search space')
+                ops[e, self.candidates.index(op)] = 1.
+                edges[e] = 1.
+            start += 2 + k
+        return ops, edges
+
+    @contextmanager
+    def fixed(self, cells: Dict[str, CellGenotype]) -> Iterator[None]:
+        """Within the block, the mixed cells of these types compute the
+        given discrete cells (see :meth:`one_hot`): the supernet scores a
+        derived architecture with its inherited weights."""
+        saved = dict(self._fixed)
+        self._fixed.update({
+            t: self.one_hot(t, cell)
+            for t, cell in cells.items() if t in self.cell_types
+        })
+        try:
+            yield
+        finally:
+            self._fixed = saved
 
     def summary(self) -> Dict[str, Dict[str, list]]:
         """Softmaxed alphas and edge weights per cell type, as plain lists."""

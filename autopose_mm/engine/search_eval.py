@@ -1,0 +1,128 @@
+"""Running searches and trainings in-process, and scoring genotypes with a
+trained supernet: the pieces of the search-versus-random evaluation
+(``tools/analysis/search_vs_random.py``)."""
+import copy
+import json
+import os.path as osp
+import time
+from contextlib import ExitStack
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.config import Config
+from mmengine.model import is_model_wrapper
+from mmengine.runner import Runner
+from mmpose.evaluation.functional import pose_pck_accuracy
+
+from ..models.genotype import Genotype
+from ..models.search_space import arch_modules
+
+
+def heatmap_pck(model: nn.Module, data_batch: dict) -> float:
+    """PCK of the model's heatmaps against the batch's target heatmaps
+    (MMPose's ``pose_pck_accuracy``, threshold 0.05 of the heatmap size)."""
+    data = model.data_preprocessor(data_batch, True)
+    heatmaps = model.head.forward(model.extract_feat(data['inputs']))
+    if isinstance(heatmaps, (list, tuple)):
+        heatmaps = heatmaps[-1]
+    samples = data['data_samples']
+    target = torch.stack([d.gt_fields.heatmaps for d in samples])
+    mask = torch.cat(
+        [d.gt_instance_labels.keypoint_weights for d in samples]) > 0
+    _, acc, _ = pose_pck_accuracy(heatmaps.detach().cpu().numpy(),
+                                  target.cpu().numpy(), mask.cpu().numpy())
+    return float(acc)
+
+
+@torch.no_grad()
+def score_genotype(model: nn.Module, genotype: Genotype,
+                   data_batches: Sequence[dict]) -> float:
+    """The supernet's PCK on ``data_batches`` when its mixed cells compute
+    ``genotype`` with their inherited weights (one-hot architecture
+    weights).
+
+    Normalisation uses the statistics of each batch, since the running
+    statistics of a supernet are those of the mixture; every buffer and the
+    train/eval mode are restored afterwards.
+    """
+    module = model.module if is_model_wrapper(model) else model
+    archs = arch_modules(module)
+    if not archs:
+        raise ValueError('score_genotype needs a supernet (a model with '
+                         'ArchParams)')
+    buffers = {k: v.clone() for k, v in module.named_buffers()}
+    was_training = module.training
+    module.train()
+    try:
+        with ExitStack() as stack:
+            for arch in archs:
+                stack.enter_context(arch.fixed(dict(genotype.cells)))
+            scores = [heatmap_pck(module, batch) for batch in data_batches]
+    finally:
+        for name, value in module.named_buffers():
+            value.copy_(buffers[name])
+        module.train(was_training)
+    return sum(scores) / len(scores)
+
+
+def _runner(cfg: Config, work_dir: str, seed: int, name: str) -> Runner:
+    cfg = copy.deepcopy(cfg)
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=seed)
+    # one process builds many runners: their loggers, message hubs and
+    # visualizers are told apart by the experiment name
+    cfg.experiment_name = f'{name}_{time.time_ns()}'
+    cfg.launcher = 'none'
+    return Runner.from_cfg(cfg)
+
+
+def run_search(cfg: Config, work_dir: str, seed: int,
+               num_score_batches: int = 4) -> Dict:
+    """Run a search config in this process.
+
+    Returns:
+        dict: ``genotype`` (the final derived :class:`Genotype`),
+        ``history`` (the parsed ``search_history.json``), ``model`` (the
+        trained supernet) and ``score_batches`` (the first batches of the
+        held-out alpha half, for :func:`score_genotype`).
+    """
+    runner = _runner(cfg, work_dir, seed, 'search')
+    runner.train()
+    batches: List[dict] = []
+    for batch in runner.train_loop.arch_dataloader:
+        batches.append(batch)
+        if len(batches) == num_score_batches:
+            break
+    with open(osp.join(work_dir, 'search_history.json')) as f:
+        history = json.load(f)
+    model = runner.model
+    return dict(genotype=Genotype.load(osp.join(work_dir, 'genotype.json')),
+                history=history,
+                model=model.module if is_model_wrapper(model) else model,
+                score_batches=batches)
+
+
+def train_and_test(cfg: Config, genotype: Genotype, work_dir: str,
+                   seed: int,
+                   layout: Optional[Sequence[int]] = None) -> Dict[str, float]:
+    """Train the config's network built from ``genotype`` (and ``layout``,
+    cells per scale, when given) and evaluate it with the config's test
+    metric; returns the metrics."""
+    cfg = copy.deepcopy(cfg)
+    data = genotype.to_dict()
+    if layout is not None:
+        data['network'] = dict(cells_per_scale=list(layout))
+        cfg.model.backbone.update(arch=None, num_cells=None,
+                                  reduction_indices=None)
+    cfg.model.backbone.genotype = data
+    cfg.model.neck.genotype = data
+    cfg.val_cfg = None
+    cfg.val_dataloader = None
+    cfg.val_evaluator = None
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1,
+                                        save_last=False)
+    runner = _runner(cfg, work_dir, seed, 'train')
+    runner.train()
+    metrics = runner.test()
+    return {k: float(v) for k, v in metrics.items()}

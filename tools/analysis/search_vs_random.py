@@ -1,0 +1,410 @@
+"""Does the search beat chance? Searched cells against random cells of equal
+cost, trained and evaluated identically.
+
+    python tools/analysis/search_vs_random.py [--profile cpu|test]
+        [--search-config CFG] [--train-config CFG] [--bilevel-config CFG]
+        [--seeds S] [--num-random R] [--work-dir DIR]
+
+1. runs the cell search with S seeds (S searched genotypes);
+2. draws R random genotypes of the same space whose derived network costs
+   within +-10% of the searched ones' mean GMACs (analytic);
+3. adds the published genotype;
+4. trains every derived network with one schedule and seed, and evaluates
+   it with the training config's test metric (COCO AP with the detection
+   file, or PCKh);
+5. scores every genotype with the first seed's supernet (its weights,
+   discretised to that genotype, on the held-out half) and prints Kendall's
+   tau between that score and the trained metric;
+6. prints the stability of the search (agreement of the chosen (edge,
+   operation) pairs between seeds; entropy of the operation weights per
+   epoch) and a table with the searched cells' rank among the random ones
+   and Welch's t-test;
+7. the network level: the bi-level search's layout against random layouts
+   of equal GMACs, with the same cells.
+
+Writes ``results.json`` (strict JSON) and ``search_vs_random.png`` (metric
+against GMACs per group; entropy per epoch). Every finished run leaves its
+own result file, so an interrupted evaluation continues where it stopped.
+"""
+import argparse
+import json
+import math
+import os
+import os.path as osp
+import sys
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO)
+DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
+
+# Settings of the two profiles; every one can be overridden on the command
+# line. "cpu" fits 45 minutes on 2 CPU cores with the built-in sample data,
+# "test" is the test suite's end-to-end run.
+PROFILES = {
+    'cpu': dict(
+        seeds=3, num_random=8, search_epochs=None, train_epochs=None,
+        random_layouts=3, bilevel_seeds=1, score_batches=4,
+        data=dict(num_train=200, num_val=50, image_size=(256, 256))),
+    'test': dict(
+        seeds=2, num_random=2, search_epochs=2, train_epochs=1,
+        random_layouts=1, bilevel_seeds=1, score_batches=1,
+        data=dict(num_train=24, num_val=8, image_size=(128, 128))),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--profile', choices=sorted(PROFILES), default='cpu')
+    parser.add_argument(
+        '--search-config',
+        default=osp.join(DEMO, 'search_tiny_sample_coco_64x48.py'))
+    parser.add_argument(
+        '--train-config',
+        default=osp.join(DEMO, 'proxy_l6_c16_sample_coco_64x48.py'))
+    parser.add_argument(
+        '--bilevel-config',
+        default=osp.join(DEMO, 'bilevel_search_tiny_sample_coco_64x48.py'),
+        help='bi-level search config for the network level; "none" skips '
+        'the network level')
+    parser.add_argument('--seeds', type=int, help='searches (S)')
+    parser.add_argument('--num-random', type=int, help='random genotypes (R)')
+    parser.add_argument('--random-layouts', type=int)
+    parser.add_argument('--search-epochs', type=int,
+                        help='override the search length (half warm-up)')
+    parser.add_argument('--train-epochs', type=int,
+                        help='override the training schedule length')
+    parser.add_argument('--train-seed', type=int, default=0)
+    parser.add_argument('--tolerance', type=float, default=0.1,
+                        help='relative GMACs window of the random group')
+    parser.add_argument('--metric', help='metric key (default: coco/AP, '
+                        'else PCKh, else PCK)')
+    parser.add_argument('--work-dir', default='work_dirs/search_vs_random')
+    args = parser.parse_args()
+    for key, value in PROFILES[args.profile].items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    return args
+
+
+class Progress:
+    """Prints which run of how many, the elapsed time and an ETA."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.start = total, 0, time.time()
+
+    def step(self, what: str) -> None:
+        self.done += 1
+        elapsed = time.time() - self.start
+        eta = ''
+        if self.done > 1:
+            eta = f', ETA {elapsed / (self.done - 1) * (self.total - self.done + 1) / 60:.1f} min'
+        print(f'\n===== run {self.done}/{self.total}: {what} '
+              f'[elapsed {elapsed / 60:.1f} min{eta}] =====', flush=True)
+
+
+def cached(path: str, compute: Callable[[], Dict]) -> Dict:
+    """The JSON at ``path``, or ``compute()`` written there atomically."""
+    from autopose_mm.utils.io import atomic_write_text
+    if osp.isfile(path):
+        with open(path) as f:
+            return json.load(f)
+    result = compute()
+    atomic_write_text(path, json.dumps(result, allow_nan=False))
+    return result
+
+
+def network_cost(cfg) -> Callable:
+    """GMACs of the config's stage-1 network, per genotype (and layout)."""
+    from autopose_mm.models import AutoPoseNet, analytic_macs
+    bb = cfg.model.backbone
+    s = AutoPoseNet.resolve_arch(bb.get('arch'), bb.get('num_cells'),
+                                 bb.get('base_channels'),
+                                 bb.get('reduction_indices'))
+    bounds = (0, ) + s['reduction_indices'] + (s['num_cells'], )
+    default_layout = [b - a for a, b in zip(bounds, bounds[1:])]
+    w, h = cfg.codec['input_size']
+
+    def cost(genotype, layout=None) -> float:
+        return analytic_macs(genotype, layout or default_layout,
+                             s['base_channels'], (h, w),
+                             cfg.model.head.out_channels) / 1e9
+
+    return cost
+
+
+def pick_metric(metrics: Dict[str, float], key: Optional[str]) -> str:
+    for k in ([key] if key else ['coco/AP', 'PCKh', 'PCK']):
+        if k in metrics:
+            return k
+    raise KeyError(f'metric {key!r} not among {sorted(metrics)}; pass '
+                   f'--metric with one of them')
+
+
+def load_cfg(path: str, epochs: Optional[int], search: bool):
+    from mmengine.config import Config
+    cfg = Config.fromfile(path)
+    if epochs:
+        cfg.train_cfg.max_epochs = epochs
+        if search:
+            cfg.train_cfg.warmup_epochs = epochs // 2
+    if search:
+        cfg.custom_hooks = [
+            dict(h, plot=False) if h.get('type') == 'GenotypeExportHook'
+            else h for h in cfg.get('custom_hooks', [])
+        ]
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
+    return cfg
+
+
+def run_searches(args, cfg, progress: Progress) -> List[Dict]:
+    """The S searches; keeps the first one's supernet for scoring."""
+    from autopose_mm.engine.search_eval import run_search
+    out = []
+    for seed in range(args.seeds):
+        progress.step(f'cell search, seed {seed}')
+        out.append(run_search(cfg, osp.join(args.work_dir, f'search_{seed}'),
+                              seed, args.score_batches))
+        if seed:  # only the first supernet is scored with
+            out[-1].pop('model'), out[-1].pop('score_batches')
+    return out
+
+
+def train_all(args, cfg, entries: List[Dict], progress: Progress) -> None:
+    """Train and test every entry's network; adds ``metrics``."""
+    from autopose_mm.engine.search_eval import train_and_test
+    for e in entries:
+        progress.step(f'training {e["name"]} ({e["gmacs"]:.3f} GMACs)')
+        run_dir = osp.join(args.work_dir, 'train', e['name'])
+        e['metrics'] = cached(
+            osp.join(run_dir, 'result.json'),
+            lambda: train_and_test(cfg, e['genotype_obj'], run_dir,
+                                   args.train_seed, e.get('layout')))
+
+
+def entropy_rows(histories: Sequence[Dict]) -> List[Dict]:
+    """Per seed and epoch: the mean over cell types of the normalised
+    entropy and of the strongest operation's weight over uniform."""
+    from autopose_mm.utils.search_stats import history_movement
+    rows = []
+    for seed, history in enumerate(histories):
+        for r in history_movement(history):
+            cells = r['cells'].values()
+            rows.append(dict(
+                seed=seed, epoch=r['epoch'],
+                entropy=float(np.mean([c['entropy'] for c in cells])),
+                max_over_uniform=float(np.mean(
+                    [c['max_over_uniform'] for c in cells])),
+                cells=r['cells']))
+    return rows
+
+
+def group_stats(entries: List[Dict], key: str) -> Dict:
+    from autopose_mm.utils.search_stats import (rank_among, summarize,
+                                                welch_greater)
+    by = {}
+    for e in entries:
+        by.setdefault(e['group'], []).append(e)
+    table = {}
+    for group, items in by.items():
+        s = summarize([i['metrics'][key] for i in items])
+        s['gmacs'] = float(np.mean([i['gmacs'] for i in items]))
+        table[group] = s
+    searched = [i['metrics'][key] for i in by.get('searched', [])]
+    random = [i['metrics'][key] for i in by.get('random', [])]
+    ranks = [rank_among(v, random) for v in searched]
+    return dict(table=table, searched_ranks=ranks,
+                num_random=len(random),
+                welch_p=welch_greater(searched, random))
+
+
+def print_table(title: str, stats: Dict, key: str) -> None:
+    print(f'\n{title}')
+    print(f'| group | n | {key} mean +- std | best | GMACs |')
+    print('|---|---|---|---|---|')
+    for group, s in stats['table'].items():
+        print(f'| {group} | {s["n"]} | {s["mean"]:.3f} +- {s["std"]:.3f} | '
+              f'{s["best"]:.3f} | {s["gmacs"]:.3f} |')
+    p = stats['welch_p']
+    print(f'searched ranks among {stats["num_random"]} random: '
+          f'{stats["searched_ranks"]}; Welch t-test searched > random: '
+          f'p = {"n/a" if p is None else f"{p:.4f}"}')
+
+
+def cell_level(args, progress: Progress) -> Dict:
+    from autopose_mm.engine.search_eval import score_genotype
+    from autopose_mm.models import load_genotype
+    from autopose_mm.models.random_genotype import (pair_agreement,
+                                                    sample_genotypes_at_cost)
+    from autopose_mm.utils.search_stats import kendall_tau
+    search_cfg = load_cfg(args.search_config, args.search_epochs, True)
+    train_cfg = load_cfg(args.train_config, args.train_epochs, False)
+    cost = network_cost(train_cfg)
+    searches = run_searches(args, search_cfg, progress)
+    searched = [s['genotype'] for s in searches]
+    target = float(np.mean([cost(g) for g in searched]))
+    randoms = sample_genotypes_at_cost(args.num_random, cost, target,
+                                       args.tolerance, seed=1234)
+    entries = [dict(group='searched', name=f'searched-{i}', genotype_obj=g)
+               for i, g in enumerate(searched)]
+    entries += [dict(group='random', name=g.name, genotype_obj=g)
+                for g in randoms]
+    entries.append(dict(group='published', name='published',
+                        genotype_obj=load_genotype('published')))
+    supernet, batches = searches[0]['model'], searches[0]['score_batches']
+    for e in entries:
+        e['gmacs'] = cost(e['genotype_obj'])
+        e['supernet_score'] = score_genotype(supernet, e['genotype_obj'],
+                                             batches)
+    train_all(args, train_cfg, entries, progress)
+    key = pick_metric(entries[0]['metrics'], args.metric)
+    stats = group_stats(entries, key)
+    stats['kendall_tau'] = kendall_tau([e['supernet_score'] for e in entries],
+                                       [e['metrics'][key] for e in entries])
+    stats['agreement'] = pair_agreement(searched)
+    stats['entropy'] = entropy_rows([s['history'] for s in searches])
+    stats['gmacs_target'] = target
+    stats['metric'] = key
+    stats['entries'] = [
+        {k: v for k, v in e.items() if k != 'genotype_obj'}
+        | dict(genotype=e['genotype_obj'].to_dict()) for e in entries
+    ]
+    return stats
+
+
+def network_level(args, cells, progress: Progress) -> Dict:
+    """The bi-level search's layout against random layouts of equal GMACs,
+    all with the bi-level search's cells."""
+    from autopose_mm.engine.search_eval import run_search
+    from autopose_mm.models import LayoutSpace
+    search_cfg = load_cfg(args.bilevel_config, args.search_epochs, True)
+    train_cfg = load_cfg(args.train_config, args.train_epochs, False)
+    cost = network_cost(train_cfg)
+    bb = search_cfg.model.backbone
+    space = LayoutSpace(bb.num_cells, bb.get('min_cells', 1),
+                        bb.get('max_cells'))
+    entries = []
+    for seed in range(args.bilevel_seeds):
+        progress.step(f'bi-level search, seed {seed}')
+        result = run_search(search_cfg,
+                            osp.join(args.work_dir, f'bilevel_{seed}'), seed,
+                            0)
+        g = result['genotype']
+        entries.append(dict(group='searched', name=f'layout-searched-{seed}',
+                            genotype_obj=g, layout=list(g.cells_per_scale)))
+    g = entries[0]['genotype_obj']
+    target = float(np.mean([cost(e['genotype_obj'], e['layout'])
+                            for e in entries]))
+    chosen = {tuple(e['layout']) for e in entries}
+    pool = [lay for lay in space.layouts if lay not in chosen and abs(
+        cost(g, lay) / target - 1) <= args.tolerance]
+    rng = np.random.default_rng(4321)
+    picks = rng.permutation(len(pool))[:args.random_layouts]
+    entries += [dict(group='random', name=f'layout-random-{i}',
+                     genotype_obj=g, layout=list(pool[j]))
+                for i, j in enumerate(picks)]
+    for e in entries:
+        e['gmacs'] = cost(e['genotype_obj'], e['layout'])
+    train_all(args, train_cfg, entries, progress)
+    key = pick_metric(entries[0]['metrics'], args.metric)
+    stats = group_stats(entries, key)
+    stats.update(metric=key, gmacs_target=target,
+                 layouts_in_window=len(pool) + len(chosen))
+    stats['entries'] = [{k: v for k, v in e.items() if k != 'genotype_obj'}
+                        for e in entries]
+    return stats
+
+
+def draw(results: Dict, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    cells = results['cells']
+    colors = dict(searched='tab:red', random='tab:gray',
+                  published='tab:blue')
+    for group, color in colors.items():
+        pts = [(e['gmacs'], e['metrics'][cells['metric']])
+               for e in cells['entries'] if e['group'] == group]
+        if pts:
+            x, y = zip(*pts)
+            ax1.scatter(x, y, c=color, label=group, s=36)
+    net = results.get('network')
+    if net:
+        pts = [(e['gmacs'], e['metrics'][net['metric']])
+               for e in net['entries']]
+        ax1.scatter(*zip(*pts), marker='x', c=[
+            'tab:red' if e['group'] == 'searched' else 'tab:gray'
+            for e in net['entries']], label='layouts (x)')
+    ax1.set_xlabel('GMACs (analytic)')
+    ax1.set_ylabel(cells['metric'])
+    ax1.set_title('trained networks')
+    ax1.legend(fontsize=8)
+    for seed in sorted({r['seed'] for r in cells['entropy']}):
+        rows = [r for r in cells['entropy'] if r['seed'] == seed]
+        ax2.plot([r['epoch'] for r in rows], [r['entropy'] for r in rows],
+                 marker='o', label=f'seed {seed}')
+    ax2.set_xlabel('search epoch')
+    ax2.set_ylabel('operation entropy / uniform')
+    ax2.set_title('operation weights leaving uniform')
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def ensure_data(profile: Dict) -> None:
+    from autopose_mm.datasets import generate_coco
+    root = 'data/sample_coco'
+    if not osp.isfile(osp.join(root, 'annotations',
+                               'person_keypoints_val2017.json')):
+        generate_coco(root, **profile['data'])
+
+
+def main() -> None:
+    args = parse_args()
+    import autopose_mm  # noqa: F401
+    from mmengine.registry import init_default_scope
+    from autopose_mm.utils.io import atomic_write_text
+    init_default_scope('mmpose')
+    ensure_data(PROFILES[args.profile])
+    os.makedirs(args.work_dir, exist_ok=True)
+    with_net = args.bilevel_config.lower() != 'none'
+    total = args.seeds + args.seeds + args.num_random + 1
+    if with_net:
+        total += 2 * args.bilevel_seeds + args.random_layouts
+    progress = Progress(total)
+    results = dict(profile=args.profile, cells=cell_level(args, progress))
+    if with_net:
+        results['network'] = network_level(args, None, progress)
+    cells = results['cells']
+    print_table('Cells: searched vs random of equal cost vs published',
+                cells, cells['metric'])
+    tau = cells['kendall_tau']
+    print(f'supernet ranking, Kendall tau (score vs trained '
+          f'{cells["metric"]}): {"n/a" if tau is None else f"{tau:.3f}"}')
+    agree = cells['agreement']
+    print(f'agreement of chosen (edge, op) pairs between seeds: '
+          f'{"n/a" if agree is None else f"{agree:.3f}"}')
+    last = max(r['epoch'] for r in cells['entropy'])
+    for r in cells['entropy']:
+        if r['epoch'] == last:
+            print(f'seed {r["seed"]}, epoch {last}: entropy '
+                  f'{r["entropy"]:.3f} of uniform, strongest op '
+                  f'{r["max_over_uniform"]:.2f}x uniform')
+    if with_net:
+        print_table('Network level: searched layout vs random layouts of '
+                    'equal GMACs', results['network'],
+                    results['network']['metric'])
+    atomic_write_text(osp.join(args.work_dir, 'results.json'),
+                      json.dumps(results, allow_nan=False, indent=1))
+    draw(results, osp.join(args.work_dir, 'search_vs_random.png'))
+    print(f'\nwrote {osp.join(args.work_dir, "results.json")} and '
+          f'{osp.join(args.work_dir, "search_vs_random.png")}')
+
+
+if __name__ == '__main__':
+    main()
