@@ -8,7 +8,11 @@
    network at stage 1 and 128x96, with the sample data and a short
    schedule, to fit 15 CPU minutes);
 4. evaluate COCO AP with the detection boxes and flip test;
-5. print a results table and write pictures to the work dir:
+5. compare the searched cells with random cells of equal cost: the small
+   proxy network of ``tools/analysis/search_vs_random.py`` trained with the
+   searched cells and with a few random genotypes of the same GMACs;
+6. print how far the search moved the operation weights from uniform, a
+   results table, and write pictures to the work dir:
    ``architecture.png`` (the found cells and the network),
    ``search_curves.png`` (operation weights and losses of the search) and
    ``predictions.png`` (predicted skeletons on validation images).
@@ -17,6 +21,7 @@ import argparse
 import json
 import os.path as osp
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -26,6 +31,7 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
 SEARCH_CFG = osp.join(DEMO, 'search_tiny_sample_coco_64x48.py')
 TRAIN_CFG = osp.join(DEMO, 'l12_c32_sample_coco_128x96.py')
+PROXY_CFG = osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py')
 DATA_ROOT = 'data/sample_coco/'  # as in the demo configs
 
 
@@ -42,14 +48,17 @@ def run(args: List[str]) -> None:
 def draw_predictions(cfg_path: str, ckpt: str, out: str,
                      num_images: int = 8) -> None:
     """Draw the predicted skeletons of the detected people on the first
-    validation images."""
+    validation images, with MMPose's own visualiser."""
     import cv2
     import numpy as np
     from mmpose.apis import inference_topdown, init_model
-
-    from autopose_mm.datasets import COCO_SKELETON
-    from autopose_mm.utils.plots import draw_keypoints
+    from mmpose.structures import merge_data_samples
+    from mmpose.visualization import PoseLocalVisualizer
     model = init_model(cfg_path, ckpt, device='cpu')
+    visualizer = PoseLocalVisualizer(name='demo_predictions',
+                                     backend='opencv', radius=2,
+                                     line_width=1)
+    visualizer.set_dataset_meta(model.dataset_meta)
     with open(osp.join(DATA_ROOT, 'person_detection_results',
                        'detections_val2017.json')) as f:
         dets = json.load(f)
@@ -65,51 +74,51 @@ def draw_predictions(cfg_path: str, ckpt: str, out: str,
             if d['image_id'] == info['id'] and d['score'] > 0.5
         ]).reshape(-1, 4)
         boxes[:, 2:] += boxes[:, :2]
-        for sample in inference_topdown(model, img, boxes, 'xyxy'):
-            draw_keypoints(img, sample.pred_instances.keypoints[0],
-                           sample.pred_instances.keypoint_scores[0],
-                           COCO_SKELETON)
-        tiles.append(img)
+        samples = inference_topdown(model, img, boxes, 'xyxy')
+        drawn = visualizer.add_datasample(
+            info['file_name'], img[..., ::-1], merge_data_samples(samples),
+            draw_gt=False, draw_bbox=True, kpt_thr=0.3) if samples else \
+            img[..., ::-1]
+        tiles.append(np.ascontiguousarray(drawn[..., ::-1]))
     rows = [np.hstack(tiles[i:i + 4]) for i in range(0, len(tiles), 4)]
     cv2.imwrite(out, np.vstack(rows))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument(
-        '--epochs', type=int, help='override the training schedule length')
-    parser.add_argument(
-        '--search-epochs', type=int,
-        help='override the search schedule length (half of it warm-up)')
-    args = parser.parse_args()
-    start = time.time()
-    work_dir = args.work_dir
-
-    banner('1/5', 'sample data', start)
-    if osp.isfile(osp.join(DATA_ROOT, 'annotations',
-                           'person_keypoints_val2017.json')):
-        print(f'using the existing sample data in {DATA_ROOT}')
-    else:
-        run([osp.join(REPO, 'tools', 'misc', 'generate_sample_data.py'),
-             '--out', DATA_ROOT])
-
-    banner('2/5', 'cell search (tiny supernet)', start)
+def search(args, work_dir: str) -> str:
+    """Run the tiny cell search; returns the genotype file."""
     search_dir = osp.join(work_dir, 'search')
-    search_opts = []
+    opts = []
     if args.search_epochs:
-        search_opts = [
+        opts = [
             '--cfg-options', f'train_cfg.max_epochs={args.search_epochs}',
             f'train_cfg.warmup_epochs={args.search_epochs // 2}'
         ]
-    t0 = time.time()
     run([osp.join(REPO, 'tools', 'train.py'), SEARCH_CFG, '--work-dir',
-         search_dir] + search_opts)
-    search_time = time.time() - t0
-    genotype = osp.join(search_dir, 'genotype.json')
+         search_dir] + opts)
+    return osp.join(search_dir, 'genotype.json')
 
-    banner('3/5', 'training AutoPose-L12-C32 from the searched genotype',
-           start)
+
+def print_movement(search_dir: str) -> float:
+    """Print, per cell type, how far the operation weights left uniform;
+    returns the smallest mean strongest-operation ratio."""
+    sys.path.insert(0, REPO)
+    from autopose_mm.utils.search_stats import history_movement
+    with open(osp.join(search_dir, 'search_history.json')) as f:
+        rows = history_movement(json.load(f))
+    first, last = rows[0], rows[-1]
+    print('operation weights after the search (1.00x = uniform):')
+    for cell, m in last['cells'].items():
+        print(f'  {cell:24s} strongest op on an edge '
+              f'{m["max_over_uniform"]:.2f}x uniform on average '
+              f'(epoch {first["epoch"]}: '
+              f'{first["cells"][cell]["max_over_uniform"]:.2f}x), '
+              f'entropy {m["entropy"]:.3f} of uniform')
+    return min(m['max_over_uniform'] for m in last['cells'].values())
+
+
+def train_and_evaluate(args, work_dir: str, genotype: str) -> tuple:
+    """Train AutoPose-L12-C32 with the searched cells and evaluate it;
+    returns the checkpoint, the metrics and the model options."""
     train_dir = osp.join(work_dir, 'train')
     model_opts = [f'model.backbone.genotype={genotype}',
                   f'model.neck.genotype={genotype}']
@@ -118,22 +127,37 @@ def main() -> None:
         train_opts += [f'train_cfg.max_epochs={args.epochs}',
                        f'train_cfg.val_interval={args.epochs}',
                        f'default_hooks.checkpoint.interval={args.epochs}']
-    t0 = time.time()
     run([osp.join(REPO, 'tools', 'train.py'), TRAIN_CFG, '--work-dir',
          train_dir, '--cfg-options'] + train_opts)
-    train_time = time.time() - t0
     with open(osp.join(train_dir, 'last_checkpoint')) as f:
         ckpt = f.read().strip()
-
-    banner('4/5', 'evaluation (detection boxes, flip test)', start)
     metrics_file = osp.join(work_dir, 'metrics.json')
     run([osp.join(REPO, 'tools', 'test.py'), TRAIN_CFG, ckpt, '--work-dir',
          osp.join(work_dir, 'test'), '--out', metrics_file,
          '--cfg-options'] + model_opts)
     with open(metrics_file) as f:
-        metrics = json.load(f)
+        return ckpt, json.load(f), model_opts
 
-    banner('5/5', 'pictures and summary', start)
+
+def versus_random(args, work_dir: str, genotype: str) -> dict:
+    """Searched cells against ``args.random`` random genotypes of equal
+    GMACs, in the proxy network; returns the tool's cell results."""
+    out_dir = osp.join(work_dir, 'vs_random')
+    cmd = [osp.join(REPO, 'tools', 'analysis', 'search_vs_random.py'),
+           '--genotypes', genotype, '--num-random', str(args.random),
+           '--bilevel-config', 'none', '--train-config', PROXY_CFG,
+           '--work-dir', out_dir]
+    if args.proxy_epochs:
+        cmd += ['--train-epochs', str(args.proxy_epochs)]
+    run(cmd)
+    with open(osp.join(out_dir, 'results.json')) as f:
+        return json.load(f)['cells']
+
+
+def pictures(work_dir: str, genotype: str, ckpt: str,
+             model_opts: List[str]) -> tuple:
+    """Draw the architecture and the predictions; returns the model's
+    parameters (M), GFLOPs and input size."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.registry import MODELS
@@ -156,10 +180,61 @@ def main() -> None:
         [b - a for a, b in zip(bounds, bounds[1:])], backbone.base_channels,
         cfg.model.neck.num_stages,
         title='searched cells in AutoPose-L12-C32')
-    shutil.copyfile(osp.join(search_dir, 'search_curves.png'),
+    shutil.copyfile(osp.join(osp.dirname(genotype), 'search_curves.png'),
                     osp.join(work_dir, 'search_curves.png'))
     draw_predictions(cfg, ckpt, osp.join(work_dir, 'predictions.png'))
+    return params, gflops, (h, w)
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument(
+        '--epochs', type=int, help='override the training schedule length')
+    parser.add_argument(
+        '--search-epochs', type=int,
+        help='override the search schedule length (half of it warm-up)')
+    parser.add_argument('--random', type=int, default=3,
+                        help='random genotypes the searched cells are '
+                        'compared with')
+    parser.add_argument('--proxy-epochs', type=int,
+                        help='override the proxy network\'s schedule length')
+    args = parser.parse_args()
+    start = time.time()
+    work_dir = args.work_dir
+
+    banner('1/6', 'sample data', start)
+    if osp.isfile(osp.join(DATA_ROOT, 'annotations',
+                           'person_keypoints_val2017.json')):
+        print(f'using the existing sample data in {DATA_ROOT}')
+    else:
+        run([osp.join(REPO, 'tools', 'misc', 'generate_sample_data.py'),
+             '--out', DATA_ROOT])
+
+    banner('2/6', 'cell search (tiny supernet)', start)
+    t0 = time.time()
+    genotype = search(args, work_dir)
+    search_time = time.time() - t0
+    print_movement(osp.dirname(genotype))
+
+    banner('3/6', 'training and evaluating AutoPose-L12-C32 from the '
+           'searched genotype', start)
+    t0 = time.time()
+    ckpt, metrics, model_opts = train_and_evaluate(args, work_dir, genotype)
+    train_time = time.time() - t0
+
+    banner('4/6', f'searched vs {args.random} random cells of equal cost '
+           '(proxy network)', start)
+    vs = versus_random(args, work_dir, genotype)
+
+    banner('5/6', 'pictures', start)
+    params, gflops, (h, w) = pictures(work_dir, genotype, ckpt, model_opts)
+
+    banner('6/6', 'summary', start)
+    print_movement(osp.dirname(genotype))
+    key = vs['metric']
+    proxy = {g: [e['metrics'][key] for e in vs['entries']
+                 if e['group'] == g] for g in ('searched', 'random')}
     print('\n| model | input | params | GFLOPs | AP | AP .5 | AR | search '
           '| train | total |')
     print('|---|---|---|---|---|---|---|---|---|---|')
@@ -168,6 +243,12 @@ def main() -> None:
           f'{metrics["coco/AP .5"]:.3f} | {metrics["coco/AR"]:.3f} | '
           f'{search_time / 60:.1f} min | {train_time / 60:.1f} min | '
           f'{(time.time() - start) / 60:.1f} min |')
+    print(f'\nsearched vs random cells of equal cost '
+          f'({vs["gmacs_target"]:.3f} GMACs, proxy network, {key}): '
+          f'searched {proxy["searched"][0]:.3f}, random median '
+          f'{statistics.median(proxy["random"]):.3f} '
+          f'(n={len(proxy["random"])}: '
+          f'{", ".join(f"{v:.3f}" for v in sorted(proxy["random"]))})')
     for name in ('architecture.png', 'search_curves.png', 'predictions.png'):
         print(f'  {osp.join(work_dir, name)}')
 

@@ -69,6 +69,21 @@ checks = [
     ('xtcocotools (compiled against this numpy)', 'import xtcocotools._mask'),
     ('pycocotools', 'import pycocotools.coco'),
     ('autopose_mm', 'import autopose_mm'),
+    ("MMPose's keypoint drawing (PoseLocalVisualizer, OpenCV backend)",
+     'import numpy as np\n'
+     'import autopose_mm\n'
+     'from mmengine.structures import InstanceData\n'
+     'from mmpose.structures import PoseDataSample\n'
+     'from mmpose.visualization import PoseLocalVisualizer\n'
+     'vis = PoseLocalVisualizer(name="setup_check", backend="opencv")\n'
+     'vis.set_dataset_meta(dict(num_keypoints=2, skeleton_links=[(0, 1)]))\n'
+     'sample = PoseDataSample()\n'
+     'sample.pred_instances = InstanceData(\n'
+     '    keypoints=np.array([[[8., 8.], [24., 24.]]]),\n'
+     '    keypoint_scores=np.ones((1, 2)))\n'
+     'img = vis.add_datasample("check", np.zeros((32, 32, 3), np.uint8),\n'
+     '                         sample, draw_gt=False)\n'
+     'assert img.sum() > 0, "nothing was drawn"'),
 ]
 for name, code in checks:
     try:

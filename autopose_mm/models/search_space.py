@@ -56,14 +56,22 @@ class ArchParams(BaseModule):
         nodes (int): Intermediate nodes per cell. Defaults to 4.
         candidates (Sequence[str]): Candidate operations. Defaults to all.
         init_std (float): Std of the initial random alphas and betas.
+        gumbel_tau (float, optional): When given, every training forward
+            pass samples one operation per edge (hard Gumbel-softmax of the
+            alphas at this temperature, with straight-through gradients)
+            instead of mixing all of them; see :meth:`mixing_weights`.
     """
 
     def __init__(self,
                  cell_types: Sequence[str],
                  nodes: int = 4,
                  candidates: Sequence[str] = OPERATION_NAMES,
-                 init_std: float = 1e-3) -> None:
+                 init_std: float = 1e-3,
+                 gumbel_tau: Optional[float] = None) -> None:
         super().__init__()
+        if gumbel_tau is not None and gumbel_tau <= 0:
+            raise ValueError(f'gumbel_tau must be positive, got {gumbel_tau}')
+        self.gumbel_tau = gumbel_tau
         unknown = [c for c in candidates if c not in OPERATION_NAMES]
         if unknown or 'none' not in candidates or len(candidates) < 2:
             raise ValueError(
@@ -101,22 +109,40 @@ class ArchParams(BaseModule):
 
     def op_weights(self, cell_type: str) -> Tensor:
         """Softmax over the candidates of every edge, shape (edges, ops)."""
-        if cell_type in self._fixed:
-            return self._fixed[cell_type][0]
         mask = getattr(self, f'mask_{cell_type}')
         alphas = self.alphas[cell_type].masked_fill(~mask, float('-inf'))
         return F.softmax(alphas, dim=-1)
 
     def edge_weights(self, cell_type: str) -> Tensor:
         """Softmax over the edges into each node, shape (edges, )."""
-        if cell_type in self._fixed:
-            return self._fixed[cell_type][1]
         betas = self.betas[cell_type]
         out, start = [], 0
         for k in range(self.nodes):
             out.append(F.softmax(betas[start:start + 2 + k], dim=-1))
             start += 2 + k
         return torch.cat(out)
+
+    def mixing_weights(self, cell_type: str) -> Tuple[Tensor, Tensor]:
+        """The op weights (edges, ops) and edge weights (edges, ) that the
+        mixed cells of ``cell_type`` use in a forward pass.
+
+        These are :meth:`op_weights` and :meth:`edge_weights`, except:
+        inside :meth:`fixed`, the one-hot weights of the fixed cell; and in
+        training mode with ``gumbel_tau``, one operation per edge sampled
+        from the softmax of its alphas (the weights are one-hot in the
+        forward pass and carry the softmax's gradient backwards), so the
+        weights train every operation on its own, as it will run in the
+        derived network.
+        """
+        if cell_type in self._fixed:
+            return self._fixed[cell_type]
+        edges = self.edge_weights(cell_type)
+        if self.gumbel_tau is None or not self.training:
+            return self.op_weights(cell_type), edges
+        mask = getattr(self, f'mask_{cell_type}')
+        logits = self.alphas[cell_type].masked_fill(~mask, float('-inf'))
+        ops = F.gumbel_softmax(logits, tau=self.gumbel_tau, hard=True)
+        return ops, edges
 
     @torch.no_grad()
     def derive(self, cell_type: str, edges_per_node: int = 2) -> CellGenotype:
@@ -535,9 +561,9 @@ class MixedCellGraph(nn.Module):
 
     def forward(self, s0: Tensor, s1: Tensor) -> Tensor:
         arch = self._arch[0]
-        edge_w = arch.edge_weights(self.cell_type)
+        op_w, edge_w = arch.mixing_weights(self.cell_type)
         # the edge weights scale the mixed outputs with the op weights
-        op_w = arch.op_weights(self.cell_type) * edge_w[:, None]
+        op_w = op_w * edge_w[:, None]
         states = [s0, s1]
         outputs = []  # per state: (mixed outputs of its edges, bypass)
         for k in range(self.nodes):

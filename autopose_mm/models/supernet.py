@@ -37,6 +37,9 @@ class AutoPoseSearchNet(AutoPoseNet):
         nodes (int): Intermediate nodes per cell. Defaults to 4.
         partial_channels (int): K: 1/K of each edge's channels go through
             the candidates. Defaults to 4.
+        gumbel_tau (float, optional): Sample one operation per edge in
+            every training pass (see :meth:`ArchParams.mixing_weights`)
+            instead of mixing all of them. Defaults to None (mixing).
         norm_cfg (dict): Normalisation config; non-affine BN by default, as
             usual in differentiable search.
         **kwargs: ``arch``, ``num_cells``, ``base_channels``,
@@ -48,13 +51,15 @@ class AutoPoseSearchNet(AutoPoseNet):
                  candidates: Sequence[str] = OPERATION_NAMES,
                  nodes: int = 4,
                  partial_channels: int = 4,
+                 gumbel_tau: Optional[float] = None,
                  norm_cfg: ConfigType = SEARCH_NORM_CFG,
                  init_cfg: OptMultiConfig = None,
                  **kwargs) -> None:
         if 'genotype' in kwargs:
             raise TypeError('AutoPoseSearchNet searches the cells; it takes '
                             'no genotype')
-        arch_params = ArchParams(ENCODER_CELLS, nodes, candidates)
+        arch_params = ArchParams(ENCODER_CELLS, nodes, candidates,
+                                 gumbel_tau=gumbel_tau)
         super().__init__(
             genotype=SearchSpace(arch_params, partial_channels),
             norm_cfg=norm_cfg,
@@ -76,6 +81,7 @@ class AutoPoseSearchDecoder(AutoPoseDecoder):
         candidates (Sequence[str]): Candidate operations.
         nodes (int): Intermediate nodes per cell. Defaults to 4.
         partial_channels (int): K of the partial-channel mixed operations.
+        gumbel_tau (float, optional): As in :class:`AutoPoseSearchNet`.
         conv_cfg (dict, optional): Config of the convolution layers.
         norm_cfg (dict): Normalisation config (non-affine BN by default).
         init_cfg (dict, optional): Initialisation config.
@@ -86,10 +92,12 @@ class AutoPoseSearchDecoder(AutoPoseDecoder):
                  candidates: Sequence[str] = OPERATION_NAMES,
                  nodes: int = 4,
                  partial_channels: int = 4,
+                 gumbel_tau: Optional[float] = None,
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = SEARCH_NORM_CFG,
                  init_cfg: OptMultiConfig = None) -> None:
-        arch_params = ArchParams(DECODER_CELLS, nodes, candidates)
+        arch_params = ArchParams(DECODER_CELLS, nodes, candidates,
+                                 gumbel_tau=gumbel_tau)
         super().__init__(
             in_channels,
             genotype=SearchSpace(arch_params, partial_channels),

@@ -162,20 +162,3 @@ def plot_search_curves(history_file: str, scalars_file: Optional[str],
     _save(fig, path)
     plt.close(fig)
 
-
-def draw_keypoints(img: np.ndarray, keypoints: np.ndarray,
-                   scores: np.ndarray, skeleton: Sequence[Sequence[int]],
-                   threshold: float = 0.3,
-                   color: Optional[tuple] = None) -> np.ndarray:
-    """Draw one person's skeleton (1-based ``skeleton`` pairs) in place."""
-    import cv2
-    color = color or (0, 255, 255)
-    for a, b in skeleton:
-        if min(scores[a - 1], scores[b - 1]) > threshold:
-            cv2.line(img, tuple(int(v) for v in keypoints[a - 1]),
-                     tuple(int(v) for v in keypoints[b - 1]), color, 2,
-                     cv2.LINE_AA)
-    for (x, y), s in zip(keypoints, scores):
-        if s > threshold:
-            cv2.circle(img, (int(x), int(y)), 3, (0, 0, 255), -1)
-    return img

@@ -81,3 +81,81 @@ def test_bad_partial_channels_are_explained():
                           partial_channels=3)
     with pytest.raises(ValueError, match='candidates must include "none"'):
         ArchParams(('normal', ), candidates=('std_conv_3x3', ))
+
+
+def _random_normal_cell():
+    import numpy as np
+    from autopose_mm.models.random_genotype import sample_cell
+    return sample_cell('normal', np.random.default_rng(0))
+
+
+def test_fixed_cells_use_one_hot_weights():
+    arch = ArchParams(('normal', 'reduce'))
+    cell = _random_normal_cell()
+    soft_ops, soft_edges = arch.mixing_weights('normal')
+    with arch.fixed(dict(normal=cell)):
+        ops, edges = arch.mixing_weights('normal')
+        # reduce is not fixed: still the softmax
+        assert torch.equal(arch.mixing_weights('reduce')[0],
+                           arch.op_weights('reduce'))
+    assert ops.sum() == edges.sum() == 8  # two edges per node, one op each
+    start = 0
+    for k, node in enumerate(cell.edges):
+        for op, src in node:
+            assert ops[start + src, OPERATION_NAMES.index(op)] == 1
+            assert edges[start + src] == 1
+        start += 2 + k
+    # outside the block the softmax is back
+    assert torch.equal(arch.mixing_weights('normal')[0], soft_ops)
+    assert torch.equal(arch.mixing_weights('normal')[1], soft_edges)
+
+
+def test_fixed_refuses_cells_outside_the_space():
+    from autopose_mm.models import CellGenotype
+    arch = ArchParams(('reduce', ))
+    edges = ((('se_connect', 0), ('std_conv_3x3', 1)), ) + tuple(
+        (('std_conv_3x3', 0), ('std_conv_3x3', 1)) for _ in range(3))
+    with pytest.raises(ValueError, match='se_connect.*not in this search'):
+        with arch.fixed(dict(reduce=CellGenotype(edges, (2, 3, 4, 5)))):
+            pass
+    assert not arch._fixed  # nothing left behind
+
+
+def test_supernet_under_fixed_cells_ignores_the_alphas():
+    torch.manual_seed(0)
+    backbone = AutoPoseSearchNet(arch=None, num_cells=4,
+                                 base_channels=16).eval()
+    x = torch.randn(1, 3, 64, 48)
+    cells = dict(normal=_random_normal_cell(),
+                 reduce=backbone.arch_params.derive('reduce'))
+    with backbone.arch_params.fixed(cells):
+        before = backbone(x)[-1]
+        with torch.no_grad():
+            for p in backbone.arch_params.parameters():
+                p.add_(torch.randn_like(p))
+        after = backbone(x)[-1]
+    assert torch.allclose(before, after)
+    assert not torch.allclose(backbone(x)[-1], after)
+
+
+def test_gumbel_sampling_picks_one_operation_per_edge():
+    torch.manual_seed(0)
+    arch = ArchParams(('normal', 'reduce'), gumbel_tau=1.0).train()
+    ops, edges = arch.mixing_weights('reduce')
+    assert torch.equal(ops.sum(-1), torch.ones(14))
+    assert set(ops.unique().tolist()) == {0.0, 1.0}
+    # never a masked operation (se_connect on a stride-2 edge)
+    se = OPERATION_NAMES.index('se_connect')
+    assert torch.all(ops[[0, 1, 2, 3, 5, 6, 9, 10], se] == 0)
+    # the straight-through gradient reaches the alphas
+    (ops * torch.randn_like(ops)).sum().backward()
+    assert arch.alphas['reduce'].grad.abs().sum() > 0
+    # draws differ; in eval mode the weights are the softmax again
+    draws = {tuple(arch.mixing_weights('normal')[0].argmax(-1).tolist())
+             for _ in range(5)}
+    assert len(draws) > 1
+    arch.eval()
+    assert torch.equal(arch.mixing_weights('normal')[0],
+                       arch.op_weights('normal'))
+    with pytest.raises(ValueError, match='gumbel_tau'):
+        ArchParams(('normal', ), gumbel_tau=0.0)

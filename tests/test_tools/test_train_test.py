@@ -160,3 +160,83 @@ def test_mpii_config_trains_and_reports_pckh(tmp_path):
     assert 0 <= evals[-1]['PCK@0.1'] <= evals[-1]['PCK'] + 1e-9
     assert 0 <= evals[-1]['Head PCK'] <= 100
     assert osp.isfile(osp.join(work_dir, 'epoch_1.pth'))
+
+
+def test_test_tool_show_dir_draws_predictions(trained, sample_workspace,
+                                              tmp_path):
+    import cv2
+    proc = run_tool('test.py', TINY_CFG, osp.join(trained, 'epoch_4.pth'),
+                    '--work-dir', str(tmp_path), '--show-dir', 'vis',
+                    cwd=sample_workspace)
+    drawn = sorted(glob.glob(osp.join(str(tmp_path), '*', 'vis', '*.jpg')))
+    # one picture per detected person box of the 8 validation images
+    assert len(drawn) >= 8, proc.stdout[-2000:]
+    assert 'predictions drawn into' in proc.stdout
+    img = cv2.imread(drawn[0])
+    src = cv2.imread(osp.join(sample_workspace, 'data', 'sample_coco',
+                              'images', 'val2017',
+                              osp.basename(drawn[0]).rsplit('_', 1)[0] +
+                              '.jpg'))
+    # MMPose's visualiser puts the picture beside its heatmap
+    assert img is not None and img.shape[0] >= src.shape[0]
+    assert img.shape[1] >= src.shape[1]
+
+
+def test_train_tool_show_dir_draws_validation(sample_workspace, tmp_path):
+    run_tool('train.py', TINY_CFG, '--work-dir', str(tmp_path),
+             '--show-dir', 'val_vis', '--cfg-options',
+             'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
+             cwd=sample_workspace)
+    drawn = glob.glob(osp.join(str(tmp_path), 'val_vis', 'vis_image',
+                               '*.png'))
+    assert drawn, 'no validation picture written'
+
+
+def test_inferencer_draws_on_an_image(trained, sample_workspace, tmp_path):
+    from mmpose.apis import MMPoseInferencer
+    import autopose_mm  # noqa: F401
+    image = sorted(glob.glob(osp.join(sample_workspace, 'data',
+                                      'sample_coco', 'images', 'val2017',
+                                      '*.jpg')))[0]
+    cwd = os.getcwd()
+    os.chdir(sample_workspace)
+    try:
+        inferencer = MMPoseInferencer(
+            pose2d=TINY_CFG, pose2d_weights=osp.join(trained, 'epoch_4.pth'),
+            det_model='whole_image', device='cpu')
+        results = list(inferencer(image, vis_out_dir=str(tmp_path / 'vis'),
+                                  pred_out_dir=str(tmp_path / 'pred')))
+    finally:
+        os.chdir(cwd)
+    kpts = results[0]['predictions'][0][0]['keypoints']
+    assert len(kpts) == 17
+    assert osp.isfile(tmp_path / 'vis' / osp.basename(image))
+    assert glob.glob(str(tmp_path / 'pred' / '*.json'))
+
+
+def test_infer_tool_draws_a_folder(trained, sample_workspace, tmp_path):
+    import shutil
+    folder = tmp_path / 'photos'
+    folder.mkdir()
+    images = sorted(glob.glob(osp.join(sample_workspace, 'data',
+                                       'sample_coco', 'images', 'val2017',
+                                       '*.jpg')))[:2]
+    for img in images:
+        shutil.copy(img, folder)
+    genotype = osp.join(REPO, 'autopose_mm', 'genotypes', 'published.json')
+    proc = run_tool('infer.py', TINY_CFG, osp.join(trained, 'epoch_4.pth'),
+                    str(folder), '--out-dir', str(tmp_path / 'out'),
+                    '--genotype', genotype, cwd=sample_workspace)
+    assert '2 frame(s) drawn' in proc.stdout
+    for img in images:
+        assert osp.isfile(tmp_path / 'out' / 'visualizations' /
+                          osp.basename(img))
+    preds = glob.glob(str(tmp_path / 'out' / 'predictions' / '*.json'))
+    assert len(preds) == 2
+    with open(preds[0]) as f:
+        people = json.load(f)
+    assert len(people[0]['keypoints']) == 17
+    missing = run_tool('infer.py', TINY_CFG, osp.join(trained, 'epoch_4.pth'),
+                       str(tmp_path / 'nope.jpg'), cwd=sample_workspace,
+                       check=False)
+    assert missing.returncode != 0 and 'nope.jpg' in missing.stdout

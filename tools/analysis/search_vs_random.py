@@ -27,8 +27,8 @@ against GMACs per group; entropy per epoch). Every finished run leaves its
 own result file, so an interrupted evaluation continues where it stopped.
 """
 import argparse
+import hashlib
 import json
-import math
 import os
 import os.path as osp
 import sys
@@ -64,13 +64,19 @@ def parse_args() -> argparse.Namespace:
         default=osp.join(DEMO, 'search_tiny_sample_coco_64x48.py'))
     parser.add_argument(
         '--train-config',
-        default=osp.join(DEMO, 'proxy_l6_c16_sample_coco_64x48.py'))
+        default=osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py'))
     parser.add_argument(
         '--bilevel-config',
         default=osp.join(DEMO, 'bilevel_search_tiny_sample_coco_64x48.py'),
         help='bi-level search config for the network level; "none" skips '
         'the network level')
     parser.add_argument('--seeds', type=int, help='searches (S)')
+    parser.add_argument(
+        '--genotypes', nargs='+',
+        help='evaluate these genotype files (e.g. an earlier search\'s '
+        'genotype.json) instead of searching; the supernet ranking is then '
+        'skipped, and the entropy is read from a search_history.json beside '
+        'each file when there is one')
     parser.add_argument('--num-random', type=int, help='random genotypes (R)')
     parser.add_argument('--random-layouts', type=int)
     parser.add_argument('--search-epochs', type=int,
@@ -178,7 +184,12 @@ def train_all(args, cfg, entries: List[Dict], progress: Progress) -> None:
     from autopose_mm.engine.search_eval import train_and_test
     for e in entries:
         progress.step(f'training {e["name"]} ({e["gmacs"]:.3f} GMACs)')
-        run_dir = osp.join(args.work_dir, 'train', e['name'])
+        # the run's identity: what is trained, and how
+        key = json.dumps([e['genotype_obj'].to_dict(), e.get('layout'),
+                          cfg.to_dict(), args.train_seed], sort_keys=True,
+                         default=str)
+        digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+        run_dir = osp.join(args.work_dir, 'train', f'{e["name"]}-{digest}')
         e['metrics'] = cached(
             osp.join(run_dir, 'result.json'),
             lambda: train_and_test(cfg, e['genotype_obj'], run_dir,
@@ -234,17 +245,37 @@ def print_table(title: str, stats: Dict, key: str) -> None:
           f'p = {"n/a" if p is None else f"{p:.4f}"}')
 
 
+def searched_genotypes(args, progress: Progress) -> Dict:
+    """The searched genotypes with their histories, and the first
+    supernet with its held-out batches (``None`` for ``--genotypes``)."""
+    from autopose_mm.models import Genotype
+    if args.genotypes:
+        histories = []
+        for path in args.genotypes:
+            history = osp.join(osp.dirname(path), 'search_history.json')
+            if osp.isfile(history):
+                with open(history) as f:
+                    histories.append(json.load(f))
+        return dict(genotypes=[Genotype.load(p) for p in args.genotypes],
+                    histories=histories, supernet=None, batches=None)
+    search_cfg = load_cfg(args.search_config, args.search_epochs, True)
+    searches = run_searches(args, search_cfg, progress)
+    return dict(genotypes=[s['genotype'] for s in searches],
+                histories=[s['history'] for s in searches],
+                supernet=searches[0]['model'],
+                batches=searches[0]['score_batches'])
+
+
 def cell_level(args, progress: Progress) -> Dict:
     from autopose_mm.engine.search_eval import score_genotype
     from autopose_mm.models import load_genotype
     from autopose_mm.models.random_genotype import (pair_agreement,
                                                     sample_genotypes_at_cost)
     from autopose_mm.utils.search_stats import kendall_tau
-    search_cfg = load_cfg(args.search_config, args.search_epochs, True)
     train_cfg = load_cfg(args.train_config, args.train_epochs, False)
     cost = network_cost(train_cfg)
-    searches = run_searches(args, search_cfg, progress)
-    searched = [s['genotype'] for s in searches]
+    found = searched_genotypes(args, progress)
+    searched = found['genotypes']
     target = float(np.mean([cost(g) for g in searched]))
     randoms = sample_genotypes_at_cost(args.num_random, cost, target,
                                        args.tolerance, seed=1234)
@@ -254,18 +285,19 @@ def cell_level(args, progress: Progress) -> Dict:
                 for g in randoms]
     entries.append(dict(group='published', name='published',
                         genotype_obj=load_genotype('published')))
-    supernet, batches = searches[0]['model'], searches[0]['score_batches']
     for e in entries:
         e['gmacs'] = cost(e['genotype_obj'])
-        e['supernet_score'] = score_genotype(supernet, e['genotype_obj'],
-                                             batches)
+        e['supernet_score'] = None if found['supernet'] is None else \
+            score_genotype(found['supernet'], e['genotype_obj'],
+                           found['batches'])
     train_all(args, train_cfg, entries, progress)
     key = pick_metric(entries[0]['metrics'], args.metric)
     stats = group_stats(entries, key)
-    stats['kendall_tau'] = kendall_tau([e['supernet_score'] for e in entries],
-                                       [e['metrics'][key] for e in entries])
+    stats['kendall_tau'] = None if found['supernet'] is None else \
+        kendall_tau([e['supernet_score'] for e in entries],
+                    [e['metrics'][key] for e in entries])
     stats['agreement'] = pair_agreement(searched)
-    stats['entropy'] = entropy_rows([s['history'] for s in searches])
+    stats['entropy'] = entropy_rows(found['histories'])
     stats['gmacs_target'] = target
     stats['metric'] = key
     stats['entries'] = [
@@ -275,7 +307,7 @@ def cell_level(args, progress: Progress) -> Dict:
     return stats
 
 
-def network_level(args, cells, progress: Progress) -> Dict:
+def network_level(args, progress: Progress) -> Dict:
     """The bi-level search's layout against random layouts of equal GMACs,
     all with the bi-level search's cells."""
     from autopose_mm.engine.search_eval import run_search
@@ -373,13 +405,15 @@ def main() -> None:
     ensure_data(PROFILES[args.profile])
     os.makedirs(args.work_dir, exist_ok=True)
     with_net = args.bilevel_config.lower() != 'none'
-    total = args.seeds + args.seeds + args.num_random + 1
+    searches = 0 if args.genotypes else args.seeds
+    total = searches + len(args.genotypes or []) + searches + \
+        args.num_random + 1
     if with_net:
         total += 2 * args.bilevel_seeds + args.random_layouts
     progress = Progress(total)
     results = dict(profile=args.profile, cells=cell_level(args, progress))
     if with_net:
-        results['network'] = network_level(args, None, progress)
+        results['network'] = network_level(args, progress)
     cells = results['cells']
     print_table('Cells: searched vs random of equal cost vs published',
                 cells, cells['metric'])
@@ -389,7 +423,7 @@ def main() -> None:
     agree = cells['agreement']
     print(f'agreement of chosen (edge, op) pairs between seeds: '
           f'{"n/a" if agree is None else f"{agree:.3f}"}')
-    last = max(r['epoch'] for r in cells['entropy'])
+    last = max((r['epoch'] for r in cells['entropy']), default=None)
     for r in cells['entropy']:
         if r['epoch'] == last:
             print(f'seed {r["seed"]}, epoch {last}: entropy '

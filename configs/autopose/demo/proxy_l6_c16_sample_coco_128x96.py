@@ -1,13 +1,13 @@
 # The proxy network of the search-versus-random evaluation
-# (tools/analysis/search_vs_random.py): an AutoPose encoder of 6 cells and 16
-# channels with one decoder stage, at the search's input size (64x48), on the
-# built-in sample data, with a schedule short enough to train a dozen of
-# them on 2 CPU cores. Every genotype in the evaluation trains with exactly
-# these settings.
+# (tools/analysis/search_vs_random.py) and of the demo's comparison: an
+# AutoPose encoder of 6 cells and 16 channels with one decoder stage, at
+# 128x96, on the built-in sample data, with a schedule short enough to train
+# a dozen of them on 2 CPU cores (about 80 s each). Every genotype in an
+# evaluation trains with exactly these settings.
 _base_ = ['./l12_c32_sample_coco_128x96.py']
 
 codec = dict(
-    type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16), sigma=1)
+    type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2)
 model = dict(
     backbone=dict(arch=None, num_cells=6, base_channels=16),
     neck=dict(in_channels=[32, 64, 128, 256]),
@@ -44,18 +44,18 @@ val_dataloader = dict(
     dataset=dict(pipeline=val_pipeline))
 test_dataloader = val_dataloader
 
-train_cfg = dict(max_epochs=20, val_interval=20)
+train_cfg = dict(max_epochs=30, val_interval=30)
 optim_wrapper = dict(optimizer=dict(lr=4e-3))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=20, start_factor=0.1, by_epoch=False),
     dict(
         type='MultiStepLR',
         begin=0,
-        end=20,
-        milestones=[16],
+        end=30,
+        milestones=[25],
         gamma=0.1,
         by_epoch=True)
 ]
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(interval=20, save_best=None, max_keep_ckpts=1))
+    checkpoint=dict(interval=30, save_best=None, max_keep_ckpts=1))
