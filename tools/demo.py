@@ -29,7 +29,7 @@ from typing import List
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
-SEARCH_CFG = osp.join(DEMO, 'search_tiny_sample_coco_64x48.py')
+SEARCH_CFG = osp.join(DEMO, 'search_l6_c16_sample_coco_64x48.py')
 TRAIN_CFG = osp.join(DEMO, 'l12_c32_sample_coco_128x96.py')
 PROXY_CFG = osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py')
 DATA_ROOT = 'data/sample_coco/'  # as in the demo configs
@@ -146,9 +146,8 @@ def versus_random(args, work_dir: str, genotype: str) -> dict:
     cmd = [osp.join(REPO, 'tools', 'analysis', 'search_vs_random.py'),
            '--genotypes', genotype, '--num-random', str(args.random),
            '--bilevel-config', 'none', '--train-config', PROXY_CFG,
+           '--no-published', '--train-epochs', str(args.proxy_epochs),
            '--work-dir', out_dir]
-    if args.proxy_epochs:
-        cmd += ['--train-epochs', str(args.proxy_epochs)]
     run(cmd)
     with open(osp.join(out_dir, 'results.json')) as f:
         return json.load(f)['cells']
@@ -197,8 +196,8 @@ def main() -> None:
     parser.add_argument('--random', type=int, default=3,
                         help='random genotypes the searched cells are '
                         'compared with')
-    parser.add_argument('--proxy-epochs', type=int,
-                        help='override the proxy network\'s schedule length')
+    parser.add_argument('--proxy-epochs', type=int, default=20,
+                        help='schedule length of the proxy networks')
     args = parser.parse_args()
     start = time.time()
     work_dir = args.work_dir

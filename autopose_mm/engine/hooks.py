@@ -77,7 +77,7 @@ class GenotypeExportHook(Hook):
         atomic_write_text(
             osp.join(work_dir, 'search_history.json'),
             json.dumps(dict(candidates=list(archs[0].candidates),
-                            epochs=self.history)))
+                            epochs=self.history), allow_nan=False))
         if self.plot:
             scalars = osp.join(runner.log_dir, 'vis_data', 'scalars.json')
             plot_search_curves(

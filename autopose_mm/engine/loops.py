@@ -165,7 +165,35 @@ class CellSearchLoop(EpochBasedTrainLoop):
             arch_out = self._arch_step(arch_batch, wrappers['arch'])
             outputs.update({f'arch_{k}': v for k, v in arch_out.items()})
         outputs.update(self._step(data_batch, wrappers['weights']))
+        self.check_finite(idx, outputs)
         return outputs
+
+    def check_finite(self, idx: int, outputs: Dict) -> None:
+        """Stop the search at the first non-finite loss, reward or
+        architecture weight, before anything derived from it is written.
+
+        Raises:
+            FloatingPointError: Naming the epoch, the iteration and the
+                quantity.
+        """
+        where = f'epoch {self._epoch + 1}, iteration {idx + 1}'
+        for name, value in outputs.items():
+            if not torch.isfinite(torch.as_tensor(value)).all():
+                raise FloatingPointError(
+                    f'search diverged at {where}: {name} = {float(value)}. '
+                    f'Nothing was written for this epoch; lower the learning '
+                    f'rates (optim_wrapper.weights / optim_wrapper.arch) and '
+                    f'resume from the last checkpoint')
+        module = self.runner.model.module if is_model_wrapper(
+            self.runner.model) else self.runner.model
+        for arch in arch_modules(module):
+            for name, p in arch.named_parameters():
+                if not torch.isfinite(p).all():
+                    raise FloatingPointError(
+                        f'search diverged at {where}: architecture weights '
+                        f'{name} are not finite. Nothing was written for this '
+                        f'epoch; lower optim_wrapper.arch\'s learning rate '
+                        f'and resume from the last checkpoint')
 
     def run_iter(self, idx, data_batch, arch_batch=None) -> None:
         self.runner.call_hook(

@@ -90,10 +90,11 @@ def run_search(cfg: Config, work_dir: str, seed: int,
     runner = _runner(cfg, work_dir, seed, 'search')
     runner.train()
     batches: List[dict] = []
-    for batch in runner.train_loop.arch_dataloader:
-        batches.append(batch)
-        if len(batches) == num_score_batches:
-            break
+    if num_score_batches > 0:
+        for batch in runner.train_loop.arch_dataloader:
+            batches.append(batch)
+            if len(batches) == num_score_batches:
+                break
     with open(osp.join(work_dir, 'search_history.json')) as f:
         history = json.load(f)
     model = runner.model

@@ -160,3 +160,18 @@ def test_ddp_ranks_agree_on_alphas_and_genotype(sample_workspace, tmp_path):
     written = Genotype.load(osp.join(tmp_path, 'genotype.json')).to_dict()
     for field in ('encoder', 'decoder'):
         assert written[field] == ranks[0]['genotype'][field]
+
+
+def test_a_diverging_search_stops_without_writing_a_genotype(
+        sample_workspace, tmp_path):
+    work_dir = str(tmp_path)
+    proc = run_tool('train.py', SEARCH_CFG, '--work-dir', work_dir,
+                    '--cfg-options', 'optim_wrapper.weights.optimizer.lr=1e6',
+                    'optim_wrapper.arch.optimizer.lr=1e6',
+                    'train_cfg.warmup_epochs=0', cwd=sample_workspace,
+                    check=False)
+    assert proc.returncode != 0
+    assert 'search diverged at epoch' in proc.stdout
+    assert 'FloatingPointError' in proc.stdout
+    assert not osp.exists(osp.join(work_dir, 'genotype.json'))
+    assert not osp.exists(osp.join(work_dir, 'search_history.json'))

@@ -49,3 +49,13 @@ def test_benchmark_prints_ratios_and_writes_json(tmp_path):
     assert osp.isfile(osp.join(str(tmp_path), 'autopose_mm_bench_data',
                                'annotations',
                                'person_keypoints_train2017.json'))
+
+
+def test_channels_last_supernet_is_refused_before_measuring(tmp_path):
+    proc = run_tool('analysis/benchmark.py', '--channels-last', '--rows',
+                    'AutoPose-L12-C32', 'Cell-search supernet L12-C32 K=4',
+                    cwd=str(tmp_path), check=False)
+    assert proc.returncode == 2
+    assert 'Cell-search supernet L12-C32 K=4' in proc.stdout
+    assert 'Leave out --channels-last' in proc.stdout
+    assert 'measuring' not in proc.stdout  # nothing ran

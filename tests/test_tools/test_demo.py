@@ -27,7 +27,7 @@ def test_demo_end_to_end(tmp_path):
     with open(osp.join(work_dir, 'vs_random', 'results.json')) as f:
         cells = json.load(f)['cells']
     assert [e['group'] for e in cells['entries']] == [
-        'searched', 'random', 'random', 'published']
+        'searched', 'random', 'random']
     with open(osp.join(work_dir, 'metrics.json')) as f:
         metrics = json.load(f)
     # a short run on little data: a low but robust bound

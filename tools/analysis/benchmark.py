@@ -334,6 +334,14 @@ def main() -> None:
     if args.device is None:
         import torch
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    supernets = [r for r in args.rows if ROWS[r][2]]
+    if args.channels_last and supernets:
+        parser.error(
+            f'--channels-last cannot measure the search supernets '
+            f'({", ".join(supernets)}): oneDNN aborts the process ("double '
+            f'free or corruption") in their backward pass in channels-last '
+            f'layout. Leave out --channels-last, or pick fixed-network rows '
+            f'with --rows.')
     if args.worker:
         print('RESULT ' + json.dumps(measure(args.worker, args)))
         return

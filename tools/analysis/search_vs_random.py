@@ -46,7 +46,7 @@ DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
 # "test" is the test suite's end-to-end run.
 PROFILES = {
     'cpu': dict(
-        seeds=3, num_random=8, search_epochs=None, train_epochs=None,
+        seeds=4, num_random=10, search_epochs=None, train_epochs=None,
         random_layouts=3, bilevel_seeds=1, score_batches=4,
         data=dict(num_train=200, num_val=50, image_size=(256, 256))),
     'test': dict(
@@ -61,7 +61,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--profile', choices=sorted(PROFILES), default='cpu')
     parser.add_argument(
         '--search-config',
-        default=osp.join(DEMO, 'search_tiny_sample_coco_64x48.py'))
+        default=osp.join(DEMO, 'search_l6_c16_sample_coco_64x48.py'))
     parser.add_argument(
         '--train-config',
         default=osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py'))
@@ -78,6 +78,8 @@ def parse_args() -> argparse.Namespace:
         'skipped, and the entropy is read from a search_history.json beside '
         'each file when there is one')
     parser.add_argument('--num-random', type=int, help='random genotypes (R)')
+    parser.add_argument('--no-published', action='store_true',
+                        help='leave out the published genotype')
     parser.add_argument('--random-layouts', type=int)
     parser.add_argument('--search-epochs', type=int,
                         help='override the search length (half warm-up)')
@@ -283,8 +285,9 @@ def cell_level(args, progress: Progress) -> Dict:
                for i, g in enumerate(searched)]
     entries += [dict(group='random', name=g.name, genotype_obj=g)
                 for g in randoms]
-    entries.append(dict(group='published', name='published',
-                        genotype_obj=load_genotype('published')))
+    if not args.no_published:
+        entries.append(dict(group='published', name='published',
+                            genotype_obj=load_genotype('published')))
     for e in entries:
         e['gmacs'] = cost(e['genotype_obj'])
         e['supernet_score'] = None if found['supernet'] is None else \
@@ -407,7 +410,7 @@ def main() -> None:
     with_net = args.bilevel_config.lower() != 'none'
     searches = 0 if args.genotypes else args.seeds
     total = searches + len(args.genotypes or []) + searches + \
-        args.num_random + 1
+        args.num_random + (0 if args.no_published else 1)
     if with_net:
         total += 2 * args.bilevel_seeds + args.random_layouts
     progress = Progress(total)
