@@ -3,7 +3,7 @@
     python tools/demo.py [--work-dir work_dirs/demo] [--epochs N]
 
 1. generate the synthetic COCO-format people (once, into data/sample_coco);
-2. search the cells with the tiny search config;
+2. search the cells with the sample-data search config (6-cell supernet);
 3. train AutoPose-L12-C32 built from the searched genotype (the real
    network at stage 1 and 128x96, with the sample data and a short
    schedule, to fit 15 CPU minutes);
@@ -210,7 +210,7 @@ def main() -> None:
         run([osp.join(REPO, 'tools', 'misc', 'generate_sample_data.py'),
              '--out', DATA_ROOT])
 
-    banner('2/6', 'cell search (tiny supernet)', start)
+    banner('2/6', 'cell search (L6-C16 supernet at 64x48)', start)
     t0 = time.time()
     genotype = search(args, work_dir)
     search_time = time.time() - t0
@@ -235,7 +235,7 @@ def main() -> None:
     proxy = {g: [e['metrics'][key] for e in vs['entries']
                  if e['group'] == g] for g in ('searched', 'random')}
     print('\n| model | input | params | GFLOPs | AP | AP .5 | AR | search '
-          '| train | total |')
+          '| train + test | total |')
     print('|---|---|---|---|---|---|---|---|---|---|')
     print(f'| AutoPose-L12-C32 (searched cells) | {h}x{w} | {params:.2f}M | '
           f'{gflops:.2f} | {metrics["coco/AP"]:.3f} | '

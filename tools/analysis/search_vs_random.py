@@ -338,6 +338,7 @@ def network_level(args, progress: Progress) -> Dict:
         cost(g, lay) / target - 1) <= args.tolerance]
     rng = np.random.default_rng(4321)
     picks = rng.permutation(len(pool))[:args.random_layouts]
+    progress.total -= args.random_layouts - len(picks)  # fewer in window
     entries += [dict(group='random', name=f'layout-random-{i}',
                      genotype_obj=g, layout=list(pool[j]))
                 for i, j in enumerate(picks)]
