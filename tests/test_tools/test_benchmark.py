@@ -23,8 +23,6 @@ def test_benchmark_prints_ratios_and_writes_json(tmp_path):
     for r in rows.values():
         for key in ('train_ips', 'infer_ips', 'flip_ips'):
             assert r[key] > 0, (r['name'], key)
-        # flip test runs two forwards per image
-        assert r['flip_ips'] < r['infer_ips'] * 1.2
     # GMACs scale with the input: the published L12-C32 has 1.04 at 256x192
     assert rows['AutoPose-L12-C32']['gmacs'] == pytest.approx(
         1.04 / 4, rel=0.02)

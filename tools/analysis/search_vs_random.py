@@ -47,12 +47,10 @@ DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
 PROFILES = {
     'cpu': dict(
         seeds=4, num_random=10, search_epochs=None, train_epochs=None,
-        random_layouts=3, bilevel_seeds=1, score_batches=4,
-        data=dict(num_train=200, num_val=50, image_size=(256, 256))),
+        random_layouts=3, bilevel_seeds=1, score_batches=4),
     'test': dict(
         seeds=2, num_random=2, search_epochs=2, train_epochs=1,
-        random_layouts=1, bilevel_seeds=1, score_batches=1,
-        data=dict(num_train=24, num_val=8, image_size=(128, 128))),
+        random_layouts=1, bilevel_seeds=1, score_batches=1),
 }
 
 
@@ -392,12 +390,14 @@ def draw(results: Dict, path: str) -> None:
     plt.close(fig)
 
 
-def ensure_data(profile: Dict) -> None:
+def ensure_data() -> None:
+    """Generate the built-in sample data (as tools/misc/
+    generate_sample_data.py does) when it is not there yet."""
     from autopose_mm.datasets import generate_coco
     root = 'data/sample_coco'
     if not osp.isfile(osp.join(root, 'annotations',
                                'person_keypoints_val2017.json')):
-        generate_coco(root, **profile['data'])
+        generate_coco(root)
 
 
 def main() -> None:
@@ -406,7 +406,7 @@ def main() -> None:
     from mmengine.registry import init_default_scope
     from autopose_mm.utils.io import atomic_write_text
     init_default_scope('mmpose')
-    ensure_data(PROFILES[args.profile])
+    ensure_data()
     os.makedirs(args.work_dir, exist_ok=True)
     with_net = args.bilevel_config.lower() != 'none'
     searches = 0 if args.genotypes else args.seeds
