@@ -98,9 +98,8 @@ def search(args, work_dir: str) -> str:
     return osp.join(search_dir, 'genotype.json')
 
 
-def print_movement(search_dir: str) -> float:
-    """Print, per cell type, how far the operation weights left uniform;
-    returns the smallest mean strongest-operation ratio."""
+def print_movement(search_dir: str) -> None:
+    """Print, per cell type, how far the operation weights left uniform."""
     sys.path.insert(0, REPO)
     from autopose_mm.utils.search_stats import history_movement
     with open(osp.join(search_dir, 'search_history.json')) as f:
@@ -113,7 +112,6 @@ def print_movement(search_dir: str) -> float:
               f'(epoch {first["epoch"]}: '
               f'{first["cells"][cell]["max_over_uniform"]:.2f}x), '
               f'entropy {m["entropy"]:.3f} of uniform')
-    return min(m['max_over_uniform'] for m in last['cells'].values())
 
 
 def train_and_evaluate(args, work_dir: str, genotype: str) -> tuple:

@@ -3,6 +3,7 @@ import json
 import os.path as osp
 from typing import Dict, List
 
+import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
@@ -144,7 +145,6 @@ class ArchGradientStatsHook(Hook):
         wrapper.step = step
 
     def after_train_epoch(self, runner) -> None:
-        import torch
         if not self._steps:
             return
         cells = {}

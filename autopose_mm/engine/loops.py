@@ -9,12 +9,12 @@ from mmengine.dataset import BaseDataset
 from mmengine.dist import all_reduce, broadcast, get_rank
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
-from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.registry import DATASETS, LOOPS
 from torch.utils.data import DataLoader
 
 from ..models.layout import analytic_macs
 from ..models.search_space import arch_modules, derive_genotype
+from .search_eval import heatmap_pck
 
 
 def split_in_halves(dataset: BaseDataset):
@@ -264,17 +264,7 @@ class BiLevelSearchLoop(CellSearchLoop):
 
     @torch.no_grad()
     def _pck(self, data_batch) -> float:
-        module = self._module
-        data = module.data_preprocessor(data_batch, True)
-        heatmaps = module.head.forward(module.extract_feat(data['inputs']))
-        samples = data['data_samples']
-        target = torch.stack([d.gt_fields.heatmaps for d in samples])
-        mask = torch.cat(
-            [d.gt_instance_labels.keypoint_weights for d in samples]) > 0
-        _, acc, _ = pose_pck_accuracy(heatmaps.cpu().numpy(),
-                                      target.cpu().numpy(),
-                                      mask.cpu().numpy())
-        return float(acc)
+        return heatmap_pck(self._module, data_batch)
 
     def _controller_step(self, data_batch) -> Dict[str, torch.Tensor]:
         module = self._module

@@ -33,7 +33,7 @@ class AutoPoseSearchNet(AutoPoseNet):
 
     Args:
         candidates (Sequence[str]): Candidate operations (must include
-            ``none``). Defaults to all of ARCHITECTURE.md's.
+            ``none``). Defaults to all of docs/architecture.md's.
         nodes (int): Intermediate nodes per cell. Defaults to 4.
         partial_channels (int): K: 1/K of each edge's channels go through
             the candidates. Defaults to 4.

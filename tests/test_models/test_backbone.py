@@ -4,7 +4,7 @@ import torch
 from autopose_mm.models import AutoPoseNet, default_reduction_indices
 from autopose_mm.utils.complexity import count_macs, count_params
 
-# ARCHITECTURE.md's rebuild figures: encoder params (M) and GMACs at
+# docs/architecture.md's reference figures: encoder params (M) and GMACs at
 # 256x192, 384x288 and 256x256.
 ENCODER_FIGURES = {
     'L12-C32': (5.16, {(256, 192): 0.95, (384, 288): 2.14, (256, 256): 1.27}),

@@ -14,7 +14,7 @@ from autopose_mm.utils.complexity import count_macs, count_params
 from conftest import REPO
 
 CONFIG_DIR = osp.join(REPO, 'configs', 'autopose')
-# ARCHITECTURE.md: model params (M) and GMACs at 256x192, K = 17,
+# docs/architecture.md: model params (M) and GMACs at 256x192, K = 17,
 # for the stage-1 and the two-stage model, counted in the spelled-out order
 # (upsample, then project).
 MODEL_FIGURES = {
