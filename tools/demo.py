@@ -118,8 +118,7 @@ def train_and_evaluate(args, work_dir: str, genotype: str) -> tuple:
     """Train AutoPose-L12-C32 with the searched cells and evaluate it;
     returns the checkpoint, the metrics and the model options."""
     train_dir = osp.join(work_dir, 'train')
-    model_opts = [f'model.backbone.genotype={genotype}',
-                  f'model.neck.genotype={genotype}']
+    model_opts = [f'model.genotype={genotype}']
     train_opts = list(model_opts)
     if args.epochs:
         train_opts += [f'train_cfg.max_epochs={args.epochs}',

@@ -48,8 +48,7 @@ def main() -> None:
     config = args.config
     if args.genotype:
         config = Config.fromfile(args.config)
-        config.model.backbone.genotype = args.genotype
-        config.model.neck.genotype = args.genotype
+        config.model.genotype = args.genotype
     inferencer = MMPoseInferencer(
         pose2d=config, pose2d_weights=args.checkpoint,
         det_model=args.det_model, det_weights=args.det_weights,

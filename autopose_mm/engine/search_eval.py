@@ -116,8 +116,7 @@ def train_and_test(cfg: Config, genotype: Genotype, work_dir: str,
         data['network'] = dict(cells_per_scale=list(layout))
         cfg.model.backbone.update(arch=None, num_cells=None,
                                   reduction_indices=None)
-    cfg.model.backbone.genotype = data
-    cfg.model.neck.genotype = data
+    cfg.model.genotype = data
     cfg.val_cfg = None
     cfg.val_dataloader = None
     cfg.val_evaluator = None

@@ -4,6 +4,7 @@ from .backbone import (ARCH_SETTINGS, AutoPoseNet, CellStack,
                        cells_to_reductions, default_reduction_indices)
 from .cells import CellGraph, EncoderCell, UpsampleCell
 from .decoder import AutoPoseDecoder, Decoder
+from .estimator import AutoPoseEstimator
 from .genotype import (CELL_TYPES, DECODER_CELLS, ENCODER_CELLS, CellGenotype,
                        Genotype, load_genotype)
 from .search_space import (ArchParams, MixedCellGraph, MixedEdges, MixedOp,
@@ -17,7 +18,7 @@ from .operations import (OPERATION_NAMES, FactorizedReduce, PoolBN,
 __all__ = [
     'ARCH_SETTINGS', 'AutoPoseNet', 'CellStack', 'cells_to_reductions',
     'default_reduction_indices', 'CellGraph', 'EncoderCell', 'UpsampleCell',
-    'AutoPoseDecoder', 'Decoder', 'CELL_TYPES', 'DECODER_CELLS',
+    'AutoPoseDecoder', 'Decoder', 'AutoPoseEstimator', 'CELL_TYPES', 'DECODER_CELLS',
     'ENCODER_CELLS', 'CellGenotype', 'Genotype', 'load_genotype',
     'OPERATION_NAMES', 'FactorizedReduce', 'PoolBN', 'ReLUConvBN',
     'SEConnect', 'Zero', 'build_operation', 'ArchParams', 'MixedCellGraph',

@@ -3,6 +3,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
@@ -10,9 +11,9 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from .cells import EncoderCell
-from .operations import run_shared_input, shared_input_key
 from .genotype import Genotype, GenotypeLike, load_genotype
-from .operations import DEFAULT_NORM_CFG
+from .operations import (DEFAULT_NORM_CFG, run_shared_input,
+                         shared_input_key)
 
 NUM_SCALES = 4
 
@@ -231,6 +232,13 @@ class AutoPoseNet(BaseBackbone):
             # the genotype's network level sets L and the reductions
             num_cells = sum(layout)
             reduction_indices = cells_to_reductions(layout)
+            preset = self.arch_settings.get(arch or '', {})
+            if preset and preset['num_cells'] != num_cells:
+                print_log(
+                    f'genotype {self.genotype.name or "(unnamed)"!r} sets '
+                    f'the network level cells_per_scale={list(layout)}: '
+                    f'{num_cells} cells instead of the {preset["num_cells"]} '
+                    f'of preset {arch}', logger='current', level=30)
         settings = self.resolve_arch(arch, num_cells, base_channels,
                                      reduction_indices)
         self.num_cells = settings['num_cells']

@@ -108,6 +108,7 @@ class AutoPoseDecoder(BaseModule):
         if num_stages not in (1, 2):
             raise ValueError(f'num_stages must be 1 or 2, got {num_stages!r}')
         self.in_channels = tuple(in_channels)
+        self.out_channels = self.in_channels[0]  # every stage, at 1/4
         self.num_stages = num_stages
         self.genotype = self.resolve_genotype(genotype)
         cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
@@ -115,8 +116,10 @@ class AutoPoseDecoder(BaseModule):
         if num_stages == 2:
             multiplier = len(self.genotype.normal.concat)
             if refine_channels % multiplier:
-                raise ValueError(f'refine_channels ({refine_channels}) must '
-                                 f'be divisible by {multiplier}')
+                raise ValueError(
+                    f'refine_channels ({refine_channels}) must be divisible '
+                    f'by the genotype\'s {multiplier} concatenated nodes; '
+                    f'change refine_channels or the genotype')
             self.refine_proj = ReLUConvBN(self.in_channels[0],
                                           refine_channels, 1, **cfg)
             self.refine = CellStack(

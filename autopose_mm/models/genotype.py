@@ -202,10 +202,23 @@ class Genotype:
                 f'genotype file {path!r} does not exist; pass a JSON/YAML '
                 f'genotype file, a dict, or "published"')
         with open(path) as f:
+            text = f.read()
+        try:
             if path.endswith(('.yaml', '.yml')):
-                data = yaml.safe_load(f)
+                data = yaml.safe_load(text)
             else:
-                data = json.load(f)
+                data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(
+                f'genotype file {path!r} is not valid JSON: {e.msg} (line '
+                f'{e.lineno}, column {e.colno})') from None
+        except yaml.YAMLError as e:
+            mark = getattr(e, 'problem_mark', None)
+            at = (f' (line {mark.line + 1}, column {mark.column + 1})'
+                  if mark is not None else '')
+            raise ValueError(
+                f'genotype file {path!r} is not valid YAML: '
+                f'{getattr(e, "problem", None) or e}{at}') from None
         try:
             return cls.from_dict(data)
         except ValueError as e:

@@ -13,6 +13,8 @@ MMEngine's ``CheckpointLoader``, so ``load_from``, ``--resume`` and
 """
 import os.path as osp
 import pickle
+import pickletools
+import zipfile
 from typing import Any, Callable, List, Optional, Union
 
 import numpy as np
@@ -62,6 +64,77 @@ def safe_globals() -> List[Any]:
     ]
 
 
+class CheckpointReadError(ValueError):
+    """A file given as a checkpoint is empty, truncated or not a checkpoint
+    at all."""
+
+
+def _global_name(entry: Any) -> str:
+    if isinstance(entry, tuple):
+        return entry[1]
+    return f'{entry.__module__}.{entry.__qualname__}'
+
+
+def pickled_globals(filename: str) -> List[str]:
+    """The ``module.name`` of every global a checkpoint's pickles refer to,
+    read without unpickling anything.
+
+    Zip checkpoints (the format of ``torch.save`` since 1.6) are read with
+    torch's own scanner; legacy and plain pickle files are read opcode by
+    opcode, pickle after pickle.
+
+    Raises:
+        CheckpointReadError: The file is not a zip archive and does not start
+            with a pickle.
+    """
+    if zipfile.is_zipfile(filename):
+        return list(torch.serialization.get_unsafe_globals_in_checkpoint(
+            filename))
+    found: List[str] = []
+    with open(filename, 'rb') as f:
+        if f.read(1) != b'\x80':
+            raise CheckpointReadError(
+                f'checkpoint {filename} is neither a zip archive nor a '
+                f'pickle: it is not a PyTorch checkpoint')
+        f.seek(0)
+        while f.read(1):
+            f.seek(-1, 1)
+            strings: List[str] = []
+            try:
+                for opcode, arg, _ in pickletools.genops(f):
+                    if opcode.name in ('GLOBAL', 'INST'):
+                        found.append(arg.replace(' ', '.'))
+                    elif opcode.name == 'STACK_GLOBAL' and len(strings) >= 2:
+                        found.append(f'{strings[-2]}.{strings[-1]}')
+                    elif isinstance(arg, str):
+                        strings.append(arg)
+            except (ValueError, EOFError):
+                break  # tensor storage bytes follow the legacy pickles
+            if opcode.name != 'STOP':
+                break
+    return sorted(set(found))
+
+
+def _torch_allowed_globals() -> List[str]:
+    """Names torch's ``weights_only`` unpickler accepts by itself (tensor
+    storages and rebuild functions, ``OrderedDict``...)."""
+    try:
+        from torch._weights_only_unpickler import _get_allowed_globals
+        return list(_get_allowed_globals())
+    except (ImportError, AttributeError):  # other torch versions
+        return []
+
+
+def _read_error(filename: str, error: Exception) -> CheckpointReadError:
+    """Describe why a file could not be read as a checkpoint, in words that
+    do not suggest loosening the safety of the load."""
+    cause = str(error).split('. ')[0].strip() or type(error).__name__
+    return CheckpointReadError(
+        f'checkpoint {filename} could not be read: it is truncated, damaged '
+        f'or not a PyTorch checkpoint ({type(error).__name__}: {cause}). '
+        f'Check the path, or copy or download the file again.')
+
+
 def load_from_local_safely(filename: str,
                            map_location: Optional[Union[str, Callable,
                                                         torch.device]] = None
@@ -77,12 +150,19 @@ def load_from_local_safely(filename: str,
 
     Raises:
         FileNotFoundError: The file does not exist.
+        CheckpointReadError: The file is empty, truncated or not a
+            checkpoint.
         UnsafeCheckpointError: The file pickles a global that is not on the
-            allow-list; nothing from it is executed.
+            allow-list (zip and legacy formats alike); the message lists
+            them, and nothing from the file is executed.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint {filename} can not be found')
+    if osp.getsize(filename) == 0:
+        raise CheckpointReadError(
+            f'checkpoint {filename} is empty (0 bytes); it was probably cut '
+            f'off while being written or copied')
     allowed = safe_globals()
     try:
         with torch.serialization.safe_globals(allowed):
@@ -90,15 +170,16 @@ def load_from_local_safely(filename: str,
                 filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         try:
-            found = torch.serialization.get_unsafe_globals_in_checkpoint(
-                filename)
-        except Exception:  # unreadable as a zip archive: report torch's error
-            found = []
-        allowed_names = {
-            g[1] if isinstance(g, tuple) else f'{g.__module__}.{g.__qualname__}'
-            for g in allowed
-        }
-        refused = sorted(set(found) - allowed_names) or [str(e).strip()]
+            found = pickled_globals(filename)
+        except CheckpointReadError:
+            raise
+        except Exception:
+            raise _read_error(filename, e) from None
+        refused = sorted(
+            set(found) - {_global_name(g) for g in allowed} -
+            set(_torch_allowed_globals()))
+        if not refused:
+            raise _read_error(filename, e) from None
         raise UnsafeCheckpointError(
             f'refused to load checkpoint {filename}: it pickles '
             f'{", ".join(refused)}, which is not on the allow-list of safe '
@@ -106,6 +187,8 @@ def load_from_local_safely(filename: str,
             f'load checkpoints written by this stack; to use weights from '
             f'another source, re-save just their state_dict of tensors.'
         ) from None
+    except (EOFError, RuntimeError, KeyError, ValueError, OSError) as e:
+        raise _read_error(filename, e) from None
 
 
 def install_safe_loader() -> None:

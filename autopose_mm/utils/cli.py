@@ -1,8 +1,9 @@
 """Command-line pieces shared by ``tools/train.py`` and ``tools/test.py``."""
 import argparse
+import difflib
 import os
 import os.path as osp
-from typing import Optional
+from typing import Iterable, Optional
 
 from mmengine.config import Config, DictAction
 
@@ -21,6 +22,12 @@ def add_config_args(parser: argparse.ArgumentParser,
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--partial-load',
+        action='store_true',
+        help='load only the checkpoint weights that match the model '
+        '(load_partial=True), e.g. to fine-tune with another head; by '
+        'default a mismatch stops the run')
 
 
 def parse_config_args(
@@ -39,7 +46,11 @@ def load_config(args: argparse.Namespace) -> Config:
     ``work_dirs/<config name>``) applied."""
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
+        check_option_keys(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
+    if args.partial_load:
+        cfg.load_partial = True
+    add_guard_hooks(cfg)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -47,6 +58,48 @@ def load_config(args: argparse.Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     return cfg
+
+
+# top-level settings MMEngine's Runner and these tools read, which a config
+# may leave out
+RUNNER_KEYS = (
+    'model', 'work_dir', 'train_dataloader', 'val_dataloader',
+    'test_dataloader', 'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr',
+    'optim_wrapper', 'param_scheduler', 'val_evaluator', 'test_evaluator',
+    'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from',
+    'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level',
+    'visualizer', 'default_scope', 'randomness', 'experiment_name',
+    'runner_type', 'custom_imports', 'load_partial')
+
+
+def check_option_keys(cfg: Config, options: Iterable[str]) -> None:
+    """Refuse ``--cfg-options`` whose top-level key is neither in the config
+    nor a setting the runner reads, naming the closest existing keys.
+
+    Raises:
+        KeyError: For the first unknown key.
+    """
+    known = set(cfg.keys()) | set(RUNNER_KEYS)
+    for option in options:
+        top = option.split('.')[0]
+        if top in known:
+            continue
+        close = difflib.get_close_matches(top, sorted(known), n=3)
+        hint = (f'; did you mean {" or ".join(repr(c) for c in close)}?'
+                if close else '')
+        raise KeyError(
+            f'--cfg-options {option}: the config has no top-level setting '
+            f'{top!r}{hint} (a new top-level key would be ignored)')
+
+
+def add_guard_hooks(cfg: Config) -> None:
+    """Append the guard hooks (:mod:`autopose_mm.engine.guards`) to
+    ``custom_hooks`` unless the config already has them."""
+    from autopose_mm.engine.guards import GUARD_HOOKS
+    hooks = list(cfg.get('custom_hooks') or [])
+    present = {h.get('type') for h in hooks}
+    hooks += [dict(type=t) for t in GUARD_HOOKS if t not in present]
+    cfg.custom_hooks = hooks
 
 
 def add_show_args(parser: argparse.ArgumentParser, test: bool) -> None:

@@ -1,7 +1,4 @@
 # AutoPose-L12-C32 (L12 cells, 32 initial channels), COCO, 256x192.
 _base_ = ['./_base_/autopose_coco_256x192.py']
 
-model = dict(
-    backbone=dict(arch='L12-C32'),
-    neck=dict(in_channels=[64, 128, 256, 512]),
-    head=dict(in_channels=64))
+model = dict(backbone=dict(arch='L12-C32'))

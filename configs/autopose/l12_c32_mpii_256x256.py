@@ -1,7 +1,4 @@
 # AutoPose-L12-C32 (12 cells, 32 initial channels), MPII, 256x256.
 _base_ = ['./_base_/autopose_mpii_256x256.py']
 
-model = dict(
-    backbone=dict(arch='L12-C32'),
-    neck=dict(in_channels=[64, 128, 256, 512]),
-    head=dict(in_channels=64))
+model = dict(backbone=dict(arch='L12-C32'))

@@ -1,7 +1,4 @@
 # AutoPose-L18-C64 (18 cells, 64 initial channels), MPII, 256x256.
 _base_ = ['./_base_/autopose_mpii_256x256.py']
 
-model = dict(
-    backbone=dict(arch='L18-C64'),
-    neck=dict(in_channels=[128, 256, 512, 1024]),
-    head=dict(in_channels=128))
+model = dict(backbone=dict(arch='L18-C64'))

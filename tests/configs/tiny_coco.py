@@ -8,12 +8,11 @@ codec = dict(
 model = dict(
     backbone=dict(arch=None, num_cells=4, base_channels=8),
     neck=dict(
-        in_channels=[16, 32, 64, 128],
         num_stages=2,
         refine_channels=16,
         refine_num_cells=4,
         refine_reduction_indices=(1, 2, 3)),
-    head=dict(in_channels=16, decoder=codec))
+    head=dict(decoder=codec))
 
 train_pipeline = [
     dict(type='LoadImage'),

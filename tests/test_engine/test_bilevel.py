@@ -48,8 +48,7 @@ def test_bilevel_search_writes_a_layout_that_trains(bilevel, sample_workspace,
     path = osp.join(bilevel, 'genotype.json')
     run_tool('train.py', osp.join(REPO, 'tests', 'configs', 'tiny_coco.py'),
              '--work-dir', str(tmp_path), '--cfg-options',
-             f'model.backbone.genotype={path}',
-             f'model.neck.genotype={path}', 'train_cfg.max_epochs=1',
+             f'model.genotype={path}', 'train_cfg.max_epochs=1',
              'train_cfg.val_interval=1', cwd=sample_workspace)
     trained = torch.load(osp.join(tmp_path, 'epoch_1.pth'),
                          weights_only=False)['state_dict']

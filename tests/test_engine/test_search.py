@@ -117,8 +117,7 @@ def test_searched_genotype_trains(searched, sample_workspace, tmp_path):
     genotype = osp.join(searched, 'genotype.json')
     cfg = osp.join(REPO, 'tests', 'configs', 'tiny_coco.py')
     run_tool('train.py', cfg, '--work-dir', str(tmp_path), '--cfg-options',
-             f'model.backbone.genotype={genotype}',
-             f'model.neck.genotype={genotype}', 'train_cfg.max_epochs=1',
+             f'model.genotype={genotype}', 'train_cfg.max_epochs=1',
              'train_cfg.val_interval=1', cwd=sample_workspace)
     ckpt = torch.load(osp.join(tmp_path, 'epoch_1.pth'), weights_only=False)
     assert any('graph.ops' in k for k in ckpt['state_dict'])

@@ -7,7 +7,8 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from autopose_mm.utils import UnsafeCheckpointError, load_from_local_safely
+from autopose_mm.utils import (CheckpointReadError, UnsafeCheckpointError,
+                               load_from_local_safely, pickled_globals)
 
 
 def test_stack_objects_load_with_weights_only(tmp_path):
@@ -50,3 +51,57 @@ def test_allow_list_does_not_leak(tmp_path):
     # outside our loader torch's default allow-list is unchanged
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path, weights_only=True)
+
+
+class _Shell:
+
+    def __reduce__(self):
+        return (os.system, ('true', ))
+
+
+@pytest.mark.parametrize('content, match', [
+    (b'', 'is empty'),
+    (b'just some text\n', 'truncated, damaged or not a PyTorch checkpoint'),
+])
+def test_unreadable_files_are_told_apart_from_unsafe_ones(
+        tmp_path, content, match):
+    path = tmp_path / 'ckpt.pth'
+    path.write_bytes(content)
+    with pytest.raises(CheckpointReadError, match=match) as err:
+        _load_checkpoint(str(path))
+    assert str(path) in str(err.value)
+    assert 'weights_only' not in str(err.value)
+
+
+@pytest.mark.parametrize('zip_format', [True, False])
+def test_truncated_checkpoints_are_named(tmp_path, zip_format):
+    whole = tmp_path / 'whole.pth'
+    torch.save({'state_dict': {'w': torch.ones(1000)}}, whole,
+               _use_new_zipfile_serialization=zip_format)
+    data = whole.read_bytes()
+    cut = tmp_path / 'cut.pth'
+    cut.write_bytes(data[:len(data) // 2])
+    with pytest.raises(CheckpointReadError, match='truncated') as err:
+        load_from_local_safely(str(cut))
+    assert 'cut.pth' in str(err.value)
+    assert 'weights_only' not in str(err.value)
+
+
+@pytest.mark.parametrize('writer', ['zip', 'legacy', 'pickle'])
+def test_forbidden_globals_are_listed_in_every_format(tmp_path, writer):
+    path = tmp_path / 'evil.pth'
+    obj = {'w': torch.ones(2), 'x': _Shell()}
+    if writer == 'pickle':
+        with open(path, 'wb') as f:
+            pickle.dump(obj, f)
+    else:
+        torch.save(obj, path, _use_new_zipfile_serialization=writer == 'zip')
+    with pytest.raises(UnsafeCheckpointError) as err:
+        load_from_local_safely(str(path))
+    msg = str(err.value)
+    assert 'system' in msg and str(path) in msg
+    # torch's own tensor machinery is not reported as forbidden
+    assert 'rebuild_tensor' not in msg and 'Storage' not in msg
+    assert 'weights_only' not in msg
+    assert any(name.endswith('.system') for name in pickled_globals(
+        str(path)))

@@ -19,6 +19,13 @@ param_scheduler = [
 ]
 auto_scale_lr = dict(base_batch_size=32 * 8)
 default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater'))
+# a checkpoint that does not fit the model, or a non-finite loss or weight,
+# stops the run (set load_partial = True to load only the matching weights)
+custom_hooks = [
+    dict(type='SyncBuffersHook'),
+    dict(type='CheckpointGuardHook'),
+    dict(type='NonFiniteLossHook')
+]
 
 # codec settings
 codec = dict(
@@ -26,27 +33,21 @@ codec = dict(
 
 # model settings: the searched encoder, the searched decoder with its
 # refinement stage, and one 1x1 heatmap layer per stage (both supervised,
-# the last one predicts). The genotype is a path to a genotype file or
-# 'published'; backbone and neck must name the same one.
-genotype = 'published'
+# the last one predicts). model.genotype (a genotype file or 'published')
+# builds the backbone and the neck; the neck and head widths follow from the
+# backbone's preset (arch) and genotype.
 model = dict(
-    type='TopdownPoseEstimator',
+    type='AutoPoseEstimator',
+    genotype='published',
     data_preprocessor=dict(
         type='PoseDataPreprocessor',
         mean=[123.675, 116.28, 103.53],
         std=[58.395, 57.12, 57.375],
         bgr_to_rgb=True),
-    backbone=dict(
-        type='AutoPoseNet', arch='L12-C32', genotype=genotype, init_cfg=None),
-    neck=dict(
-        type='AutoPoseDecoder',
-        in_channels=[64, 128, 256, 512],
-        genotype=genotype,
-        num_stages=2,
-        init_cfg=None),
+    backbone=dict(type='AutoPoseNet', arch='L12-C32', init_cfg=None),
+    neck=dict(type='AutoPoseDecoder', num_stages=2, init_cfg=None),
     head=dict(
         type='CPMHead',
-        in_channels=64,
         out_channels=17,
         num_stages=2,
         deconv_out_channels=None,

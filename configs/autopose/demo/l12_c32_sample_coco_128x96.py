@@ -13,7 +13,6 @@ model = dict(
     head=dict(
         _delete_=True,
         type='HeatmapHead',
-        in_channels=64,
         out_channels=17,
         deconv_out_channels=None,
         final_layer=dict(kernel_size=1),

@@ -10,8 +10,7 @@ codec = dict(
     type='MSRAHeatmap', input_size=(96, 128), heatmap_size=(24, 32), sigma=2)
 model = dict(
     backbone=dict(arch=None, num_cells=6, base_channels=16),
-    neck=dict(in_channels=[32, 64, 128, 256]),
-    head=dict(in_channels=32, decoder=codec))
+    head=dict(decoder=codec))
 
 train_pipeline = [
     dict(type='LoadImage'),

@@ -8,8 +8,7 @@ codec = dict(
     type='MSRAHeatmap', input_size=(48, 64), heatmap_size=(12, 16), sigma=1)
 model = dict(
     backbone=dict(arch=None, num_cells=4, base_channels=16),
-    neck=dict(in_channels=[32, 64, 128, 256]),
-    head=dict(in_channels=32, decoder=codec))
+    head=dict(decoder=codec))
 
 train_pipeline = [
     dict(type='LoadImage'),

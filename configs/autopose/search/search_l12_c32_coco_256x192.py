@@ -3,12 +3,12 @@
 # work_dirs/search_l12_c32_coco_256x192/genotype.json after every epoch;
 # train it with e.g.
 #   python tools/train.py configs/autopose/l12_c32_coco_256x192.py \
-#       --cfg-options model.backbone.genotype=work_dirs/.../genotype.json \
-#                     model.neck.genotype=work_dirs/.../genotype.json
+#       --cfg-options model.genotype=work_dirs/.../genotype.json
 _base_ = ['../_base_/autopose_coco_256x192.py']
 
 # the supernet: search encoder and decoder, one 1x1 heatmap layer
 model = dict(
+    genotype=None,  # the supernet holds every genotype
     backbone=dict(
         _delete_=True,
         type='AutoPoseSearchNet',
@@ -17,12 +17,10 @@ model = dict(
     neck=dict(
         _delete_=True,
         type='AutoPoseSearchDecoder',
-        in_channels=[64, 128, 256, 512],
         partial_channels=4),
     head=dict(
         _delete_=True,
         type='HeatmapHead',
-        in_channels=64,
         out_channels=17,
         deconv_out_channels=None,
         final_layer=dict(kernel_size=1),
@@ -62,5 +60,9 @@ param_scheduler = dict(
     ],
     arch=[])
 auto_scale_lr = dict(enable=False)
-custom_hooks = [dict(type='SyncBuffersHook'), dict(type='GenotypeExportHook')]
+custom_hooks = [
+    dict(type='SyncBuffersHook'),
+    dict(type='GenotypeExportHook'),
+    dict(type='CheckpointGuardHook')
+]
 default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=2))

@@ -4,6 +4,7 @@
 _base_ = ['../l12_c32_mpii_256x256.py']
 
 model = dict(
+    genotype=None,  # the supernet holds every genotype
     backbone=dict(
         _delete_=True,
         type='AutoPoseSearchNet',
@@ -12,12 +13,10 @@ model = dict(
     neck=dict(
         _delete_=True,
         type='AutoPoseSearchDecoder',
-        in_channels=[64, 128, 256, 512],
         partial_channels=4),
     head=dict(
         _delete_=True,
         type='HeatmapHead',
-        in_channels=64,
         out_channels=16,
         deconv_out_channels=None,
         final_layer=dict(kernel_size=1),
@@ -56,7 +55,11 @@ param_scheduler = dict(
     ],
     arch=[])
 auto_scale_lr = dict(enable=False)
-custom_hooks = [dict(type='SyncBuffersHook'), dict(type='GenotypeExportHook')]
+custom_hooks = [
+    dict(type='SyncBuffersHook'),
+    dict(type='GenotypeExportHook'),
+    dict(type='CheckpointGuardHook')
+]
 default_hooks = dict(
     checkpoint=dict(
         interval=1, max_keep_ckpts=2, save_best='PCK', rule='greater'))

@@ -1,0 +1,145 @@
+"""AutoPoseEstimator: MMPose's top-down estimator, with the neck and head
+sized from the backbone and the genotype given once."""
+from typing import Any, Dict, Optional, Sequence
+
+from mmengine.config import ConfigDict
+from mmengine.model import BaseModel
+from mmpose.models.pose_estimators import TopdownPoseEstimator
+from mmpose.models.utils import check_and_update_config
+from mmpose.registry import MODELS
+from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+
+from .genotype import Genotype, GenotypeLike, load_genotype
+
+
+def _same_architecture(a: Genotype, b: Genotype) -> bool:
+    return (a.nodes, a.cells_per_scale, a.to_dict()['encoder'],
+            a.to_dict()['decoder']) == (b.nodes, b.cells_per_scale,
+                                        b.to_dict()['encoder'],
+                                        b.to_dict()['decoder'])
+
+
+def _describe(genotype: Any) -> str:
+    if isinstance(genotype, Genotype):
+        return repr(genotype.name or '(unnamed)')
+    return repr(genotype)
+
+
+@MODELS.register_module()
+class AutoPoseEstimator(TopdownPoseEstimator):
+    """A :class:`TopdownPoseEstimator` whose parts agree by construction.
+
+    - ``genotype`` is given once, here; the backbone and the neck both build
+      from it. A backbone or neck config that names another genotype is an
+      error that names both.
+    - The neck's ``in_channels`` default to the backbone's output channels,
+      and the head's ``in_channels`` to the neck's output channels (or the
+      backbone's first output without a neck). Values given explicitly must
+      agree with them.
+
+    So a preset is chosen in the backbone alone (``arch='L18-C48'``), and a
+    genotype whose node count or network level changes the widths or the
+    depth builds a consistent network, or fails here, naming the settings,
+    instead of at the first forward.
+
+    Args:
+        backbone (dict): The backbone config.
+        neck (dict, optional): The neck config.
+        head (dict, optional): The head config.
+        genotype (str | dict | Genotype, optional): The cells, for the
+            backbone and the neck: a JSON/YAML path, a dict or
+            ``'published'``. None leaves the backbone's own setting (a
+            search supernet has none).
+        train_cfg, test_cfg, data_preprocessor, init_cfg, metainfo: As for
+            :class:`TopdownPoseEstimator`.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 neck: OptConfigType = None,
+                 head: OptConfigType = None,
+                 genotype: Optional[GenotypeLike] = None,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None,
+                 metainfo: Optional[dict] = None) -> None:
+        # BasePoseEstimator's set-up, with the neck and head built after the
+        # backbone, from what it turned out to be
+        BaseModel.__init__(
+            self, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.metainfo = self._load_metainfo(metainfo)
+        self.train_cfg = train_cfg if train_cfg else {}
+        self.test_cfg = test_cfg if test_cfg else {}
+        backbone = ConfigDict(backbone)
+        if genotype is not None:
+            genotype = load_genotype(genotype)
+            self._check_same(backbone, genotype, 'model.backbone.genotype')
+            backbone['genotype'] = genotype
+        self.backbone = MODELS.build(backbone)
+        neck, head = check_and_update_config(neck, head)
+        if neck is not None:
+            self.neck = MODELS.build(self._complete_neck(ConfigDict(neck)))
+        if head is not None:
+            self.head = MODELS.build(self._complete_head(ConfigDict(head)))
+            self.head.test_cfg = self.test_cfg.copy()
+        self._register_load_state_dict_pre_hook(self._load_state_dict_pre_hook)
+
+    @staticmethod
+    def _check_same(cfg: Dict, genotype: Genotype, where: str) -> None:
+        given = cfg.get('genotype')
+        if given is None or given is genotype:
+            return
+        if not _same_architecture(load_genotype(given), genotype):
+            raise ValueError(
+                f'{where}={_describe(given)} differs from '
+                f'model.genotype={_describe(genotype)}; give the genotype '
+                f'once, as model.genotype, and remove {where}')
+
+    def _complete_neck(self, neck: ConfigDict) -> ConfigDict:
+        genotype = getattr(self.backbone, 'genotype', None)
+        if isinstance(genotype, Genotype):
+            self._check_same(neck, genotype, 'model.neck.genotype')
+            neck['genotype'] = genotype
+        self._check_channels(neck, 'model.neck.in_channels',
+                             self.backbone.out_channels,
+                             'the backbone\'s outputs')
+        return neck
+
+    def _complete_head(self, head: ConfigDict) -> ConfigDict:
+        if self.with_neck:
+            channels = getattr(self.neck, 'out_channels', None)
+            source = 'the neck\'s output'
+        else:
+            channels = self.backbone.out_channels[0]
+            source = 'the backbone\'s first output'
+        if channels is not None:
+            self._check_channels(head, 'model.head.in_channels', channels,
+                                 source)
+        stages = getattr(self.neck, 'num_stages', None) if self.with_neck \
+            else None
+        if 'num_stages' in head and stages is not None \
+                and head['num_stages'] != stages:
+            raise ValueError(
+                f'model.head.num_stages={head["num_stages"]} but the neck '
+                f'has model.neck.num_stages={stages}; set them equal')
+        return head
+
+    def _check_channels(self, cfg: ConfigDict, where: str, expected: Any,
+                        source: str) -> None:
+        expected = (list(expected) if isinstance(expected, Sequence) else
+                    int(expected))
+        given = cfg.get('in_channels')
+        if given is None:
+            cfg['in_channels'] = expected
+            return
+        given = list(given) if isinstance(given, Sequence) else int(given)
+        if given != expected:
+            backbone = self.backbone
+            raise ValueError(
+                f'{where}={given} does not match {source}, {expected} '
+                f'(backbone {type(backbone).__name__} with '
+                f'base_channels={getattr(backbone, "base_channels", "?")}, '
+                f'genotype {_describe(getattr(backbone, "genotype", None))}'
+                f'); remove {where} to follow the backbone, or change the '
+                f'backbone')
