@@ -92,6 +92,81 @@ def _likely_cause(missing: List[str], unexpected: List[str],
     return f'the {"/".join(parts)} differ'
 
 
+def check_checkpoint(model: nn.Module,
+                     checkpoint: dict,
+                     where: str = 'the checkpoint',
+                     partial: bool = False) -> None:
+    """Check that a loaded checkpoint fits ``model``: the genotype recorded
+    in its meta, and the keys and shapes of its state dict.
+
+    Args:
+        model (nn.Module): The model about to receive the weights.
+        checkpoint (dict): The loaded checkpoint (or a bare state dict).
+        where (str): The checkpoint's path, for the messages.
+        partial (bool): Log the mismatch as a warning instead of stopping.
+
+    Raises:
+        CheckpointMismatchError: Names the first few missing, unexpected and
+            mis-shaped keys and what probably differs.
+    """
+    _check_genotype(model, checkpoint, where, partial)
+    state = checkpoint.get('state_dict', checkpoint)
+    state = {
+        (k[len('module.'):] if k.startswith('module.') else k): v
+        for k, v in state.items()
+    }
+    missing, unexpected, shapes = compare_state_dicts(model.state_dict(),
+                                                      state)
+    if not (missing or unexpected or shapes):
+        return
+    message = (f'checkpoint {where} does not match the model: '
+               f'{_likely_cause(missing, unexpected, shapes)}.')
+    if missing:
+        message += _listing('missing keys (in the model only)', missing)
+    if unexpected:
+        message += _listing('unexpected keys (in the checkpoint only)',
+                            unexpected)
+    if shapes:
+        message += _listing('keys with other shapes', shapes)
+    if partial:
+        print_log(
+            message + '\nload_partial=True: loading the matching weights '
+            'only.', logger='current', level=30)
+        return
+    raise CheckpointMismatchError(
+        message + '\nUse the config the checkpoint was trained with. To load '
+        'only the matching weights on purpose (e.g. fine-tuning with another '
+        'head), set load_partial=True (tools: --partial-load).')
+
+
+def stored_genotype(checkpoint: dict) -> Optional[Dict[str, Any]]:
+    """The genotype a checkpoint records in its meta, if any."""
+    return (checkpoint.get('meta') or {}).get('genotype')
+
+
+def _check_genotype(model: nn.Module, checkpoint: dict, where: str,
+                    partial: bool) -> None:
+    stored = stored_genotype(checkpoint)
+    genotype = model_genotype(model)
+    if stored is None or genotype is None:
+        return
+    ours = _architecture(genotype.to_dict())
+    differs = [k for k, v in _architecture(stored).items() if ours[k] != v]
+    if not differs:
+        return
+    message = (
+        f'checkpoint {where} was trained with genotype '
+        f'{stored.get("name") or "(unnamed)"!r}, but the model is built from '
+        f'genotype {genotype.name or "(unnamed)"!r}; they differ in '
+        f'{", ".join(differs)}. Write the stored one out with `python '
+        f'tools/misc/checkpoint_genotype.py {where} genotype.json` and pass '
+        f'--cfg-options model.genotype=genotype.json.')
+    if partial:
+        print_log(message, logger='current', level=30)
+        return
+    raise CheckpointMismatchError(message)
+
+
 @HOOKS.register_module()
 class CheckpointGuardHook(Hook):
     """Refuse checkpoints that do not fit the model; never save non-finite
@@ -121,7 +196,7 @@ class CheckpointGuardHook(Hook):
         if bad:
             raise FloatingPointError(
                 f'refusing to save a checkpoint at epoch {runner.epoch + 1}, '
-                f'iteration {runner.iter + 1}: {len(bad)} weights are NaN or '
+                f'iteration {runner.iter}: {len(bad)} weights are NaN or '
                 f'infinite (first: {", ".join(bad[:SHOWN])}). The previous '
                 f'checkpoint in {runner.work_dir} is kept; lower the '
                 f'learning rate or check the data, then resume from it.')
@@ -130,63 +205,11 @@ class CheckpointGuardHook(Hook):
             checkpoint.setdefault('meta', {})['genotype'] = genotype.to_dict()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        model = unwrap(runner.model)
-        partial = bool(runner.cfg.get('load_partial', False))
-        where = runner.cfg.get('load_from') or 'the checkpoint'
-        self._check_genotype(model, checkpoint, where, partial)
-        state = checkpoint.get('state_dict', checkpoint)
-        state = {
-            (k[len('module.'):] if k.startswith('module.') else k): v
-            for k, v in state.items()
-        }
-        missing, unexpected, shapes = compare_state_dicts(
-            model.state_dict(), state)
-        if not (missing or unexpected or shapes):
-            return
-        message = (f'checkpoint {where} does not match the model: '
-                   f'{_likely_cause(missing, unexpected, shapes)}.')
-        if missing:
-            message += _listing('missing keys (in the model only)', missing)
-        if unexpected:
-            message += _listing('unexpected keys (in the checkpoint only)',
-                                unexpected)
-        if shapes:
-            message += _listing('keys with other shapes', shapes)
-        if partial:
-            print_log(
-                message + '\nload_partial=True: loading the matching '
-                'weights only.', logger='current', level=30)
-            return
-        raise CheckpointMismatchError(
-            message + '\nUse the config the checkpoint was trained with. To '
-            'load only the matching weights on purpose (e.g. fine-tuning '
-            'with another head), set load_partial=True (tools: '
-            '--partial-load).')
-
-    @staticmethod
-    def _check_genotype(model: nn.Module, checkpoint: dict, where: str,
-                        partial: bool) -> None:
-        stored = (checkpoint.get('meta') or {}).get('genotype')
-        genotype = model_genotype(model)
-        if stored is None or genotype is None:
-            return
-        if _architecture(stored) == _architecture(genotype.to_dict()):
-            return
-        differs = [
-            k for k in ('nodes', 'network', 'encoder', 'decoder')
-            if _architecture(stored)[k] != _architecture(genotype.to_dict())[k]
-        ]
-        message = (
-            f'checkpoint {where} was trained with genotype '
-            f'{stored.get("name") or "(unnamed)"!r}, but the model is built '
-            f'from genotype {genotype.name or "(unnamed)"!r}; they differ in '
-            f'{", ".join(differs)}. Write the stored one out with `python '
-            f'tools/misc/checkpoint_genotype.py {where} genotype.json` and '
-            f'pass --cfg-options model.genotype=genotype.json.')
-        if partial:
-            print_log(message, logger='current', level=30)
-            return
-        raise CheckpointMismatchError(message)
+        check_checkpoint(
+            unwrap(runner.model),
+            checkpoint,
+            where=runner.cfg.get('load_from') or 'the checkpoint',
+            partial=bool(runner.cfg.get('load_partial', False)))
 
 
 @HOOKS.register_module()

@@ -240,3 +240,112 @@ def test_infer_tool_draws_a_folder(trained, sample_workspace, tmp_path):
                        str(tmp_path / 'nope.jpg'), cwd=sample_workspace,
                        check=False)
     assert missing.returncode != 0 and 'nope.jpg' in missing.stdout
+
+
+def test_test_tool_refuses_a_checkpoint_of_other_widths(
+        trained, sample_workspace, tmp_path):
+    out = tmp_path / 'metrics.json'
+    proc = run_tool('test.py', TINY_CFG, osp.join(trained, 'epoch_4.pth'),
+                    '--work-dir', str(tmp_path), '--out', str(out),
+                    '--cfg-options', 'model.backbone.base_channels=16',
+                    cwd=sample_workspace, check=False)
+    assert proc.returncode != 0
+    assert 'CheckpointMismatchError' in proc.stdout
+    assert 'does not match the model: the widths differ' in proc.stdout
+    assert 'keys with other shapes: backbone.stem0.0.weight: checkpoint ' \
+        '(8, 3, 3, 3) vs model (16, 3, 3, 3)' in proc.stdout
+    assert '--partial-load' in proc.stdout
+    assert not out.exists()
+    # on purpose, with the flag: a warning, and the run goes on
+    proc = run_tool('test.py', TINY_CFG, osp.join(trained, 'epoch_4.pth'),
+                    '--work-dir', str(tmp_path), '--out', str(out),
+                    '--partial-load', '--cfg-options',
+                    'model.head.out_channels=16', cwd=sample_workspace,
+                    check=False)
+    assert 'load_partial=True: loading the matching weights only' in \
+        proc.stdout
+
+
+def test_checkpoint_records_and_enforces_its_genotype(
+        trained, sample_workspace, tmp_path):
+    import numpy as np
+    from autopose_mm.models import load_genotype
+    from autopose_mm.models.random_genotype import sample_genotype
+    ckpt = osp.join(trained, 'epoch_4.pth')
+    meta = torch.load(ckpt, weights_only=False)['meta']
+    published = load_genotype('published').to_dict()
+    assert meta['genotype']['encoder'] == published['encoder']
+    # written back out, ready for a config
+    written = tmp_path / 'stored.json'
+    run_tool('misc/checkpoint_genotype.py', ckpt, str(written),
+             cwd=sample_workspace)
+    assert json.loads(written.read_text())['decoder'] == published['decoder']
+    # testing with another genotype of the same shape is refused
+    other = tmp_path / 'other.json'
+    sample_genotype(np.random.default_rng(0)).dump(str(other))
+    out = tmp_path / 'metrics.json'
+    proc = run_tool('test.py', TINY_CFG, ckpt, '--work-dir', str(tmp_path),
+                    '--out', str(out), '--cfg-options',
+                    f'model.genotype={other}', cwd=sample_workspace,
+                    check=False)
+    assert proc.returncode != 0
+    assert 'was trained with genotype' in proc.stdout
+    assert 'checkpoint_genotype.py' in proc.stdout
+    assert not out.exists()
+
+
+def test_non_finite_weights_stop_training_and_keep_the_last_checkpoint(
+        sample_workspace, tmp_path):
+    work_dir = str(tmp_path)
+    run_tool('train.py', TINY_CFG, '--work-dir', work_dir, '--cfg-options',
+             'train_cfg.max_epochs=1', cwd=sample_workspace)
+    first = (tmp_path / 'epoch_1.pth').read_bytes()
+    pointer = (tmp_path / 'last_checkpoint').read_text()
+    # a second run in the same directory with an absurd learning rate: its
+    # weights and BN statistics overflow within the first iterations
+    proc = run_tool('train.py', TINY_CFG, '--work-dir', work_dir,
+                    '--cfg-options', 'train_cfg.max_epochs=1',
+                    'optim_wrapper.optimizer.lr=1e30', cwd=sample_workspace,
+                    check=False)
+    assert proc.returncode != 0
+    assert 'FloatingPointError' in proc.stdout
+    assert 'at epoch 1, iteration' in proc.stdout
+    assert (tmp_path / 'epoch_1.pth').read_bytes() == first
+    assert (tmp_path / 'last_checkpoint').read_text() == pointer
+
+
+def test_unknown_top_level_option_is_refused(sample_workspace, tmp_path):
+    proc = run_tool('train.py', TINY_CFG, '--work-dir', str(tmp_path),
+                    '--cfg-options', 'trian_cfg.max_epochs=1',
+                    cwd=sample_workspace, check=False)
+    assert proc.returncode != 0
+    assert "no top-level setting 'trian_cfg'; did you mean 'train_cfg'" in \
+        proc.stdout
+    assert not list(tmp_path.rglob('*.pth'))
+
+
+def test_infer_tool_refuses_mismatches_and_unreadable_images(
+        trained, sample_workspace, tmp_path):
+    ckpt = osp.join(trained, 'epoch_4.pth')
+    broken = tmp_path / 'broken.jpg'
+    broken.write_bytes(b'not a jpeg')
+    proc = run_tool('infer.py', TINY_CFG, ckpt, str(broken),
+                    cwd=sample_workspace, check=False)
+    assert proc.returncode != 0
+    assert f"image '{broken}' cannot be read" in proc.stdout
+    image = sorted(glob.glob(osp.join(sample_workspace, 'data',
+                                      'sample_coco', 'images', 'val2017',
+                                      '*.jpg')))[0]
+    wide = tmp_path / 'wide.py'
+    wide.write_text(f"_base_ = ['{TINY_CFG}']\n"
+                    "model = dict(backbone=dict(base_channels=16))\n")
+    proc = run_tool('infer.py', str(wide), ckpt, image, '--out-dir',
+                    str(tmp_path / 'out'), cwd=sample_workspace, check=False)
+    assert proc.returncode != 0
+    assert 'does not match the model' in proc.stdout
+    assert not (tmp_path / 'out' / 'predictions').exists() or not list(
+        (tmp_path / 'out' / 'predictions').iterdir())
+    proc = run_tool('infer.py', TINY_CFG, ckpt, image, '--det-model',
+                    str(tmp_path / 'det.py'), cwd=sample_workspace,
+                    check=False)
+    assert proc.returncode != 0 and 'det.py' in proc.stdout
