@@ -3,13 +3,24 @@
 #   make test   set up .venv if needed, then run the test suite
 PYTHON_VENV := .venv/bin/python
 
-.PHONY: env test demo clean-env
+.PHONY: env test lint format demo clean-env
 
 env:
 	@bash tools/setup_env.sh
 
-test: env
+test: env lint
 	$(PYTHON_VENV) -m pytest -n 2 --durations=15 tests
+
+# ruff: pyflakes, pycodestyle, import order (ruff.toml); yapf: formatting
+# (setup.cfg). `make format` applies both.
+PY_FILES = $$(git ls-files '*.py' 2>/dev/null || find autopose_mm configs tests tools -name '*.py')
+lint: env
+	.venv/bin/ruff check .
+	.venv/bin/yapf --diff $(PY_FILES) > /dev/null || { .venv/bin/yapf --diff $(PY_FILES); echo 'formatting differs: run make format'; exit 1; }
+
+format: env
+	.venv/bin/yapf -i $(PY_FILES)
+	.venv/bin/ruff check --fix .
 
 demo: env
 	$(PYTHON_VENV) tools/demo.py

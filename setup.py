@@ -4,8 +4,8 @@ import os.path as osp
 import shutil
 
 from setuptools import find_packages, setup
-from setuptools.command.develop import develop
 from setuptools.command.build_py import build_py
+from setuptools.command.develop import develop
 
 HERE = osp.dirname(osp.abspath(__file__))
 MIM_FILES = ('configs', 'tools', 'model-index.yml')
@@ -81,7 +81,10 @@ setup(
         'tests': read_requirements('tests'),
         'all': read_requirements('mminstall') + read_requirements('tests'),
     },
-    cmdclass={'develop': Develop, 'build_py': BuildPy},
+    cmdclass={
+        'develop': Develop,
+        'build_py': BuildPy
+    },
     license='Apache License 2.0',
     zip_safe=False,
 )

@@ -17,25 +17,34 @@ torch.set_num_threads(1)
 
 def tool_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
     env = dict(os.environ)
-    env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               PYTHONPATH=os.pathsep.join(
-                   [REPO, osp.join(REPO, 'tests', 'configs')] +
-                   ([env['PYTHONPATH']] if env.get('PYTHONPATH') else [])))
+    env.update(
+        OMP_NUM_THREADS='1',
+        MKL_NUM_THREADS='1',
+        PYTHONPATH=os.pathsep.join(
+            [REPO, osp.join(REPO, 'tests', 'configs')] +
+            ([env['PYTHONPATH']] if env.get('PYTHONPATH') else [])))
     env.pop('TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD', None)
     if extra:
         env.update(extra)
     return env
 
 
-def run_cmd(cmd: List[str], cwd: str, check: bool = True,
-            timeout: int = 600,
-            env: Optional[Dict[str, str]] = None
-            ) -> subprocess.CompletedProcess:
+def run_cmd(
+        cmd: List[str],
+        cwd: str,
+        check: bool = True,
+        timeout: int = 600,
+        env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
     """Run a command, returning its output; on an unexpected exit code the
     assertion shows the output's tail."""
-    proc = subprocess.run(cmd, cwd=cwd, env=tool_env(env), timeout=timeout,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True)
+    proc = subprocess.run(
+        cmd,
+        cwd=cwd,
+        env=tool_env(env),
+        timeout=timeout,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True)
     if check:
         assert proc.returncode == 0, (
             f'{" ".join(cmd)} exited with {proc.returncode}:\n'
@@ -43,13 +52,16 @@ def run_cmd(cmd: List[str], cwd: str, check: bool = True,
     return proc
 
 
-def run_tool(tool: str, *args: str, cwd: str, check: bool = True,
-             env: Optional[Dict[str, str]] = None
-             ) -> subprocess.CompletedProcess:
+def run_tool(
+        tool: str,
+        *args: str,
+        cwd: str,
+        check: bool = True,
+        env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
     """Run ``tools/<tool>`` with this interpreter from ``cwd``."""
     script = osp.join(REPO, 'tools', tool)
-    cmd = ['bash', script] if tool.endswith('.sh') else [sys.executable,
-                                                           script]
+    cmd = ['bash', script
+           ] if tool.endswith('.sh') else [sys.executable, script]
     if tool.endswith('.sh'):
         env = dict(env or {}, PYTHON=sys.executable)
     return run_cmd(cmd + list(args), cwd=cwd, check=check, env=env)
@@ -60,6 +72,10 @@ def sample_workspace(tmp_path_factory) -> str:
     """A working directory holding ``data/sample_coco`` (generated)."""
     from autopose_mm.datasets import generate_coco
     root = str(tmp_path_factory.mktemp('workspace'))
-    generate_coco(osp.join(root, 'data', 'sample_coco'), num_train=24,
-                  num_val=8, image_size=(128, 128), seed=1)
+    generate_coco(
+        osp.join(root, 'data', 'sample_coco'),
+        num_train=24,
+        num_val=8,
+        image_size=(128, 128),
+        seed=1)
     return root

@@ -4,7 +4,6 @@ import os.path as osp
 import sys
 
 import pytest
-
 from conftest import REPO, run_cmd
 
 MODEL = """dict(
@@ -57,9 +56,10 @@ def test_config_style_builds_autopose(style, tmp_path):
 
 
 def test_import_registers_everything():
-    import autopose_mm  # noqa: F401
     from mmengine.registry import MODEL_WRAPPERS
     from mmpose.registry import MODELS
+
+    import autopose_mm  # noqa: F401
     for name in ('AutoPoseNet', 'AutoPoseDecoder', 'EncoderCell',
                  'UpsampleCell', 'ReLUConvBN', 'FactorizedReduce', 'PoolBN',
                  'SEConnect', 'Zero'):
@@ -74,3 +74,16 @@ def test_shipped_configs_inherit_mmpose_runtime():
     assert cfg.default_scope == 'mmpose'
     assert cfg.default_hooks.checkpoint.save_best == 'coco/AP'
     assert cfg.custom_imports.imports == ['autopose_mm']
+
+
+def test_mim_search_lists_every_config():
+    import subprocess
+    import sys
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    out = subprocess.run([mim, 'search', 'autopose_mm'], capture_output=True,
+                         text=True, timeout=300).stdout
+    for arch in ('l12_c32', 'l18_c48', 'l18_c64'):
+        for suffix in ('coco_256x192', 'coco_384x288',
+                       'coco_384x288_test-dev', 'mpii_256x256'):
+            assert f'config id: {arch}_{suffix}' in out, out[-2000:]
+    assert 'coco/ap                0.673' in out

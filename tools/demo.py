@@ -36,8 +36,9 @@ DATA_ROOT = 'data/sample_coco/'  # as in the demo configs
 
 
 def banner(step: str, text: str, start: float) -> None:
-    print(f'\n===== [{time.time() - start:5.0f}s] {step} {text} =====',
-          flush=True)
+    print(
+        f'\n===== [{time.time() - start:5.0f}s] {step} {text} =====',
+        flush=True)
 
 
 def run(args: List[str]) -> None:
@@ -45,7 +46,9 @@ def run(args: List[str]) -> None:
     subprocess.run([sys.executable] + args, check=True)
 
 
-def draw_predictions(cfg_path: str, ckpt: str, out: str,
+def draw_predictions(cfg_path: str,
+                     ckpt: str,
+                     out: str,
                      num_images: int = 8) -> None:
     """Draw the predicted skeletons of the detected people on the first
     validation images, with MMPose's own visualiser."""
@@ -55,15 +58,16 @@ def draw_predictions(cfg_path: str, ckpt: str, out: str,
     from mmpose.structures import merge_data_samples
     from mmpose.visualization import PoseLocalVisualizer
     model = init_model(cfg_path, ckpt, device='cpu')
-    visualizer = PoseLocalVisualizer(name='demo_predictions',
-                                     backend='opencv', radius=2,
-                                     line_width=1)
+    visualizer = PoseLocalVisualizer(
+        name='demo_predictions', backend='opencv', radius=2, line_width=1)
     visualizer.set_dataset_meta(model.dataset_meta)
-    with open(osp.join(DATA_ROOT, 'person_detection_results',
-                       'detections_val2017.json')) as f:
+    with open(
+            osp.join(DATA_ROOT, 'person_detection_results',
+                     'detections_val2017.json')) as f:
         dets = json.load(f)
-    with open(osp.join(DATA_ROOT, 'annotations',
-                       'person_keypoints_val2017.json')) as f:
+    with open(
+            osp.join(DATA_ROOT, 'annotations',
+                     'person_keypoints_val2017.json')) as f:
         images = json.load(f)['images'][:num_images]
     tiles = []
     for info in images:
@@ -93,8 +97,10 @@ def search(args, work_dir: str) -> str:
             '--cfg-options', f'train_cfg.max_epochs={args.search_epochs}',
             f'train_cfg.warmup_epochs={args.search_epochs // 2}'
         ]
-    run([osp.join(REPO, 'tools', 'train.py'), SEARCH_CFG, '--work-dir',
-         search_dir] + opts)
+    run([
+        osp.join(REPO, 'tools', 'train.py'), SEARCH_CFG, '--work-dir',
+        search_dir
+    ] + opts)
     return osp.join(search_dir, 'genotype.json')
 
 
@@ -121,17 +127,22 @@ def train_and_evaluate(args, work_dir: str, genotype: str) -> tuple:
     model_opts = [f'model.genotype={genotype}']
     train_opts = list(model_opts)
     if args.epochs:
-        train_opts += [f'train_cfg.max_epochs={args.epochs}',
-                       f'train_cfg.val_interval={args.epochs}',
-                       f'default_hooks.checkpoint.interval={args.epochs}']
-    run([osp.join(REPO, 'tools', 'train.py'), TRAIN_CFG, '--work-dir',
-         train_dir, '--cfg-options'] + train_opts)
+        train_opts += [
+            f'train_cfg.max_epochs={args.epochs}',
+            f'train_cfg.val_interval={args.epochs}',
+            f'default_hooks.checkpoint.interval={args.epochs}'
+        ]
+    run([
+        osp.join(REPO, 'tools', 'train.py'), TRAIN_CFG, '--work-dir',
+        train_dir, '--cfg-options'
+    ] + train_opts)
     with open(osp.join(train_dir, 'last_checkpoint')) as f:
         ckpt = f.read().strip()
     metrics_file = osp.join(work_dir, 'metrics.json')
-    run([osp.join(REPO, 'tools', 'test.py'), TRAIN_CFG, ckpt, '--work-dir',
-         osp.join(work_dir, 'test'), '--out', metrics_file,
-         '--cfg-options'] + model_opts)
+    run([
+        osp.join(REPO, 'tools', 'test.py'), TRAIN_CFG, ckpt, '--work-dir',
+        osp.join(work_dir, 'test'), '--out', metrics_file, '--cfg-options'
+    ] + model_opts)
     with open(metrics_file) as f:
         return ckpt, json.load(f), model_opts
 
@@ -140,11 +151,13 @@ def versus_random(args, work_dir: str, genotype: str) -> dict:
     """Searched cells against ``args.random`` random genotypes of equal
     GMACs, in the proxy network; returns the tool's cell results."""
     out_dir = osp.join(work_dir, 'vs_random')
-    cmd = [osp.join(REPO, 'tools', 'analysis', 'search_vs_random.py'),
-           '--genotypes', genotype, '--num-random', str(args.random),
-           '--bilevel-config', 'none', '--train-config', PROXY_CFG,
-           '--no-published', '--train-epochs', str(args.proxy_epochs),
-           '--work-dir', out_dir]
+    cmd = [
+        osp.join(REPO, 'tools', 'analysis', 'search_vs_random.py'),
+        '--genotypes', genotype, '--num-random',
+        str(args.random), '--bilevel-config', 'none', '--train-config',
+        PROXY_CFG, '--no-published', '--train-epochs',
+        str(args.proxy_epochs), '--work-dir', out_dir
+    ]
     run(cmd)
     with open(osp.join(out_dir, 'results.json')) as f:
         return json.load(f)['cells']
@@ -172,12 +185,15 @@ def pictures(work_dir: str, genotype: str, ckpt: str,
     backbone = model.backbone
     bounds = (0, ) + backbone.reduction_indices + (backbone.num_cells, )
     draw_architecture(
-        Genotype.load(genotype), osp.join(work_dir, 'architecture.png'),
-        [b - a for a, b in zip(bounds, bounds[1:])], backbone.base_channels,
+        Genotype.load(genotype),
+        osp.join(work_dir, 'architecture.png'),
+        [b - a for a, b in zip(bounds, bounds[1:])],
+        backbone.base_channels,
         cfg.model.neck.num_stages,
         title='searched cells in AutoPose-L12-C32')
-    shutil.copyfile(osp.join(osp.dirname(genotype), 'search_curves.png'),
-                    osp.join(work_dir, 'search_curves.png'))
+    shutil.copyfile(
+        osp.join(osp.dirname(genotype), 'search_curves.png'),
+        osp.join(work_dir, 'search_curves.png'))
     draw_predictions(cfg, ckpt, osp.join(work_dir, 'predictions.png'))
     return params, gflops, (h, w)
 
@@ -188,24 +204,34 @@ def main() -> None:
     parser.add_argument(
         '--epochs', type=int, help='override the training schedule length')
     parser.add_argument(
-        '--search-epochs', type=int,
+        '--search-epochs',
+        type=int,
         help='override the search schedule length (half of it warm-up)')
-    parser.add_argument('--random', type=int, default=3,
-                        help='random genotypes the searched cells are '
-                        'compared with')
-    parser.add_argument('--proxy-epochs', type=int, default=20,
-                        help='schedule length of the proxy networks')
+    parser.add_argument(
+        '--random',
+        type=int,
+        default=3,
+        help='random genotypes the searched cells are '
+        'compared with')
+    parser.add_argument(
+        '--proxy-epochs',
+        type=int,
+        default=20,
+        help='schedule length of the proxy networks')
     args = parser.parse_args()
     start = time.time()
     work_dir = args.work_dir
 
     banner('1/6', 'sample data', start)
-    if osp.isfile(osp.join(DATA_ROOT, 'annotations',
-                           'person_keypoints_val2017.json')):
+    if osp.isfile(
+            osp.join(DATA_ROOT, 'annotations',
+                     'person_keypoints_val2017.json')):
         print(f'using the existing sample data in {DATA_ROOT}')
     else:
-        run([osp.join(REPO, 'tools', 'misc', 'generate_sample_data.py'),
-             '--out', DATA_ROOT])
+        run([
+            osp.join(REPO, 'tools', 'misc', 'generate_sample_data.py'),
+            '--out', DATA_ROOT
+        ])
 
     banner('2/6', 'cell search (L6-C16 supernet at 64x48)', start)
     t0 = time.time()
@@ -213,14 +239,16 @@ def main() -> None:
     search_time = time.time() - t0
     print_movement(osp.dirname(genotype))
 
-    banner('3/6', 'training and evaluating AutoPose-L12-C32 from the '
-           'searched genotype', start)
+    banner(
+        '3/6', 'training and evaluating AutoPose-L12-C32 from the '
+        'searched genotype', start)
     t0 = time.time()
     ckpt, metrics, model_opts = train_and_evaluate(args, work_dir, genotype)
     train_time = time.time() - t0
 
-    banner('4/6', f'searched vs {args.random} random cells of equal cost '
-           '(proxy network)', start)
+    banner(
+        '4/6', f'searched vs {args.random} random cells of equal cost '
+        '(proxy network)', start)
     vs = versus_random(args, work_dir, genotype)
 
     banner('5/6', 'pictures', start)
@@ -229,8 +257,10 @@ def main() -> None:
     banner('6/6', 'summary', start)
     print_movement(osp.dirname(genotype))
     key = vs['metric']
-    proxy = {g: [e['metrics'][key] for e in vs['entries']
-                 if e['group'] == g] for g in ('searched', 'random')}
+    proxy = {
+        g: [e['metrics'][key] for e in vs['entries'] if e['group'] == g]
+        for g in ('searched', 'random')
+    }
     print('\n| model | input | params | GFLOPs | AP | AP .5 | AR | search '
           '| train + test | total |')
     print('|---|---|---|---|---|---|---|---|---|---|')

@@ -32,18 +32,21 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('input', help='image, folder of images or video')
     parser.add_argument('--out-dir', default='work_dirs/infer')
     parser.add_argument(
-        '--genotype', help='genotype file the checkpoint was trained with, '
+        '--genotype',
+        help='genotype file the checkpoint was trained with, '
         'when the config does not name it (backbone and neck)')
     parser.add_argument(
-        '--det-model', default='whole_image',
+        '--det-model',
+        default='whole_image',
         help='"whole_image", or an MMDetection config for person boxes')
     parser.add_argument('--det-weights', help='detector checkpoint')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--kpt-thr', type=float, default=0.3)
-    parser.add_argument('--show', action='store_true',
-                        help='also display the pictures')
     parser.add_argument(
-        '--partial-load', action='store_true',
+        '--show', action='store_true', help='also display the pictures')
+    parser.add_argument(
+        '--partial-load',
+        action='store_true',
         help='run even if the checkpoint does not match the model (only the '
         'matching weights are loaded)')
     return parser.parse_args()
@@ -82,8 +85,8 @@ def check_inputs(path: str) -> List[str]:
 def check_detector(args: argparse.Namespace) -> None:
     if args.det_model == 'whole_image':
         return
-    for what, path in (('--det-model', args.det_model),
-                       ('--det-weights', args.det_weights)):
+    for what, path in (('--det-model', args.det_model), ('--det-weights',
+                                                         args.det_weights)):
         if path is None or not osp.isfile(path):
             raise FileNotFoundError(
                 f'{what} {path!r} is not a file; person detection needs an '
@@ -106,15 +109,21 @@ def main() -> None:
         print('using the genotype stored in the checkpoint '
               f'({stored_genotype(checkpoint).get("name") or "unnamed"})')
     inferencer = MMPoseInferencer(
-        pose2d=config, pose2d_weights=args.checkpoint,
-        det_model=args.det_model, det_weights=args.det_weights,
-        device=args.device, show_progress=True)
-    check_checkpoint(inferencer.inferencer.model, checkpoint,
-                     args.checkpoint, args.partial_load)
+        pose2d=config,
+        pose2d_weights=args.checkpoint,
+        det_model=args.det_model,
+        det_weights=args.det_weights,
+        device=args.device,
+        show_progress=True)
+    check_checkpoint(inferencer.inferencer.model, checkpoint, args.checkpoint,
+                     args.partial_load)
     count = 0
-    for _ in inferencer(args.input, show=args.show, kpt_thr=args.kpt_thr,
-                        vis_out_dir=osp.join(args.out_dir, 'visualizations'),
-                        pred_out_dir=osp.join(args.out_dir, 'predictions')):
+    for _ in inferencer(
+            args.input,
+            show=args.show,
+            kpt_thr=args.kpt_thr,
+            vis_out_dir=osp.join(args.out_dir, 'visualizations'),
+            pred_out_dir=osp.join(args.out_dir, 'predictions')):
         count += 1
     print(f'{count} frame(s) drawn into '
           f'{osp.join(args.out_dir, "visualizations")}, keypoints in '

@@ -8,8 +8,9 @@
 ``--out`` writes the metrics as JSON; ``--dump`` pickles the raw
 predictions. ``--show-dir DIR`` draws every test prediction (skeleton,
 box and heatmap) with MMPose's visualiser into
-``<work_dir>/<timestamp>/DIR``; ``--show`` displays them. The checkpoint loads with ``weights_only=True`` (see
-``autopose_mm.utils.checkpoint``).
+``<work_dir>/<timestamp>/DIR``; ``--show`` displays them. The checkpoint
+loads with ``weights_only=True`` (see ``autopose_mm.utils.checkpoint``) and
+must fit the model (``--partial-load`` to load only what matches).
 """
 import argparse
 import json
@@ -19,11 +20,18 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 import autopose_mm  # noqa: F401  (registers modules, installs safe loading)
-from autopose_mm.utils import (atomic_write_text, check_data_paths,
-                               init_dist_for_device)
-from autopose_mm.utils.cli import (add_config_args, add_show_args,
-                                   enable_visualization, load_config,
-                                   parse_config_args)
+from autopose_mm.utils import (
+    atomic_write_text,
+    check_data_paths,
+    init_dist_for_device,
+)
+from autopose_mm.utils.cli import (
+    add_config_args,
+    add_show_args,
+    enable_visualization,
+    load_config,
+    parse_config_args,
+)
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,7 +71,10 @@ def main() -> None:
     if args.out is not None and is_main_process():
         atomic_write_text(
             args.out,
-            json.dumps({k: float(v) for k, v in metrics.items()}, indent=2))
+            json.dumps({
+                k: float(v)
+                for k, v in metrics.items()
+            }, indent=2))
         print(f'metrics written to {args.out}')
     if args.show_dir is not None and is_main_process():
         print('predictions drawn into '

@@ -16,9 +16,13 @@ from mmengine.runner import Runner
 
 import autopose_mm  # noqa: F401  (registers modules, installs safe loading)
 from autopose_mm.utils import check_data_paths, init_dist_for_device
-from autopose_mm.utils.cli import (add_config_args, add_show_args,
-                                   enable_visualization, load_config,
-                                   parse_config_args)
+from autopose_mm.utils.cli import (
+    add_config_args,
+    add_show_args,
+    enable_visualization,
+    load_config,
+    parse_config_args,
+)
 
 
 def parse_args() -> argparse.Namespace:

@@ -36,16 +36,29 @@ COCO_SKELETON = [[16, 14], [14, 12], [17, 15], [15, 13], [12, 13], [6, 12],
                  [1, 2], [1, 3], [2, 4], [3, 5], [4, 6], [5, 7]]
 K = {name: i for i, name in enumerate(COCO_KEYPOINTS)}
 # Limbs drawn as thick segments: (from, to, side) with side 'l' / 'r'.
-LIMBS = [('left_shoulder', 'left_elbow', 'l'), ('left_elbow', 'left_wrist', 'l'),
+LIMBS = [('left_shoulder', 'left_elbow', 'l'),
+         ('left_elbow', 'left_wrist', 'l'),
          ('right_shoulder', 'right_elbow', 'r'),
          ('right_elbow', 'right_wrist', 'r'), ('left_hip', 'left_knee', 'l'),
          ('left_knee', 'left_ankle', 'l'), ('right_hip', 'right_knee', 'r'),
          ('right_knee', 'right_ankle', 'r')]
 MPII_FROM_COCO = {  # MPII joint -> COCO keypoint, or None when derived
-    0: 'right_ankle', 1: 'right_knee', 2: 'right_hip', 3: 'left_hip',
-    4: 'left_knee', 5: 'left_ankle', 6: None, 7: None, 8: None, 9: None,
-    10: 'right_wrist', 11: 'right_elbow', 12: 'right_shoulder',
-    13: 'left_shoulder', 14: 'left_elbow', 15: 'left_wrist'
+    0: 'right_ankle',
+    1: 'right_knee',
+    2: 'right_hip',
+    3: 'left_hip',
+    4: 'left_knee',
+    5: 'left_ankle',
+    6: None,
+    7: None,
+    8: None,
+    9: None,
+    10: 'right_wrist',
+    11: 'right_elbow',
+    12: 'right_shoulder',
+    13: 'left_shoulder',
+    14: 'left_elbow',
+    15: 'left_wrist'
 }
 
 
@@ -111,9 +124,14 @@ def _pose(rng: np.random.Generator, center: np.ndarray,
         kp[K[f'{side}_ankle']] = knee + _rot(down, l2) * shin
     head_box = (head[0] - head_r * 1.2, head[1] - head_r * 1.4,
                 head[0] + head_r * 1.2, head[1] + head_r * 1.2)
-    return kp, dict(head_r=head_r, width=height * rng.uniform(0.035, 0.055),
-                    head_x=head[0], head_y=head[1], box=head_box,
-                    head_top=head + up * head_r, neck=neck + up * head_r * 0.5)
+    return kp, dict(
+        head_r=head_r,
+        width=height * rng.uniform(0.035, 0.055),
+        head_x=head[0],
+        head_y=head[1],
+        box=head_box,
+        head_top=head + up * head_r,
+        neck=neck + up * head_r * 0.5)
 
 
 def _shade(color: np.ndarray, towards: float, amount: float) -> Tuple:
@@ -138,11 +156,20 @@ def _draw_person(img: np.ndarray, rng: np.random.Generator, kp: np.ndarray,
 
     def line(a, b, color, thickness):
         for target, value in ((img, color), (mask, 255)):
-            cv2.line(target, tuple(pts[a]), tuple(pts[b]), value, thickness,
-                     cv2.LINE_AA, shift=4)
+            cv2.line(
+                target,
+                tuple(pts[a]),
+                tuple(pts[b]),
+                value,
+                thickness,
+                cv2.LINE_AA,
+                shift=4)
 
-    poly(pts[[K['left_shoulder'], K['right_shoulder'], K['right_hip'],
-              K['left_hip']]], torso_color)
+    poly(
+        pts[[
+            K['left_shoulder'], K['right_shoulder'], K['right_hip'],
+            K['left_hip']
+        ]], torso_color)
     for a, b, side in LIMBS:
         line(K[a], K[b], colors[side], width)
     center = (int(round(geo['head_x'] * 16)), int(round(geo['head_y'] * 16)))
@@ -153,20 +180,30 @@ def _draw_person(img: np.ndarray, rng: np.random.Generator, kp: np.ndarray,
     dot = max(1, width // 3) * 16
     for name in COCO_KEYPOINTS[5:]:
         side = 'l' if name.startswith('left') else 'r'
-        cv2.circle(img, tuple(pts[K[name]]), dot,
-                   _shade(np.array(colors[side]), 0, 0.5), -1, cv2.LINE_AA,
-                   shift=4)
+        cv2.circle(
+            img,
+            tuple(pts[K[name]]),
+            dot,
+            _shade(np.array(colors[side]), 0, 0.5),
+            -1,
+            cv2.LINE_AA,
+            shift=4)
     for name in ('left_eye', 'right_eye', 'nose'):
-        cv2.circle(img, tuple(pts[K[name]]), max(16, dot // 2), (20, 20, 20),
-                   -1, cv2.LINE_AA, shift=4)
+        cv2.circle(
+            img,
+            tuple(pts[K[name]]),
+            max(16, dot // 2), (20, 20, 20),
+            -1,
+            cv2.LINE_AA,
+            shift=4)
     return mask > 0
 
 
 def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """Smooth colour noise with random clutter shapes."""
     small = rng.uniform(0, 255, size=(max(2, h // 32), max(2, w // 32), 3))
-    img = cv2.resize(small.astype(np.float32), (w, h),
-                     interpolation=cv2.INTER_CUBIC)
+    img = cv2.resize(
+        small.astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC)
     img += rng.normal(0, 12, size=img.shape).astype(np.float32)
     img = np.clip(img, 0, 255).astype(np.uint8)
     for _ in range(rng.integers(3, 10)):
@@ -180,8 +217,8 @@ def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
         elif kind == 1:
             cv2.circle(img, (x, y), int(rng.integers(3, h // 8)), color, -1)
         else:
-            cv2.line(img, (x, y), (int(rng.integers(0, w)),
-                                   int(rng.integers(0, h))), color,
+            cv2.line(img, (x, y),
+                     (int(rng.integers(0, w)), int(rng.integers(0, h))), color,
                      int(rng.integers(1, 4)))
     return img
 
@@ -197,8 +234,10 @@ def draw_image(rng: np.random.Generator,
     for _ in range(int(rng.integers(1, max_people + 1))):
         height = rng.uniform(0.45, 0.95) * h
         # Centres may lie near the border, so some figures are cut off.
-        center = np.array([rng.uniform(-0.05, 1.05) * w,
-                           rng.uniform(0.3, 0.75) * h + height * 0.05])
+        center = np.array([
+            rng.uniform(-0.05, 1.05) * w,
+            rng.uniform(0.3, 0.75) * h + height * 0.05
+        ])
         kp, geo = _pose(rng, center, height)
         mask = _draw_person(img, rng, kp, geo)
         inside = ((kp[:, 0] >= 0) & (kp[:, 0] < w) & (kp[:, 1] >= 0) &
@@ -235,16 +274,20 @@ def _crowd_annotation(rng: np.random.Generator, img: np.ndarray,
     region = np.zeros((h, w), bool)
     x0, y0 = rng.uniform(0, w * 0.7), rng.uniform(0, h * 0.5)
     for _ in range(int(rng.integers(3, 6))):
-        center = np.array([x0 + rng.uniform(0, w * 0.3),
-                           y0 + rng.uniform(0, h * 0.2)])
+        center = np.array(
+            [x0 + rng.uniform(0, w * 0.3), y0 + rng.uniform(0, h * 0.2)])
         kp, geo = _pose(rng, center, rng.uniform(0.12, 0.2) * h)
         region |= _draw_person(img, rng, kp, geo)
     region &= ~occupied
     if region.sum() < 20:
         return None
-    return dict(segmentation=_uncompressed_rle(region), area=float(region.sum()),
-                bbox=_bbox_from_mask(region), iscrowd=1, num_keypoints=0,
-                keypoints=[0] * 51)
+    return dict(
+        segmentation=_uncompressed_rle(region),
+        area=float(region.sum()),
+        bbox=_bbox_from_mask(region),
+        iscrowd=1,
+        num_keypoints=0,
+        keypoints=[0] * 51)
 
 
 def _uncompressed_rle(mask: np.ndarray) -> Dict:
@@ -266,12 +309,16 @@ def _coco_annotation(person: Person, w: int, h: int) -> Optional[Dict]:
     kps = []
     for (x, y), v in zip(person.keypoints, person.visible):
         kps += [float(x), float(y), int(v)] if v > 0 else [0, 0, 0]
-    return dict(keypoints=kps, num_keypoints=int((person.visible > 0).sum()),
-                bbox=bbox, area=float(person.mask.sum()), iscrowd=0)
+    return dict(
+        keypoints=kps,
+        num_keypoints=int((person.visible > 0).sum()),
+        bbox=bbox,
+        area=float(person.mask.sum()),
+        iscrowd=0)
 
 
-def _detections(rng: np.random.Generator, image_id: int,
-                anns: Sequence[Dict], w: int, h: int) -> List[Dict]:
+def _detections(rng: np.random.Generator, image_id: int, anns: Sequence[Dict],
+                w: int, h: int) -> List[Dict]:
     """Jittered ground-truth boxes plus a few false positives."""
     dets = []
     for ann in anns:
@@ -281,15 +328,23 @@ def _detections(rng: np.random.Generator, image_id: int,
         cx = x + bw / 2 + rng.normal(0, 0.04) * bw
         cy = y + bh / 2 + rng.normal(0, 0.04) * bh
         bw, bh = bw * rng.uniform(0.9, 1.1), bh * rng.uniform(0.9, 1.1)
-        dets.append(dict(image_id=image_id, category_id=1,
-                         bbox=[cx - bw / 2, cy - bh / 2, bw, bh],
-                         score=float(rng.uniform(0.6, 1.0))))
+        dets.append(
+            dict(
+                image_id=image_id,
+                category_id=1,
+                bbox=[cx - bw / 2, cy - bh / 2, bw, bh],
+                score=float(rng.uniform(0.6, 1.0))))
     for _ in range(int(rng.poisson(0.5))):
         bw, bh = rng.uniform(0.1, 0.4) * w, rng.uniform(0.2, 0.6) * h
-        dets.append(dict(image_id=image_id, category_id=1,
-                         bbox=[float(rng.uniform(0, w - bw)),
-                               float(rng.uniform(0, h - bh)), bw, bh],
-                         score=float(rng.uniform(0.05, 0.5))))
+        dets.append(
+            dict(
+                image_id=image_id,
+                category_id=1,
+                bbox=[
+                    float(rng.uniform(0, w - bw)),
+                    float(rng.uniform(0, h - bh)), bw, bh
+                ],
+                score=float(rng.uniform(0.05, 0.5))))
     return dets
 
 
@@ -320,13 +375,18 @@ def generate_coco(out_dir: str,
     Returns:
         dict: Paths of the written annotation and detection files.
     """
-    categories = [dict(id=1, name='person', supercategory='person',
-                       keypoints=list(COCO_KEYPOINTS),
-                       skeleton=COCO_SKELETON)]
+    categories = [
+        dict(
+            id=1,
+            name='person',
+            supercategory='person',
+            keypoints=list(COCO_KEYPOINTS),
+            skeleton=COCO_SKELETON)
+    ]
     paths = {}
     h, w = image_size
-    for split, count, offset in (('train', num_train, 0),
-                                 ('val', num_val, 1_000_000)):
+    for split, count, offset in (('train', num_train, 0), ('val', num_val,
+                                                           1_000_000)):
         rng = np.random.default_rng([seed, offset])
         img_dir = osp.join(out_dir, 'images', f'{split}2017')
         os.makedirs(img_dir, exist_ok=True)
@@ -334,8 +394,10 @@ def generate_coco(out_dir: str,
         for i in range(count):
             image_id = offset + i + 1
             img, people = draw_image(rng, image_size, max_people)
-            anns = [a for a in (_coco_annotation(p, w, h) for p in people)
-                    if a is not None]
+            anns = [
+                a for a in (_coco_annotation(p, w, h) for p in people)
+                if a is not None
+            ]
             if rng.random() < crowd_prob:
                 occupied = np.zeros((h, w), bool)
                 for p in people:
@@ -344,21 +406,29 @@ def generate_coco(out_dir: str,
                 if crowd is not None:
                     anns.append(crowd)
             file_name = f'{image_id:012d}.jpg'
-            cv2.imwrite(osp.join(img_dir, file_name), img,
-                        [cv2.IMWRITE_JPEG_QUALITY, 92])
-            images.append(dict(id=image_id, file_name=file_name, height=h,
-                               width=w))
+            cv2.imwrite(
+                osp.join(img_dir, file_name), img,
+                [cv2.IMWRITE_JPEG_QUALITY, 92])
+            images.append(
+                dict(id=image_id, file_name=file_name, height=h, width=w))
             for ann in anns:
-                ann.update(id=len(annotations) + 1 + offset, image_id=image_id,
-                           category_id=1)
+                ann.update(
+                    id=len(annotations) + 1 + offset,
+                    image_id=image_id,
+                    category_id=1)
                 annotations.append(ann)
             detections += _detections(rng, image_id, anns, w, h)
         ann_path = osp.join(out_dir, 'annotations',
                             f'person_keypoints_{split}2017.json')
-        atomic_write_text(ann_path, json.dumps(dict(
-            info=dict(description='autopose_mm synthetic people', seed=seed),
-            images=images, annotations=annotations,
-            categories=categories)))
+        atomic_write_text(
+            ann_path,
+            json.dumps(
+                dict(
+                    info=dict(
+                        description='autopose_mm synthetic people', seed=seed),
+                    images=images,
+                    annotations=annotations,
+                    categories=categories)))
         paths[f'{split}_ann'] = ann_path
         if split == 'val':
             det_path = osp.join(out_dir, 'person_detection_results',
@@ -368,8 +438,8 @@ def generate_coco(out_dir: str,
     return paths
 
 
-def _mpii_joints(person: Person, w: int, h: int) -> Tuple[np.ndarray,
-                                                         np.ndarray]:
+def _mpii_joints(person: Person, w: int,
+                 h: int) -> Tuple[np.ndarray, np.ndarray]:
     """The 16 MPII joints (pixels) and their visibility flags."""
     kp, vis = person.keypoints, person.visible > 0
     joints = np.zeros((16, 2))
@@ -415,15 +485,15 @@ def generate_mpii(out_dir: str,
     img_dir = osp.join(out_dir, 'images')
     os.makedirs(img_dir, exist_ok=True)
     paths = {}
-    for split, count, offset in (('train', num_train, 0),
-                                 ('valid', num_val, 500_000)):
+    for split, count, offset in (('train', num_train, 0), ('valid', num_val,
+                                                           500_000)):
         rng = np.random.default_rng([seed, offset, 7])
         anns, head_boxes = [], []
         for i in range(count):
             img, people = draw_image(rng, image_size, max_people)
             name = f'{offset + i + 1:09d}.jpg'
-            cv2.imwrite(osp.join(img_dir, name), img,
-                        [cv2.IMWRITE_JPEG_QUALITY, 92])
+            cv2.imwrite(
+                osp.join(img_dir, name), img, [cv2.IMWRITE_JPEG_QUALITY, 92])
             for person in people:
                 joints, labelled = _mpii_joints(person, w, h)
                 if labelled.sum() < min_joints:
@@ -431,21 +501,27 @@ def generate_mpii(out_dir: str,
                 pts = joints[labelled > 0]
                 x0, y0 = pts.min(0)
                 x1, y1 = pts.max(0)
-                anns.append(dict(
-                    image=name,
-                    center=[float((x0 + x1) / 2 + 1), float((y0 + y1) / 2 + 1)],
-                    scale=float(max(x1 - x0, y1 - y0) * 1.1 / 200),
-                    joints=joints.round(2).tolist(),
-                    joints_vis=labelled.tolist()))
+                anns.append(
+                    dict(
+                        image=name,
+                        center=[
+                            float((x0 + x1) / 2 + 1),
+                            float((y0 + y1) / 2 + 1)
+                        ],
+                        scale=float(max(x1 - x0, y1 - y0) * 1.1 / 200),
+                        joints=joints.round(2).tolist(),
+                        joints_vis=labelled.tolist()))
                 head_boxes.append(np.array(person.head_box).reshape(2, 2))
         ann_path = osp.join(out_dir, 'annot', f'{split}.json')
         atomic_write_text(ann_path, json.dumps(anns))
         paths[f'{split}_ann'] = ann_path
         if split == 'valid':
             mat_path = osp.join(out_dir, 'annot', 'gt_valid.mat')
-            savemat(mat_path, {
-                'headboxes_src': np.stack(head_boxes, axis=2)
-                if head_boxes else np.zeros((2, 2, 0))
-            })
+            savemat(
+                mat_path, {
+                    'headboxes_src':
+                    np.stack(head_boxes, axis=2) if head_boxes else np.zeros(
+                        (2, 2, 0))
+                })
             paths['headbox'] = mat_path
     return paths

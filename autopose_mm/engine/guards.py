@@ -78,8 +78,8 @@ def _likely_cause(missing: List[str], unexpected: List[str],
     if missing and unexpected and not shapes and all(
             k.startswith('module.') for k in unexpected):
         return 'the checkpoint was saved from a wrapped model'
-    if (missing or unexpected) and any(p in ('backbone', 'neck')
-                                       for p in parts):
+    if (missing or unexpected) and any(
+            p in ('backbone', 'neck') for p in parts):
         return ('the architecture differs: another genotype, number of '
                 'cells or decoder stages (check genotype, arch, num_cells '
                 'and neck.num_stages)')
@@ -131,7 +131,9 @@ def check_checkpoint(model: nn.Module,
     if partial:
         print_log(
             message + '\nload_partial=True: loading the matching weights '
-            'only.', logger='current', level=30)
+            'only.',
+            logger='current',
+            level=30)
         return
     raise CheckpointMismatchError(
         message + '\nUse the config the checkpoint was trained with. To load '

@@ -42,7 +42,8 @@ class GenotypeExportHook(Hook):
 
     priority = 'NORMAL'  # before CheckpointHook saves the epoch
 
-    def __init__(self, out_file: str = 'genotype.json',
+    def __init__(self,
+                 out_file: str = 'genotype.json',
                  plot: bool = True) -> None:
         self.out_file = out_file
         self.plot = plot
@@ -77,17 +78,18 @@ class GenotypeExportHook(Hook):
         genotype.dump(osp.join(work_dir, self.out_file))
         atomic_write_text(
             osp.join(work_dir, 'search_history.json'),
-            json.dumps(dict(candidates=list(archs[0].candidates),
-                            epochs=self.history), allow_nan=False))
+            json.dumps(
+                dict(
+                    candidates=list(archs[0].candidates), epochs=self.history),
+                allow_nan=False))
         if self.plot:
             scalars = osp.join(runner.log_dir, 'vis_data', 'scalars.json')
             plot_search_curves(
                 osp.join(work_dir, 'search_history.json'),
                 scalars if osp.isfile(scalars) else None,
                 osp.join(work_dir, 'search_curves.png'))
-        runner.logger.info(
-            f'epoch {epoch}: genotype written to '
-            f'{osp.join(work_dir, self.out_file)}')
+        runner.logger.info(f'epoch {epoch}: genotype written to '
+                           f'{osp.join(work_dir, self.out_file)}')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint['genotype_history'] = self.history
@@ -128,8 +130,11 @@ class ArchGradientStatsHook(Hook):
         wrapper = runner.optim_wrapper['arch']
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        alphas = {t: p for arch in arch_modules(model)
-                  for t, p in arch.alphas.items()}
+        alphas = {
+            t: p
+            for arch in arch_modules(model)
+            for t, p in arch.alphas.items()
+        }
         decay = float(wrapper.optimizer.param_groups[0].get(
             'weight_decay', 0.0))
         original = wrapper.step
@@ -156,8 +161,9 @@ class ArchGradientStatsHook(Hook):
             cells[t] = dict(
                 steps=len(grads),
                 grad_rms=float(g.pow(2).mean().sqrt()),
-                snr=float((g.mean(dim=0).abs() / std.clamp_min(1e-30)).mean())
-                if len(grads) > 1 else None,
+                snr=float(
+                    (g.mean(dim=0).abs() /
+                     std.clamp_min(1e-30)).mean()) if len(grads) > 1 else None,
                 decay_rms=float((self._decay * alpha).pow(2).mean().sqrt()),
                 alpha_rms=float(alpha.pow(2).mean().sqrt()))
         self._steps = {}
@@ -165,6 +171,7 @@ class ArchGradientStatsHook(Hook):
         if is_main_process():
             atomic_write_text(
                 osp.join(runner.work_dir, self.out_file),
-                json.dumps(dict(weight_decay=self._decay,
-                                epochs=self.records), allow_nan=False,
-                           indent=1))
+                json.dumps(
+                    dict(weight_decay=self._decay, epochs=self.records),
+                    allow_nan=False,
+                    indent=1))

@@ -76,9 +76,9 @@ class CellSearchLoop(EpochBasedTrainLoop):
             dataset_cfg, dict) else dataset_cfg
         weight_set, arch_set = split_in_halves(dataset)
         cfg = {k: v for k, v in dataloader.items() if k != 'dataset'}
-        super().__init__(runner, dict(copy.deepcopy(cfg), dataset=weight_set),
-                         max_epochs, val_begin, val_interval,
-                         dynamic_intervals)
+        super().__init__(runner, dict(copy.deepcopy(cfg),
+                                      dataset=weight_set), max_epochs,
+                         val_begin, val_interval, dynamic_intervals)
         self.arch_dataloader = runner.build_dataloader(
             dict(copy.deepcopy(cfg), dataset=arch_set),
             seed=runner.seed,
@@ -127,8 +127,7 @@ class CellSearchLoop(EpochBasedTrainLoop):
         return self.runner.model.train_step(
             data_batch, optim_wrapper=optim_wrapper)
 
-    def _arch_step(self, data_batch,
-                   optim_wrapper) -> Dict[str, torch.Tensor]:
+    def _arch_step(self, data_batch, optim_wrapper) -> Dict[str, torch.Tensor]:
         """One alpha update (first order).
 
         Back-propagation computes the gradients of the architecture weights
@@ -155,7 +154,9 @@ class CellSearchLoop(EpochBasedTrainLoop):
         optim_wrapper.zero_grad()
         return log_vars
 
-    def search_step(self, idx, data_batch,
+    def search_step(self,
+                    idx,
+                    data_batch,
                     arch_batch=None) -> Dict[str, torch.Tensor]:
         """The alpha step (when ``arch_batch`` is given) and the weight
         step of one iteration; returns their log variables."""
@@ -285,11 +286,14 @@ class BiLevelSearchLoop(CellSearchLoop):
         wrapper = self.runner.optim_wrapper['controller']
         wrapper.step()
         wrapper.zero_grad()
-        out.update(reward=torch.tensor(reward),
-                   reward_baseline=controller.baseline.clone())
+        out.update(
+            reward=torch.tensor(reward),
+            reward_baseline=controller.baseline.clone())
         return out
 
-    def search_step(self, idx, data_batch,
+    def search_step(self,
+                    idx,
+                    data_batch,
                     arch_batch=None) -> Dict[str, torch.Tensor]:
         """Alpha and weight steps under a sampled layout, then (every
         ``controller_interval`` iterations after the warm-up) a controller

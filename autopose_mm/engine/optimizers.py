@@ -5,8 +5,11 @@ from typing import Optional
 import torch.nn as nn
 from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapperDict
-from mmpose.registry import (OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
-                             OPTIMIZERS)
+from mmpose.registry import (
+    OPTIM_WRAPPER_CONSTRUCTORS,
+    OPTIM_WRAPPERS,
+    OPTIMIZERS,
+)
 
 from ..models.layout import LayoutController
 from ..models.search_space import arch_modules

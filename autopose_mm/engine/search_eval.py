@@ -28,10 +28,11 @@ def heatmap_pck(model: nn.Module, data_batch: dict) -> float:
         heatmaps = heatmaps[-1]
     samples = data['data_samples']
     target = torch.stack([d.gt_fields.heatmaps for d in samples])
-    mask = torch.cat(
-        [d.gt_instance_labels.keypoint_weights for d in samples]) > 0
+    mask = torch.cat([d.gt_instance_labels.keypoint_weights
+                      for d in samples]) > 0
     _, acc, _ = pose_pck_accuracy(heatmaps.detach().cpu().numpy(),
-                                  target.cpu().numpy(), mask.cpu().numpy())
+                                  target.cpu().numpy(),
+                                  mask.cpu().numpy())
     return float(acc)
 
 
@@ -77,7 +78,9 @@ def _runner(cfg: Config, work_dir: str, seed: int, name: str) -> Runner:
     return Runner.from_cfg(cfg)
 
 
-def run_search(cfg: Config, work_dir: str, seed: int,
+def run_search(cfg: Config,
+               work_dir: str,
+               seed: int,
                num_score_batches: int = 4) -> Dict:
     """Run a search config in this process.
 
@@ -98,13 +101,16 @@ def run_search(cfg: Config, work_dir: str, seed: int,
     with open(osp.join(work_dir, 'search_history.json')) as f:
         history = json.load(f)
     model = runner.model
-    return dict(genotype=Genotype.load(osp.join(work_dir, 'genotype.json')),
-                history=history,
-                model=model.module if is_model_wrapper(model) else model,
-                score_batches=batches)
+    return dict(
+        genotype=Genotype.load(osp.join(work_dir, 'genotype.json')),
+        history=history,
+        model=model.module if is_model_wrapper(model) else model,
+        score_batches=batches)
 
 
-def train_and_test(cfg: Config, genotype: Genotype, work_dir: str,
+def train_and_test(cfg: Config,
+                   genotype: Genotype,
+                   work_dir: str,
                    seed: int,
                    layout: Optional[Sequence[int]] = None) -> Dict[str, float]:
     """Train the config's network built from ``genotype`` (and ``layout``,
@@ -114,14 +120,14 @@ def train_and_test(cfg: Config, genotype: Genotype, work_dir: str,
     data = genotype.to_dict()
     if layout is not None:
         data['network'] = dict(cells_per_scale=list(layout))
-        cfg.model.backbone.update(arch=None, num_cells=None,
-                                  reduction_indices=None)
+        cfg.model.backbone.update(
+            arch=None, num_cells=None, reduction_indices=None)
     cfg.model.genotype = data
     cfg.val_cfg = None
     cfg.val_dataloader = None
     cfg.val_evaluator = None
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=-1,
-                                        save_last=False)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=-1, save_last=False)
     runner = _runner(cfg, work_dir, seed, 'train')
     runner.train()
     metrics = runner.test()

@@ -12,20 +12,19 @@ from torch import Tensor
 
 from .cells import EncoderCell
 from .genotype import Genotype, GenotypeLike, load_genotype
-from .operations import (DEFAULT_NORM_CFG, run_shared_input,
-                         shared_input_key)
+from .operations import DEFAULT_NORM_CFG, run_shared_input, shared_input_key
 
 NUM_SCALES = 4
 
 # The published presets: L cells, C initial channels, and where the encoder
 # halves the resolution (cell indices of the three reduction cells).
 ARCH_SETTINGS: Dict[str, Dict] = {
-    'L12-C32': dict(num_cells=12, base_channels=32,
-                    reduction_indices=(3, 6, 9)),
-    'L18-C48': dict(num_cells=18, base_channels=48,
-                    reduction_indices=(3, 8, 15)),
-    'L18-C64': dict(num_cells=18, base_channels=64,
-                    reduction_indices=(3, 8, 15)),
+    'L12-C32':
+    dict(num_cells=12, base_channels=32, reduction_indices=(3, 6, 9)),
+    'L18-C48':
+    dict(num_cells=18, base_channels=48, reduction_indices=(3, 8, 15)),
+    'L18-C64':
+    dict(num_cells=18, base_channels=64, reduction_indices=(3, 8, 15)),
 }
 PUBLISHED_REDUCTIONS = {12: (3, 6, 9), 18: (3, 8, 15)}
 
@@ -59,13 +58,14 @@ def cells_to_reductions(cells_per_scale: Sequence[int]) -> Tuple[int, ...]:
     return tuple(indices)
 
 
-def check_reduction_indices(num_cells: int,
-                            reduction_indices: Sequence[int]) -> Tuple[int, ...]:
+def check_reduction_indices(
+        num_cells: int, reduction_indices: Sequence[int]) -> Tuple[int, ...]:
     """Validate that the reductions leave at least one cell per scale."""
     indices = tuple(int(i) for i in reduction_indices)
     valid = (
         len(indices) == NUM_SCALES - 1
-        and all(a < b for a, b in zip((0, ) + indices, indices + (num_cells, ))))
+        and all(a < b
+                for a, b in zip((0, ) + indices, indices + (num_cells, ))))
     if not valid:
         raise ValueError(
             f'reduction_indices must be {NUM_SCALES - 1} increasing cell '
@@ -148,9 +148,9 @@ class CellStack(BaseModule):
         # cells whose newer-input projection runs together with the next
         # cell's older-input projection (both read this cell's input)
         self.shares_next: List[bool] = [
-            shared_input_key(a.preprocess1) is not None
-            and shared_input_key(a.preprocess1) == shared_input_key(
-                b.preprocess0) for a, b in zip(self.cells, self.cells[1:])
+            shared_input_key(a.preprocess1) is not None and shared_input_key(
+                a.preprocess1) == shared_input_key(b.preprocess0)
+            for a, b in zip(self.cells, self.cells[1:])
         ] + [False]
 
     def forward(self, s0: Tensor, s1: Tensor) -> Tuple[Tensor, ...]:
@@ -211,20 +211,22 @@ class AutoPoseNet(BaseBackbone):
 
     arch_settings = ARCH_SETTINGS
 
-    def __init__(self,
-                 arch: Optional[str] = 'L12-C32',
-                 num_cells: Optional[int] = None,
-                 base_channels: Optional[int] = None,
-                 reduction_indices: Optional[Sequence[int]] = None,
-                 genotype: GenotypeLike = 'published',
-                 in_channels: int = 3,
-                 conv_cfg: OptConfigType = None,
-                 norm_cfg: ConfigType = DEFAULT_NORM_CFG,
-                 norm_eval: bool = False,
-                 init_cfg: OptMultiConfig = [
-                     dict(type='Kaiming', layer=['Conv2d']),
-                     dict(type='Constant', val=1, layer=['_BatchNorm'])
-                 ]) -> None:
+    def __init__(
+        self,
+        arch: Optional[str] = 'L12-C32',
+        num_cells: Optional[int] = None,
+        base_channels: Optional[int] = None,
+        reduction_indices: Optional[Sequence[int]] = None,
+        genotype: GenotypeLike = 'published',
+        in_channels: int = 3,
+        conv_cfg: OptConfigType = None,
+        norm_cfg: ConfigType = DEFAULT_NORM_CFG,
+        norm_eval: bool = False,
+        init_cfg: OptMultiConfig = [
+            dict(type='Kaiming', layer=['Conv2d']),
+            dict(type='Constant', val=1, layer=['_BatchNorm'])
+        ]
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         self.genotype = self.resolve_genotype(genotype)
         layout = getattr(self.genotype, 'cells_per_scale', None)
@@ -238,7 +240,9 @@ class AutoPoseNet(BaseBackbone):
                     f'genotype {self.genotype.name or "(unnamed)"!r} sets '
                     f'the network level cells_per_scale={list(layout)}: '
                     f'{num_cells} cells instead of the {preset["num_cells"]} '
-                    f'of preset {arch}', logger='current', level=30)
+                    f'of preset {arch}',
+                    logger='current',
+                    level=30)
         settings = self.resolve_arch(arch, num_cells, base_channels,
                                      reduction_indices)
         self.num_cells = settings['num_cells']
@@ -246,8 +250,7 @@ class AutoPoseNet(BaseBackbone):
         self.reduction_indices = settings['reduction_indices']
         self.norm_eval = norm_eval
 
-        self.stem0, self.stem1 = build_stem(in_channels, C, conv_cfg,
-                                            norm_cfg)
+        self.stem0, self.stem1 = build_stem(in_channels, C, conv_cfg, norm_cfg)
         self.cells = CellStack(
             in_channels=(2 * C, 2 * C),
             cell_channels=C // 2,

@@ -17,8 +17,14 @@ from mmpose.utils.typing import ConfigType, OptConfigType
 from torch import Tensor
 
 from .genotype import CellGenotype
-from .operations import (DEFAULT_NORM_CFG, FactorizedReduce, ReLUConvBN,
-                         build_operation, run_shared_input, shared_input_key)
+from .operations import (
+    DEFAULT_NORM_CFG,
+    FactorizedReduce,
+    ReLUConvBN,
+    build_operation,
+    run_shared_input,
+    shared_input_key,
+)
 
 
 class CellGraph(nn.Module):
@@ -62,8 +68,9 @@ class CellGraph(nn.Module):
             self.sources.append(sources)
         self.concat = list(genotype.concat)
         # per state, the groups of edges computed together
-        self.fused: List[List[List[int]]] = [[] for _ in range(
-            2 + len(genotype.edges))]
+        self.fused: List[List[List[int]]] = [
+            [] for _ in range(2 + len(genotype.edges))
+        ]
         for key, members in groups.items():
             if len(members) > 1:
                 self.fused[key[0]].append(members)
@@ -109,8 +116,7 @@ class BaseCell(BaseModule):
                     conv_cfg: OptConfigType,
                     norm_cfg: ConfigType) -> nn.Module:
         if isinstance(genotype, CellGenotype):
-            return CellGraph(genotype, channels, reduction, conv_cfg,
-                             norm_cfg)
+            return CellGraph(genotype, channels, reduction, conv_cfg, norm_cfg)
         return genotype.build_graph(channels, reduction, conv_cfg, norm_cfg)
 
     def forward(self, s0: Tensor, s1: Tensor) -> Tensor:

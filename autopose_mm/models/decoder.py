@@ -91,19 +91,21 @@ class AutoPoseDecoder(BaseModule):
         init_cfg (dict | list[dict], optional): Initialisation config.
     """
 
-    def __init__(self,
-                 in_channels: Sequence[int],
-                 genotype: GenotypeLike = 'published',
-                 num_stages: int = 1,
-                 refine_channels: int = 64,
-                 refine_num_cells: int = 12,
-                 refine_reduction_indices: Sequence[int] = (3, 6, 9),
-                 conv_cfg: OptConfigType = None,
-                 norm_cfg: ConfigType = DEFAULT_NORM_CFG,
-                 init_cfg: OptMultiConfig = [
-                     dict(type='Kaiming', layer=['Conv2d']),
-                     dict(type='Constant', val=1, layer=['_BatchNorm'])
-                 ]) -> None:
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        genotype: GenotypeLike = 'published',
+        num_stages: int = 1,
+        refine_channels: int = 64,
+        refine_num_cells: int = 12,
+        refine_reduction_indices: Sequence[int] = (3, 6, 9),
+        conv_cfg: OptConfigType = None,
+        norm_cfg: ConfigType = DEFAULT_NORM_CFG,
+        init_cfg: OptMultiConfig = [
+            dict(type='Kaiming', layer=['Conv2d']),
+            dict(type='Constant', val=1, layer=['_BatchNorm'])
+        ]
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if num_stages not in (1, 2):
             raise ValueError(f'num_stages must be 1 or 2, got {num_stages!r}')
@@ -120,8 +122,8 @@ class AutoPoseDecoder(BaseModule):
                     f'refine_channels ({refine_channels}) must be divisible '
                     f'by the genotype\'s {multiplier} concatenated nodes; '
                     f'change refine_channels or the genotype')
-            self.refine_proj = ReLUConvBN(self.in_channels[0],
-                                          refine_channels, 1, **cfg)
+            self.refine_proj = ReLUConvBN(self.in_channels[0], refine_channels,
+                                          1, **cfg)
             self.refine = CellStack(
                 in_channels=(refine_channels, refine_channels),
                 cell_channels=refine_channels // multiplier,

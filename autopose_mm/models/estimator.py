@@ -127,8 +127,9 @@ class AutoPoseEstimator(TopdownPoseEstimator):
 
     def _check_channels(self, cfg: ConfigDict, where: str, expected: Any,
                         source: str) -> None:
-        expected = (list(expected) if isinstance(expected, Sequence) else
-                    int(expected))
+        expected = (
+            list(expected)
+            if isinstance(expected, Sequence) else int(expected))
         given = cfg.get('in_channels')
         if given is None:
             cfg['in_channels'] = expected

@@ -25,9 +25,9 @@ from ..utils.io import atomic_write_text
 from .operations import OPERATION_NAMES
 
 ENCODER_CELLS: Tuple[str, ...] = ('normal', 'reduce')
-DECODER_CELLS: Tuple[str, ...] = ('upsample_1_32_to_1_16',
-                                  'upsample_1_16_to_1_8',
-                                  'upsample_1_8_to_1_4')
+DECODER_CELLS: Tuple[str,
+                     ...] = ('upsample_1_32_to_1_16', 'upsample_1_16_to_1_8',
+                             'upsample_1_8_to_1_4')
 CELL_TYPES: Tuple[str, ...] = ENCODER_CELLS + DECODER_CELLS
 PUBLISHED_GENOTYPE = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'genotypes',
@@ -60,26 +60,30 @@ class CellGenotype:
     def from_dict(cls, data: Any, nodes: int, where: str) -> 'CellGenotype':
         """Validate and convert ``{'edges': ..., 'concat': ...}``."""
         if not isinstance(data, Mapping):
-            _fail(where, f'expected a mapping with "edges" and "concat", got '
-                  f'{type(data).__name__}')
+            _fail(
+                where, f'expected a mapping with "edges" and "concat", got '
+                f'{type(data).__name__}')
         unknown = set(data) - {'edges', 'concat'}
         if unknown:
-            _fail(where, f'unknown keys {sorted(unknown)}; allowed keys: '
-                  f'edges, concat')
+            _fail(
+                where, f'unknown keys {sorted(unknown)}; allowed keys: '
+                f'edges, concat')
         if 'edges' not in data:
             _fail(where, 'missing "edges"')
         raw_edges = data['edges']
         if not isinstance(raw_edges, Sequence) or len(raw_edges) != nodes:
             count = len(raw_edges) if isinstance(raw_edges, Sequence) else '?'
-            _fail(f'{where}.edges', f'expected one entry per node ({nodes} '
-                  f'nodes), got {count}')
+            _fail(
+                f'{where}.edges', f'expected one entry per node ({nodes} '
+                f'nodes), got {count}')
         edges = []
         for k, node in enumerate(raw_edges):
             node_where = f'{where}.edges[{k}]'
             if not isinstance(node, Sequence) or isinstance(node, str) or \
                     len(node) == 0:
-                _fail(node_where, 'expected a non-empty list of '
-                      '[operation, input] pairs')
+                _fail(
+                    node_where, 'expected a non-empty list of '
+                    '[operation, input] pairs')
             node_edges = []
             for e, edge in enumerate(node):
                 edge_where = f'{node_where}[{e}]'
@@ -89,19 +93,22 @@ class CellGenotype:
                           f'{edge!r}')
                 op, src = edge
                 if op not in OPERATION_NAMES:
-                    _fail(edge_where, f'unknown operation {op!r}; allowed '
-                          f'operations: {", ".join(OPERATION_NAMES)}')
+                    _fail(
+                        edge_where, f'unknown operation {op!r}; allowed '
+                        f'operations: {", ".join(OPERATION_NAMES)}')
                 if isinstance(src, bool) or not isinstance(src, int) or \
                         not 0 <= src < 2 + k:
-                    _fail(edge_where, f'input {src!r} out of range; node '
-                          f'{k} may read inputs 0..{1 + k}')
+                    _fail(
+                        edge_where, f'input {src!r} out of range; node '
+                        f'{k} may read inputs 0..{1 + k}')
                 node_edges.append((op, src))
             edges.append(tuple(node_edges))
         expected = list(range(2, 2 + nodes))
         concat = list(data.get('concat', expected))
         if concat != expected:
-            _fail(f'{where}.concat', f'must list every intermediate node, '
-                  f'{expected}, got {concat}')
+            _fail(
+                f'{where}.concat', f'must list every intermediate node, '
+                f'{expected}, got {concat}')
         return cls(tuple(edges), tuple(concat))
 
     def to_dict(self) -> Dict[str, list]:
@@ -150,16 +157,19 @@ class Genotype:
                                                           DECODER_CELLS)):
             section = data.get(group)
             if not isinstance(section, Mapping):
-                _fail(group, f'missing or not a mapping; expected the cells '
-                      f'{", ".join(names)}')
+                _fail(
+                    group, f'missing or not a mapping; expected the cells '
+                    f'{", ".join(names)}')
             unknown = set(section) - set(names)
             if unknown:
-                _fail(group, f'unknown cells {sorted(unknown)}; allowed '
-                      f'cells: {", ".join(names)}')
+                _fail(
+                    group, f'unknown cells {sorted(unknown)}; allowed '
+                    f'cells: {", ".join(names)}')
             for name in names:
                 if name not in section:
-                    _fail(f'{group}.{name}', f'missing cell; {group} needs '
-                          f'the cells {", ".join(names)}')
+                    _fail(
+                        f'{group}.{name}', f'missing cell; {group} needs '
+                        f'the cells {", ".join(names)}')
                 cells[name] = CellGenotype.from_dict(section[name], nodes,
                                                      f'{group}.{name}')
         layout = None
@@ -171,12 +181,13 @@ class Genotype:
                 _fail('network', 'expected {"cells_per_scale": [n1, n2, n3, '
                       'n4]}')
             layout = network['cells_per_scale']
-            if (not isinstance(layout, Sequence) or len(layout) != 4
-                    or any(isinstance(n, bool) or not isinstance(n, int)
-                           or n < 1 for n in layout)):
-                _fail('network.cells_per_scale', f'expected 4 positive '
-                      f'integers (cells at 1/4, 1/8, 1/16, 1/32), got '
-                      f'{layout!r}')
+            if (not isinstance(layout, Sequence) or len(layout) != 4 or any(
+                    isinstance(n, bool) or not isinstance(n, int) or n < 1
+                    for n in layout)):
+                _fail(
+                    'network.cells_per_scale', f'expected 4 positive '
+                    f'integers (cells at 1/4, 1/8, 1/16, 1/32), got '
+                    f'{layout!r}')
             layout = tuple(layout)
         extra = {
             k: v

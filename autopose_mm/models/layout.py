@@ -30,8 +30,7 @@ class LayoutSpace:
                  num_cells: Union[int, Sequence[int]] = 12,
                  min_cells: int = 1,
                  max_cells: Optional[int] = None) -> None:
-        totals = [num_cells] if isinstance(num_cells, int) else list(
-            num_cells)
+        totals = [num_cells] if isinstance(num_cells, int) else list(num_cells)
         if min_cells < 1 or any(t < 4 * min_cells for t in totals):
             raise ValueError(
                 f'every scale needs at least one cell: min_cells must be '
@@ -40,8 +39,7 @@ class LayoutSpace:
         top = max_cells or max(totals) - 3 * min_cells
         self.layouts: List[Layout] = [
             layout for layout in itertools.product(
-                range(min_cells, top + 1), repeat=4)
-            if sum(layout) in totals
+                range(min_cells, top + 1), repeat=4) if sum(layout) in totals
         ]
         if not self.layouts:
             raise ValueError(f'no layout has {totals} cells with '
@@ -114,7 +112,8 @@ class LayoutController(nn.Module):
         for f, mask in enumerate(masks):
             self.register_buffer(f'mask_{f}', mask, persistent=False)
 
-    def log_probs(self, depth_logits: Optional[Tensor] = None,
+    def log_probs(self,
+                  depth_logits: Optional[Tensor] = None,
                   scale_logits: Optional[Tensor] = None) -> Tensor:
         """Log-probability of every layout of the space."""
         depth = self.depth_logits if depth_logits is None else depth_logits

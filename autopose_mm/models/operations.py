@@ -223,13 +223,13 @@ OpFactory = Callable[[int, int, OptConfigType, ConfigType], nn.Module]
 # name -> (factory(channels, stride, conv_cfg, norm_cfg), supported strides)
 OPERATIONS: Dict[str, Tuple[OpFactory, Tuple[int, ...]]] = {
     'none': (lambda c, s, conv, norm: Zero(s), (1, 2)),
-    'skip_connect':
-    (lambda c, s, conv, norm: nn.Identity()
-     if s == 1 else FactorizedReduce(c, c, conv, norm), (1, 2)),
-    'avg_pool_3x3': (lambda c, s, conv, norm: PoolBN('avg', c, s, norm),
-                     (1, 2)),
-    'max_pool_3x3': (lambda c, s, conv, norm: PoolBN('max', c, s, norm),
-                     (1, 2)),
+    'skip_connect': (lambda c, s, conv, norm: nn.Identity()
+                     if s == 1 else FactorizedReduce(c, c, conv, norm), (1,
+                                                                         2)),
+    'avg_pool_3x3': (lambda c, s, conv, norm: PoolBN('avg', c, s, norm), (1,
+                                                                          2)),
+    'max_pool_3x3': (lambda c, s, conv, norm: PoolBN('max', c, s, norm), (1,
+                                                                          2)),
     'std_conv_1x1':
     (lambda c, s, conv, norm: ReLUConvBN(c, c, 1, s, 1, conv, norm), (1, 2)),
     'std_conv_3x3':
@@ -238,7 +238,8 @@ OPERATIONS: Dict[str, Tuple[OpFactory, Tuple[int, ...]]] = {
     (lambda c, s, conv, norm: ReLUConvBN(c, c, 3, s, 2, conv, norm), (1, 2)),
     'dil_conv_3x3_4':
     (lambda c, s, conv, norm: ReLUConvBN(c, c, 3, s, 4, conv, norm), (1, 2)),
-    'se_connect': (lambda c, s, conv, norm: SEConnect(c, conv_cfg=conv), (1, )),
+    'se_connect': (lambda c, s, conv, norm: SEConnect(c, conv_cfg=conv),
+                   (1, )),
 }
 OPERATION_NAMES: Tuple[str, ...] = tuple(OPERATIONS)
 

@@ -18,9 +18,10 @@ from .operations import OPERATION_NAMES, supports_stride
 from .search_space import ArchParams
 
 
-def edge_candidates(cell_type: str, source: int,
-                    candidates: Sequence[str] = OPERATION_NAMES
-                    ) -> Tuple[str, ...]:
+def edge_candidates(
+        cell_type: str,
+        source: int,
+        candidates: Sequence[str] = OPERATION_NAMES) -> Tuple[str, ...]:
     """The operations an edge from ``source`` may carry in a derived cell of
     ``cell_type``: the candidates other than ``none`` defined at its
     stride."""
@@ -29,7 +30,9 @@ def edge_candidates(cell_type: str, source: int,
                  if op != 'none' and supports_stride(op, stride))
 
 
-def sample_cell(cell_type: str, rng: np.random.Generator, nodes: int = 4,
+def sample_cell(cell_type: str,
+                rng: np.random.Generator,
+                nodes: int = 4,
                 candidates: Sequence[str] = OPERATION_NAMES,
                 edges_per_node: int = 2) -> CellGenotype:
     """One random cell of ``cell_type``.
@@ -46,8 +49,8 @@ def sample_cell(cell_type: str, rng: np.random.Generator, nodes: int = 4,
     """
     edges = []
     for k in range(nodes):
-        sources = sorted(rng.choice(2 + k, size=edges_per_node,
-                                    replace=False).tolist())
+        sources = sorted(
+            rng.choice(2 + k, size=edges_per_node, replace=False).tolist())
         node = []
         for src in sources:
             ops = edge_candidates(cell_type, src, candidates)
@@ -56,7 +59,8 @@ def sample_cell(cell_type: str, rng: np.random.Generator, nodes: int = 4,
     return CellGenotype(tuple(edges), tuple(range(2, 2 + nodes)))
 
 
-def sample_genotype(rng: np.random.Generator, nodes: int = 4,
+def sample_genotype(rng: np.random.Generator,
+                    nodes: int = 4,
                     candidates: Sequence[str] = OPERATION_NAMES,
                     name: str = 'random') -> Genotype:
     """A random genotype: every cell type drawn by :func:`sample_cell`."""
@@ -102,8 +106,8 @@ def sample_genotypes_at_cost(count: int,
         g = sample_genotype(rng, nodes, candidates)
         c = float(cost(g))
         if low <= c <= high:
-            out.append(Genotype(g.cells, nodes, f'random-{len(out)}',
-                                dict(cost=c)))
+            out.append(
+                Genotype(g.cells, nodes, f'random-{len(out)}', dict(cost=c)))
     if len(out) < count:
         raise RuntimeError(
             f'only {len(out)} of {max_draws} random genotypes cost within '
@@ -116,13 +120,16 @@ def genotype_pairs(genotype: Genotype) -> set:
     """The chosen ``(cell type, node, input, operation)`` of a genotype."""
     return {(t, k, src, op)
             for t, cell in genotype.cells.items()
-            for k, node in enumerate(cell.edges) for op, src in node}
+            for k, node in enumerate(cell.edges)
+            for op, src in node}
 
 
 def pair_agreement(genotypes: Sequence[Genotype]) -> Optional[float]:
     """Mean pairwise Jaccard overlap of :func:`genotype_pairs`; 1 when all
     genotypes are equal, ``None`` for fewer than two."""
     sets = [genotype_pairs(g) for g in genotypes]
-    scores = [len(a & b) / len(a | b)
-              for i, a in enumerate(sets) for b in sets[i + 1:]]
+    scores = [
+        len(a & b) / len(a | b) for i, a in enumerate(sets)
+        for b in sets[i + 1:]
+    ]
     return float(np.mean(scores)) if scores else None

@@ -35,8 +35,13 @@ from mmpose.utils.typing import ConfigType, OptConfigType
 from torch import Tensor
 
 from .genotype import CellGenotype, Genotype
-from .operations import (DEFAULT_NORM_CFG, OPERATION_NAMES, build_operation,
-                         offset_subsamples, supports_stride)
+from .operations import (
+    DEFAULT_NORM_CFG,
+    OPERATION_NAMES,
+    build_operation,
+    offset_subsamples,
+    supports_stride,
+)
 
 REDUCTION_CELLS = ('reduce', )
 
@@ -84,12 +89,13 @@ class ArchParams(BaseModule):
         self.sources = edge_sources(nodes)
         num_edges = len(self.sources)
         self.alphas = nn.ParameterDict({
-            t: nn.Parameter(init_std * torch.randn(num_edges,
-                                                   len(candidates)))
+            t:
+            nn.Parameter(init_std * torch.randn(num_edges, len(candidates)))
             for t in self.cell_types
         })
         self.betas = nn.ParameterDict({
-            t: nn.Parameter(init_std * torch.randn(num_edges))
+            t:
+            nn.Parameter(init_std * torch.randn(num_edges))
             for t in self.cell_types
         })
         for t in self.cell_types:
@@ -161,8 +167,9 @@ class ArchParams(BaseModule):
             idx = range(start, start + 2 + k)
             keep = sorted(idx, key=lambda e: -float(strength[e]))
             keep = sorted(keep[:edges_per_node], key=lambda e: self.sources[e])
-            edges.append(tuple((self.candidates[int(best_op[e])],
-                                self.sources[e]) for e in keep))
+            edges.append(
+                tuple((self.candidates[int(best_op[e])], self.sources[e])
+                      for e in keep))
             start += 2 + k
         return CellGenotype(tuple(edges), tuple(range(2, 2 + self.nodes)))
 
@@ -215,7 +222,8 @@ class ArchParams(BaseModule):
     def summary(self) -> Dict[str, Dict[str, list]]:
         """Softmaxed alphas and edge weights per cell type, as plain lists."""
         return {
-            t: dict(
+            t:
+            dict(
                 alphas=self.op_weights(t).detach().cpu().tolist(),
                 edges=self.edge_weights(t).detach().cpu().tolist())
             for t in self.cell_types
@@ -354,8 +362,9 @@ class MixedEdges(nn.Module):
             nn.init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')
             self.weight[name] = nn.Parameter(w)
             self.norm[name] = build_norm_layer(norm_cfg, n * c)[1]
-        self.pools = [p for p in ('avg_pool_3x3', 'max_pool_3x3')
-                      if p in names]
+        self.pools = [
+            p for p in ('avg_pool_3x3', 'max_pool_3x3') if p in names
+        ]
         for name in self.pools:
             self.norm[name] = build_norm_layer(norm_cfg, c)[1]
         self.skip = 'skip_connect' in names
@@ -365,8 +374,7 @@ class MixedEdges(nn.Module):
                                  f'edge width, got {c}')
             for i in (1, 2):
                 w = torch.empty(n * c // 2, c, 1, 1)
-                nn.init.kaiming_normal_(w, mode='fan_out',
-                                        nonlinearity='relu')
+                nn.init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')
                 self.weight[f'reduce_{i}'] = nn.Parameter(w)
             self.norm['skip_connect'] = build_norm_layer(norm_cfg, n * c)[1]
         self.se = 'se_connect' in names
@@ -428,8 +436,12 @@ class MixedEdges(nn.Module):
                 dilation = CONV_CANDIDATES[m][1]
                 if dilation == 1:
                     continue
-                out = F.conv2d(relu, self.weight[m], stride=s,
-                               padding=dilation, dilation=dilation)
+                out = F.conv2d(
+                    relu,
+                    self.weight[m],
+                    stride=s,
+                    padding=dilation,
+                    dilation=dilation)
                 add_normed(m, out, weights[:, self._index(m)])
         for m in self.pools:
             if m == 'avg_pool_3x3':
@@ -449,14 +461,14 @@ class MixedEdges(nn.Module):
                 out = torch.cat([
                     a.view(batch, n, c // 2, h, w),
                     b.view(batch, n, c // 2, h, w)
-                ], dim=2)
+                ],
+                                dim=2)
                 add_normed('skip_connect', out.view(batch, n * c, h, w),
                            w_skip)
         if self.se:
-            gate = self.excite(F.relu(self.squeeze(
-                xa.mean(dim=(2, 3), keepdim=True))))
-            out = xa.unsqueeze(1) * torch.sigmoid(gate).view(
-                batch, n, c, 1, 1)
+            gate = self.excite(
+                F.relu(self.squeeze(xa.mean(dim=(2, 3), keepdim=True))))
+            out = xa.unsqueeze(1) * torch.sigmoid(gate).view(batch, n, c, 1, 1)
             add(out, weights[:, self._index('se_connect')])
         if self.k == 1:
             rest = x[:, :0]
@@ -473,8 +485,12 @@ class MixedEdges(nn.Module):
         """Edge ``i`` as a standalone :class:`MixedOp` (same weights and
         normalisation statistics)."""
         c = self.active
-        op = MixedOp(c * self.k, self.stride, self.candidates, self.k,
-                     norm_cfg=self.norm_cfg)
+        op = MixedOp(
+            c * self.k,
+            self.stride,
+            self.candidates,
+            self.k,
+            norm_cfg=self.norm_cfg)
         names = [self.candidates[j] for j in op.op_indices]
         edge = slice(i * c, (i + 1) * c)
 
@@ -551,13 +567,12 @@ class MixedCellGraph(nn.Module):
         for k in range(arch.nodes):
             self.inputs_of.append([])
             for src in range(2 + k):
-                self.inputs_of[k].append(
-                    (src, self.edges_of[src].index(e), e))
+                self.inputs_of[k].append((src, self.edges_of[src].index(e), e))
                 e += 1
         self.banks = nn.ModuleList(
-            MixedEdges(channels, arch.edge_stride(spec.cell_type, s),
-                       len(edges), arch.candidates, self.k, conv_cfg,
-                       norm_cfg) for s, edges in enumerate(self.edges_of))
+            MixedEdges(channels, arch.edge_stride(spec.cell_type, s), len(
+                edges), arch.candidates, self.k, conv_cfg, norm_cfg)
+            for s, edges in enumerate(self.edges_of))
 
     def forward(self, s0: Tensor, s1: Tensor) -> Tensor:
         arch = self._arch[0]
@@ -579,8 +594,8 @@ class MixedCellGraph(nn.Module):
                     r = edge_w[e] * bypass
                     rest = r if rest is None else rest + r
             if self.k > 1:
-                node = channel_shuffle(torch.cat([active, rest], dim=1),
-                                       self.k)
+                node = channel_shuffle(
+                    torch.cat([active, rest], dim=1), self.k)
             else:
                 node = active
             states.append(node)
@@ -628,11 +643,11 @@ class SearchSpace:
         return self.cells['reduce']
 
 
-def derive_genotype(arch_params: Sequence[ArchParams],
-                    name: str = 'searched',
-                    extra: Optional[dict] = None,
-                    cells_per_scale: Optional[Sequence[int]] = None
-                    ) -> Genotype:
+def derive_genotype(
+        arch_params: Sequence[ArchParams],
+        name: str = 'searched',
+        extra: Optional[dict] = None,
+        cells_per_scale: Optional[Sequence[int]] = None) -> Genotype:
     """Combine the cells derived from several :class:`ArchParams` (e.g. the
     encoder's and the decoder's), and optionally a network-level layout,
     into one validated :class:`Genotype`."""

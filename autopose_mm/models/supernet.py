@@ -58,8 +58,8 @@ class AutoPoseSearchNet(AutoPoseNet):
         if 'genotype' in kwargs:
             raise TypeError('AutoPoseSearchNet searches the cells; it takes '
                             'no genotype')
-        arch_params = ArchParams(ENCODER_CELLS, nodes, candidates,
-                                 gumbel_tau=gumbel_tau)
+        arch_params = ArchParams(
+            ENCODER_CELLS, nodes, candidates, gumbel_tau=gumbel_tau)
         super().__init__(
             genotype=SearchSpace(arch_params, partial_channels),
             norm_cfg=norm_cfg,
@@ -96,8 +96,8 @@ class AutoPoseSearchDecoder(AutoPoseDecoder):
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = SEARCH_NORM_CFG,
                  init_cfg: OptMultiConfig = None) -> None:
-        arch_params = ArchParams(DECODER_CELLS, nodes, candidates,
-                                 gumbel_tau=gumbel_tau)
+        arch_params = ArchParams(
+            DECODER_CELLS, nodes, candidates, gumbel_tau=gumbel_tau)
         super().__init__(
             in_channels,
             genotype=SearchSpace(arch_params, partial_channels),
@@ -164,8 +164,7 @@ class AutoPoseBiLevelSearchNet(BaseBackbone):
         self.arch_params = ArchParams(ENCODER_CELLS, nodes, candidates)
         search = SearchSpace(self.arch_params, partial_channels)
         self.active_layout: Optional[Tuple[int, ...]] = None
-        self.stem0, self.stem1 = build_stem(in_channels, C, conv_cfg,
-                                            norm_cfg)
+        self.stem0, self.stem1 = build_stem(in_channels, C, conv_cfg, norm_cfg)
         cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
         out = [nodes * (C // 2) * 2**s for s in range(4)]  # 2C .. 16C
         self.out_channels = tuple(out)
@@ -177,15 +176,20 @@ class AutoPoseBiLevelSearchNet(BaseBackbone):
             scale = nn.ModuleList()
             for i in range(count):
                 if s and i == 0:
-                    cell = EncoderCell(prev, prev, c, search.reduce,
-                                       reduction=True, **cfg)
+                    cell = EncoderCell(
+                        prev, prev, c, search.reduce, reduction=True, **cfg)
                 elif s and i == 1:
-                    cell = EncoderCell(prev, out[s], c, search.normal,
-                                       reduction_prev=True, **cfg)
+                    cell = EncoderCell(
+                        prev,
+                        out[s],
+                        c,
+                        search.normal,
+                        reduction_prev=True,
+                        **cfg)
                 else:
                     cell = EncoderCell(out[s] if i else prev,
-                                       out[s] if i else prev, c,
-                                       search.normal, **cfg)
+                                       out[s] if i else prev, c, search.normal,
+                                       **cfg)
                 scale.append(cell)
             self.cells.append(scale)
             if s >= 2:

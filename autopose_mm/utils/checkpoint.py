@@ -32,10 +32,10 @@ def _numpy_globals() -> List[Any]:
     except ImportError:  # numpy < 2
         from numpy.core.multiarray import _reconstruct, scalar
     dtype_classes = [
-        type(np.dtype(t)) for t in (np.bool_, np.int8, np.int16, np.int32,
-                                    np.int64, np.uint8, np.uint16, np.uint32,
-                                    np.uint64, np.float16, np.float32,
-                                    np.float64, np.str_, np.object_)
+        type(np.dtype(t))
+        for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8,
+                  np.uint16, np.uint32, np.uint64, np.float16, np.float32,
+                  np.float64, np.str_, np.object_)
     ]
     return [_reconstruct, scalar, np.ndarray, np.dtype] + dtype_classes
 
@@ -88,8 +88,8 @@ def pickled_globals(filename: str) -> List[str]:
             with a pickle.
     """
     if zipfile.is_zipfile(filename):
-        return list(torch.serialization.get_unsafe_globals_in_checkpoint(
-            filename))
+        return list(
+            torch.serialization.get_unsafe_globals_in_checkpoint(filename))
     found: List[str] = []
     with open(filename, 'rb') as f:
         if f.read(1) != b'\x80':
@@ -135,10 +135,10 @@ def _read_error(filename: str, error: Exception) -> CheckpointReadError:
         f'Check the path, or copy or download the file again.')
 
 
-def load_from_local_safely(filename: str,
-                           map_location: Optional[Union[str, Callable,
-                                                        torch.device]] = None
-                           ) -> Any:
+def load_from_local_safely(
+        filename: str,
+        map_location: Optional[Union[str, Callable,
+                                     torch.device]] = None) -> Any:
     """Load a local checkpoint with ``weights_only=True`` and the allow-list.
 
     Args:
@@ -176,8 +176,8 @@ def load_from_local_safely(filename: str,
         except Exception:
             raise _read_error(filename, e) from None
         refused = sorted(
-            set(found) - {_global_name(g) for g in allowed} -
-            set(_torch_allowed_globals()))
+            set(found) - {_global_name(g)
+                          for g in allowed} - set(_torch_allowed_globals()))
         if not refused:
             raise _read_error(filename, e) from None
         raise UnsafeCheckpointError(

@@ -30,8 +30,7 @@ def add_config_args(parser: argparse.ArgumentParser,
         'default a mismatch stops the run')
 
 
-def parse_config_args(
-        parser: argparse.ArgumentParser) -> argparse.Namespace:
+def parse_config_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     """Parse the command line; ``--local_rank`` becomes ``LOCAL_RANK`` for
     launchers that pass it as a flag."""
     args = parser.parse_args()
@@ -62,14 +61,14 @@ def load_config(args: argparse.Namespace) -> Config:
 
 # top-level settings MMEngine's Runner and these tools read, which a config
 # may leave out
-RUNNER_KEYS = (
-    'model', 'work_dir', 'train_dataloader', 'val_dataloader',
-    'test_dataloader', 'train_cfg', 'val_cfg', 'test_cfg', 'auto_scale_lr',
-    'optim_wrapper', 'param_scheduler', 'val_evaluator', 'test_evaluator',
-    'default_hooks', 'custom_hooks', 'data_preprocessor', 'load_from',
-    'resume', 'launcher', 'env_cfg', 'log_processor', 'log_level',
-    'visualizer', 'default_scope', 'randomness', 'experiment_name',
-    'runner_type', 'custom_imports', 'load_partial')
+RUNNER_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader',
+               'test_dataloader', 'train_cfg', 'val_cfg', 'test_cfg',
+               'auto_scale_lr', 'optim_wrapper', 'param_scheduler',
+               'val_evaluator', 'test_evaluator', 'default_hooks',
+               'custom_hooks', 'data_preprocessor', 'load_from', 'resume',
+               'launcher', 'env_cfg', 'log_processor', 'log_level',
+               'visualizer', 'default_scope', 'randomness', 'experiment_name',
+               'runner_type', 'custom_imports', 'load_partial')
 
 
 def check_option_keys(cfg: Config, options: Iterable[str]) -> None:
@@ -125,9 +124,12 @@ def add_show_args(parser: argparse.ArgumentParser, test: bool) -> None:
             help='seconds each displayed picture stays (with --show)')
 
 
-def enable_visualization(cfg: Config, show_dir: Optional[str],
-                         interval: int = 1, show: bool = False,
-                         wait_time: float = 1, test: bool = True) -> None:
+def enable_visualization(cfg: Config,
+                         show_dir: Optional[str],
+                         interval: int = 1,
+                         show: bool = False,
+                         wait_time: float = 1,
+                         test: bool = True) -> None:
     """Switch on the config's ``PoseVisualizationHook`` (MMPose's
     ``default_hooks.visualization``) for ``--show`` / ``--show-dir``.
 
@@ -155,6 +157,8 @@ def enable_visualization(cfg: Config, show_dir: Optional[str],
             visualizer = cfg.setdefault('visualizer', {})
             backends = list(visualizer.get('vis_backends') or [])
             backends.append(
-                dict(type='LocalVisBackend', name='show_dir',
-                     save_dir=osp.join(cfg.work_dir, show_dir)))
+                dict(
+                    type='LocalVisBackend',
+                    name='show_dir',
+                    save_dir=osp.join(cfg.work_dir, show_dir)))
             visualizer['vis_backends'] = backends

@@ -43,8 +43,8 @@ def patch_pose_visualizer() -> bool:
         bool: Whether the method was wrapped now (False when it already
         was).
     """
-    from mmpose.visualization.opencv_backend_visualizer import \
-        OpencvBackendVisualizer
+    from mmpose.visualization import opencv_backend_visualizer as backend
+    OpencvBackendVisualizer = backend.OpencvBackendVisualizer
     original = OpencvBackendVisualizer.draw_circles
     if getattr(original, '_autopose_scalar_args', False):
         return False

@@ -87,7 +87,8 @@ def check_data_paths(cfg: Config, loaders: Iterable[str]) -> None:
             if root and not osp.isdir(root):
                 missing.append(f'{loader}: data_root {root!r}')
                 continue
-            checks = [('ann_file', _join(root, ds.get('ann_file')), osp.isfile),
+            checks = [('ann_file', _join(root,
+                                         ds.get('ann_file')), osp.isfile),
                       ('bbox_file', ds.get('bbox_file'), osp.isfile),
                       ('headbox_file', ds.get('headbox_file'), osp.isfile)]
             prefix = ds.get('data_prefix') or {}
@@ -98,10 +99,9 @@ def check_data_paths(cfg: Config, loaders: Iterable[str]) -> None:
                     missing.append(f'{loader}: {what} {path!r}')
     for evaluator in ('val_evaluator', 'test_evaluator'):
         ev = cfg.get(evaluator)
-        if not ev or (evaluator == 'val_evaluator'
-                      and 'val_dataloader' not in loaders) or (
-                          evaluator == 'test_evaluator'
-                          and 'test_dataloader' not in loaders):
+        if not ev or (evaluator == 'val_evaluator' and 'val_dataloader'
+                      not in loaders) or (evaluator == 'test_evaluator' and
+                                          'test_dataloader' not in loaders):
             continue
         for metric in ev if isinstance(ev, (list, tuple)) else [ev]:
             path = metric.get('ann_file')
@@ -152,21 +152,23 @@ def check_coco_annotations(path: str, data: Any) -> Dict[int, Dict]:
             f'annotation file {path!r} holds a {type(data).__name__}; a COCO '
             f'keypoint file is a dict with "images", "annotations" and '
             f'"categories"')
-    lacking = [k for k in ('images', 'annotations', 'categories')
-               if k not in data]
+    lacking = [
+        k for k in ('images', 'annotations', 'categories') if k not in data
+    ]
     if lacking:
         raise DataFileError(
             f'annotation file {path!r} lacks {", ".join(lacking)}; a COCO '
             f'keypoint file has "images", "annotations" and "categories"')
     for i, ann in enumerate(data['annotations']):
-        lack = [k for k in ('image_id', 'bbox', 'keypoints')
-                if k not in ann]
+        lack = [k for k in ('image_id', 'bbox', 'keypoints') if k not in ann]
         if lack:
             raise DataFileError(
                 f'annotation file {path!r}: annotations[{i}] lacks '
                 f'{", ".join(lack)}')
-    people = [a for a in data['annotations']
-              if a.get('num_keypoints', 1) > 0 and not a.get('iscrowd', 0)]
+    people = [
+        a for a in data['annotations']
+        if a.get('num_keypoints', 1) > 0 and not a.get('iscrowd', 0)
+    ]
     if not people:
         raise DataFileError(
             f'annotation file {path!r} has no annotated person (no '
@@ -190,8 +192,10 @@ def check_mpii_annotations(path: str, data: Any) -> None:
             f'(MPII format), got {type(data).__name__} of length '
             f'{len(data) if hasattr(data, "__len__") else "?"}')
     for i, person in enumerate(data):
-        lack = [k for k in ('image', 'joints', 'center', 'scale')
-                if k not in person]
+        lack = [
+            k for k in ('image', 'joints', 'center', 'scale')
+            if k not in person
+        ]
         if lack:
             raise DataFileError(f'annotation file {path!r}: entry {i} '
                                 f'lacks {", ".join(lack)}')
@@ -233,8 +237,8 @@ def check_detections(path: str, data: Any,
             unknown.add(det['image_id'])
         elif 'width' in img and 'height' in img:
             x, y, w, h = box
-            outside += (x + w > 1.05 * img['width']
-                        or y + h > 1.05 * img['height'])
+            outside += (
+                x + w > 1.05 * img['width'] or y + h > 1.05 * img['height'])
     if unknown:
         shown = ', '.join(str(u) for u in sorted(unknown, key=str)[:5])
         raise DataFileError(
@@ -245,7 +249,9 @@ def check_detections(path: str, data: Any,
         print_log(
             f'detection file {path!r}: {outside} of {len(data)} boxes reach '
             f'past the image; are they [x1, y1, x2, y2]? They must be [x, y, '
-            f'w, h]', logger='current', level=30)
+            f'w, h]',
+            logger='current',
+            level=30)
 
 
 def check_data_files(cfg: Config, loaders: Iterable[str]) -> None:

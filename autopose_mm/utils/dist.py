@@ -73,8 +73,10 @@ def init_dist_for_device(launcher: str, cfg: Config) -> None:
         return
     dist_cfg['backend'] = 'gloo'
     wrapper = dict(cfg.get('model_wrapper_cfg') or {})
-    if wrapper.get('type', 'MMDistributedDataParallel') in (
-            'MMDistributedDataParallel', 'DeviceAgnosticDDP'):
+    if wrapper.get(
+            'type',
+            'MMDistributedDataParallel') in ('MMDistributedDataParallel',
+                                             'DeviceAgnosticDDP'):
         wrapper['type'] = 'DeviceAgnosticDDP'
         wrapper.setdefault('broadcast_buffers', False)
         wrapper.setdefault('find_unused_parameters',

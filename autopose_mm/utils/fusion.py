@@ -46,8 +46,7 @@ def fuse_conv_bn(model: nn.Module) -> nn.Module:
         elif isinstance(module, nn.Sequential):
             children = list(module.named_children())
             for (_, a), (name, b) in zip(children, children[1:]):
-                if isinstance(a, nn.Conv2d) and isinstance(
-                        b, nn.BatchNorm2d):
+                if isinstance(a, nn.Conv2d) and isinstance(b, nn.BatchNorm2d):
                     _fold(a, b)
                     setattr(module, name, nn.Identity())
     return model

@@ -2,10 +2,11 @@
 import os
 import os.path as osp
 import tempfile
-from typing import Callable, IO
+from typing import IO, Callable
 
 
-def atomic_write(path: str, write: Callable[[IO], None],
+def atomic_write(path: str,
+                 write: Callable[[IO], None],
                  mode: str = 'w') -> None:
     """Write a file through ``write(f)`` and move it into place atomically.
 

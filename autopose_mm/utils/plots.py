@@ -7,10 +7,15 @@ import numpy as np
 from .io import atomic_write
 
 OP_COLORS = {
-    'none': '#bbbbbb', 'skip_connect': '#4c72b0', 'avg_pool_3x3': '#55a868',
-    'max_pool_3x3': '#8c8c3c', 'std_conv_1x1': '#c44e52',
-    'std_conv_3x3': '#dd8452', 'dil_conv_3x3_2': '#8172b3',
-    'dil_conv_3x3_4': '#937860', 'se_connect': '#da8bc3'
+    'none': '#bbbbbb',
+    'skip_connect': '#4c72b0',
+    'avg_pool_3x3': '#55a868',
+    'max_pool_3x3': '#8c8c3c',
+    'std_conv_1x1': '#c44e52',
+    'std_conv_3x3': '#dd8452',
+    'dil_conv_3x3_2': '#8172b3',
+    'dil_conv_3x3_4': '#937860',
+    'se_connect': '#da8bc3'
 }
 
 
@@ -22,8 +27,8 @@ def _pyplot():
 
 
 def _save(fig, path: str) -> None:
-    atomic_write(path, lambda f: fig.savefig(f, format='png', dpi=110),
-                 mode='wb')
+    atomic_write(
+        path, lambda f: fig.savefig(f, format='png', dpi=110), mode='wb')
 
 
 def _draw_cell(ax, name: str, cell) -> None:
@@ -40,25 +45,56 @@ def _draw_cell(ax, name: str, cell) -> None:
         for op, src in node:
             x0, y0 = pos[src]
             color = OP_COLORS.get(op, 'black')
-            ax.annotate('', xy=(x1, y1), xytext=(x0, y0),
-                        arrowprops=dict(arrowstyle='->', color=color, lw=1.4,
-                                        connectionstyle='arc3,rad=0.12'))
-            ax.text((x0 + x1) / 2, (y0 + y1) / 2, op, fontsize=6,
-                    color=color, ha='center', va='center',
-                    bbox=dict(fc='white', ec='none', pad=0.3, alpha=0.8))
+            ax.annotate(
+                '',
+                xy=(x1, y1),
+                xytext=(x0, y0),
+                arrowprops=dict(
+                    arrowstyle='->',
+                    color=color,
+                    lw=1.4,
+                    connectionstyle='arc3,rad=0.12'))
+            ax.text(
+                (x0 + x1) / 2, (y0 + y1) / 2,
+                op,
+                fontsize=6,
+                color=color,
+                ha='center',
+                va='center',
+                bbox=dict(fc='white', ec='none', pad=0.3, alpha=0.8))
     for i in cell.concat:
-        ax.annotate('', xy=out, xytext=pos[i],
-                    arrowprops=dict(arrowstyle='->', color='#999999',
-                                    lw=0.8, ls=':'))
+        ax.annotate(
+            '',
+            xy=out,
+            xytext=pos[i],
+            arrowprops=dict(arrowstyle='->', color='#999999', lw=0.8, ls=':'))
     for i, (x, y) in pos.items():
-        ax.scatter([x], [y], s=420, c='#f2f2f2' if i < 2 else '#ffe8a8',
-                   edgecolors='black', zorder=3)
-        ax.text(x, y, labels.get(i, str(i - 2)), fontsize=6, ha='center',
-                va='center', zorder=4)
-    ax.scatter([out[0]], [out[1]], s=420, c='#cde4f7', edgecolors='black',
-               zorder=3)
-    ax.text(out[0], out[1], 'concat', fontsize=6, ha='center', va='center',
+        ax.scatter([x], [y],
+                   s=420,
+                   c='#f2f2f2' if i < 2 else '#ffe8a8',
+                   edgecolors='black',
+                   zorder=3)
+        ax.text(
+            x,
+            y,
+            labels.get(i, str(i - 2)),
+            fontsize=6,
+            ha='center',
+            va='center',
             zorder=4)
+    ax.scatter([out[0]], [out[1]],
+               s=420,
+               c='#cde4f7',
+               edgecolors='black',
+               zorder=3)
+    ax.text(
+        out[0],
+        out[1],
+        'concat',
+        fontsize=6,
+        ha='center',
+        va='center',
+        zorder=4)
     ax.set_title(name, fontsize=9)
     ax.set_xlim(-0.12, 1.12)
     ax.set_ylim(-0.05, 1.05)
@@ -71,39 +107,48 @@ def _draw_network(ax, cells_per_scale: Sequence[int], channels: int,
     blocks = [('stem', '1/4', '#dddddd')]
     colors = ['#ffe8a8', '#ffd27a', '#ffbb4d', '#ff9f1c']
     for s, count in enumerate(cells_per_scale):
-        label = (f'{count} cells' if s == 0 else
-                 f'reduce + {count - 1} cells')
-        blocks.append((label, f'1/{4 * 2**s}\n{2 * channels * 2**s} ch',
-                       colors[s]))
+        label = (f'{count} cells' if s == 0 else f'reduce + {count - 1} cells')
+        blocks.append(
+            (label, f'1/{4 * 2**s}\n{2 * channels * 2**s} ch', colors[s]))
     blocks.append(('decoder\n3 upsample cells', '1/32 -> 1/4', '#cde4f7'))
     if num_stages == 2:
         blocks.append(('refine encoder\n+ decoder', 'stage 2', '#b6d7a8'))
     blocks.append(('1x1 heatmaps', '1/4', '#eeeeee'))
     for i, (name, note, color) in enumerate(blocks):
-        ax.add_patch(_pyplot().Rectangle((i * 1.2, 0), 1, 1, fc=color,
+        ax.add_patch(_pyplot().Rectangle((i * 1.2, 0),
+                                         1,
+                                         1,
+                                         fc=color,
                                          ec='black'))
-        ax.text(i * 1.2 + 0.5, 0.62, name, ha='center', va='center',
-                fontsize=7)
-        ax.text(i * 1.2 + 0.5, 0.25, note, ha='center', va='center',
-                fontsize=6)
+        ax.text(
+            i * 1.2 + 0.5, 0.62, name, ha='center', va='center', fontsize=7)
+        ax.text(
+            i * 1.2 + 0.5, 0.25, note, ha='center', va='center', fontsize=6)
         if i:
-            ax.annotate('', xy=(i * 1.2, 0.5), xytext=(i * 1.2 - 0.2, 0.5),
-                        arrowprops=dict(arrowstyle='->'))
+            ax.annotate(
+                '',
+                xy=(i * 1.2, 0.5),
+                xytext=(i * 1.2 - 0.2, 0.5),
+                arrowprops=dict(arrowstyle='->'))
     ax.set_xlim(-0.1, len(blocks) * 1.2)
     ax.set_ylim(-0.2, 1.2)
     ax.axis('off')
 
 
-def draw_architecture(genotype, path: str, cells_per_scale: Sequence[int],
-                      base_channels: int, num_stages: int = 1,
+def draw_architecture(genotype,
+                      path: str,
+                      cells_per_scale: Sequence[int],
+                      base_channels: int,
+                      num_stages: int = 1,
                       title: str = '') -> None:
     """Draw the network level and every cell of ``genotype`` to ``path``."""
     plt = _pyplot()
     names = list(genotype.cells)
     fig = plt.figure(figsize=(3.2 * len(names), 5.2))
     grid = fig.add_gridspec(2, len(names), height_ratios=[1, 3])
-    _draw_network(fig.add_subplot(grid[0, :]), cells_per_scale,
-                  base_channels, num_stages)
+    _draw_network(
+        fig.add_subplot(grid[0, :]), cells_per_scale, base_channels,
+        num_stages)
     for i, name in enumerate(names):
         _draw_cell(fig.add_subplot(grid[1, i]), name, genotype.cells[name])
     if title:
@@ -135,8 +180,12 @@ def plot_search_curves(history_file: str, scalars_file: Optional[str],
             for h in history['epochs']
         ])
         for o, name in enumerate(history['candidates']):
-            ax.plot(epochs, weights[:, o], marker='.', label=name,
-                    color=OP_COLORS.get(name))
+            ax.plot(
+                epochs,
+                weights[:, o],
+                marker='.',
+                label=name,
+                color=OP_COLORS.get(name))
         ax.set_title(f'{cell_type}: mean op weight', fontsize=8)
         ax.set_xlabel('epoch')
     axes[len(cell_types) - 1].legend(fontsize=6)
@@ -161,4 +210,3 @@ def plot_search_curves(history_file: str, scalars_file: Optional[str],
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
-

@@ -11,9 +11,12 @@ def summarize(values: Sequence[float]) -> Dict[str, float]:
     v = np.asarray(values, dtype=float)
     if v.size == 0:
         raise ValueError('no values to summarize')
-    return dict(n=int(v.size), mean=float(v.mean()),
-                std=float(v.std(ddof=1)) if v.size > 1 else 0.0,
-                best=float(v.max()), worst=float(v.min()))
+    return dict(
+        n=int(v.size),
+        mean=float(v.mean()),
+        std=float(v.std(ddof=1)) if v.size > 1 else 0.0,
+        best=float(v.max()),
+        worst=float(v.min()))
 
 
 def welch_greater(a: Sequence[float], b: Sequence[float]) -> Optional[float]:
@@ -24,8 +27,8 @@ def welch_greater(a: Sequence[float], b: Sequence[float]) -> Optional[float]:
         return None
     if a.std(ddof=1) == 0 and b.std(ddof=1) == 0:
         return None
-    return float(stats.ttest_ind(a, b, equal_var=False,
-                                 alternative='greater').pvalue)
+    return float(
+        stats.ttest_ind(a, b, equal_var=False, alternative='greater').pvalue)
 
 
 def kendall_tau(x: Sequence[float], y: Sequence[float]) -> Optional[float]:
@@ -72,9 +75,9 @@ def history_movement(history: Mapping) -> List[Dict]:
         for cell, data in record['cells'].items():
             alphas = data['alphas']
             row['cells'][cell] = dict(
-                entropy=float(np.mean([normalized_entropy(e)
-                                       for e in alphas])),
-                max_over_uniform=float(np.mean([max_over_uniform(e)
-                                                for e in alphas])))
+                entropy=float(
+                    np.mean([normalized_entropy(e) for e in alphas])),
+                max_over_uniform=float(
+                    np.mean([max_over_uniform(e) for e in alphas])))
         out.append(row)
     return out

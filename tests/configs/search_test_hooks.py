@@ -20,7 +20,10 @@ class KillAtIterHook(Hook):
         self.epoch = epoch
         self.batch_idx = batch_idx
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         if runner.epoch == self.epoch and batch_idx == self.batch_idx:
             os._exit(3)
@@ -37,7 +40,8 @@ class DumpRankSearchHook(Hook):
         controller = getattr(model.backbone, 'controller', None)
         genotype = derive_genotype(
             arch_modules(model),
-            cells_per_scale=controller.best() if controller else None
-        ).to_dict()
-        torch.save(dict(state=state, genotype=genotype),
-                   osp.join(runner.work_dir, f'rank_{get_rank()}.pth'))
+            cells_per_scale=controller.best()
+            if controller else None).to_dict()
+        torch.save(
+            dict(state=state, genotype=genotype),
+            osp.join(runner.work_dir, f'rank_{get_rank()}.pth'))

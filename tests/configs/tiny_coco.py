@@ -44,8 +44,8 @@ val_dataloader = dict(
         'detections_val2017.json',
         pipeline=val_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(
-    ann_file=data_root + 'annotations/person_keypoints_val2017.json')
+val_evaluator = dict(ann_file=data_root +
+                     'annotations/person_keypoints_val2017.json')
 test_evaluator = val_evaluator
 
 train_cfg = dict(max_epochs=2, val_interval=2)

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from scipy.io import loadmat
 
-from autopose_mm.datasets import (COCO_KEYPOINTS, generate_coco,
-                                  generate_mpii)
+from autopose_mm.datasets import COCO_KEYPOINTS, generate_coco, generate_mpii
 
 
 def _digest(root: str, files) -> str:
@@ -21,8 +20,13 @@ def _digest(root: str, files) -> str:
 @pytest.fixture(scope='module')
 def coco(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('coco'))
-    generate_coco(root, num_train=12, num_val=30, image_size=(128, 96),
-                  crowd_prob=0.3, seed=3)
+    generate_coco(
+        root,
+        num_train=12,
+        num_val=30,
+        image_size=(128, 96),
+        crowd_prob=0.3,
+        seed=3)
     return root
 
 
@@ -34,8 +38,8 @@ def test_coco_files_follow_the_format(coco):
     assert len(data['categories'][0]['skeleton']) == 19
     assert len(data['images']) == 30
     for img in data['images']:
-        assert osp.isfile(osp.join(coco, 'images', 'val2017',
-                                   img['file_name']))
+        assert osp.isfile(
+            osp.join(coco, 'images', 'val2017', img['file_name']))
         assert (img['height'], img['width']) == (128, 96)
     anns = data['annotations']
     assert len({a['id'] for a in anns}) == len(anns)
@@ -53,8 +57,9 @@ def test_coco_files_follow_the_format(coco):
         x, y, w, h = a['bbox']
         assert 0 <= x and 0 <= y and x + w <= 96 and y + h <= 128
         assert 0 < a['area'] <= w * h
-    with open(osp.join(coco, 'person_detection_results',
-                       'detections_val2017.json')) as f:
+    with open(
+            osp.join(coco, 'person_detection_results',
+                     'detections_val2017.json')) as f:
         dets = json.load(f)
     assert {d['category_id'] for d in dets} == {1}
     assert min(d['score'] for d in dets) < 0.5 < max(d['score'] for d in dets)
@@ -63,16 +68,28 @@ def test_coco_files_follow_the_format(coco):
 
 def test_generation_is_deterministic(coco, tmp_path):
     again = str(tmp_path)
-    generate_coco(again, num_train=12, num_val=30, image_size=(128, 96),
-                  crowd_prob=0.3, seed=3)
-    files = ['annotations/person_keypoints_train2017.json',
-             'annotations/person_keypoints_val2017.json',
-             'person_detection_results/detections_val2017.json',
-             'images/val2017/000001000007.jpg']
+    generate_coco(
+        again,
+        num_train=12,
+        num_val=30,
+        image_size=(128, 96),
+        crowd_prob=0.3,
+        seed=3)
+    files = [
+        'annotations/person_keypoints_train2017.json',
+        'annotations/person_keypoints_val2017.json',
+        'person_detection_results/detections_val2017.json',
+        'images/val2017/000001000007.jpg'
+    ]
     assert _digest(coco, files) == _digest(again, files)
     other = str(tmp_path / 'other')
-    generate_coco(other, num_train=12, num_val=30, image_size=(128, 96),
-                  crowd_prob=0.3, seed=4)
+    generate_coco(
+        other,
+        num_train=12,
+        num_val=30,
+        image_size=(128, 96),
+        crowd_prob=0.3,
+        seed=4)
     assert _digest(coco, files[:1]) != _digest(other, files[:1])
 
 
@@ -80,18 +97,25 @@ def test_mmpose_reads_both_formats(coco, tmp_path):
     from mmengine.registry import init_default_scope
     from mmpose.registry import DATASETS
     init_default_scope('mmpose')
-    ds = DATASETS.build(dict(
-        type='CocoDataset', data_root=coco,
-        ann_file='annotations/person_keypoints_train2017.json',
-        data_prefix=dict(img='images/train2017/'), pipeline=[]))
+    ds = DATASETS.build(
+        dict(
+            type='CocoDataset',
+            data_root=coco,
+            ann_file='annotations/person_keypoints_train2017.json',
+            data_prefix=dict(img='images/train2017/'),
+            pipeline=[]))
     assert len(ds) > 12
     mpii = str(tmp_path / 'mpii')
-    generate_mpii(mpii, num_train=6, num_val=6, image_size=(128, 128),
-                  seed=2)
-    val = DATASETS.build(dict(
-        type='MpiiDataset', data_root=mpii, ann_file='annot/valid.json',
-        headbox_file=osp.join(mpii, 'annot', 'gt_valid.mat'),
-        data_prefix=dict(img='images/'), test_mode=True, pipeline=[]))
+    generate_mpii(mpii, num_train=6, num_val=6, image_size=(128, 128), seed=2)
+    val = DATASETS.build(
+        dict(
+            type='MpiiDataset',
+            data_root=mpii,
+            ann_file='annot/valid.json',
+            headbox_file=osp.join(mpii, 'annot', 'gt_valid.mat'),
+            data_prefix=dict(img='images/'),
+            test_mode=True,
+            pipeline=[]))
     info = val.get_data_info(0)
     assert info['keypoints'].shape == (1, 16, 2)
     assert info['head_size'].item() > 0

@@ -6,9 +6,9 @@ import os.path as osp
 import cv2
 import pytest
 import torch
+from conftest import REPO, run_tool
 
 from autopose_mm.models import Genotype
-from conftest import REPO, run_tool
 
 CFG = osp.join(REPO, 'configs', 'autopose', 'demo',
                'bilevel_search_tiny_sample_coco_64x48.py')
@@ -18,8 +18,14 @@ DETERMINISTIC = 'randomness.deterministic=True'
 @pytest.fixture(scope='module')
 def bilevel(sample_workspace, tmp_path_factory):
     work_dir = str(tmp_path_factory.mktemp('bilevel'))
-    run_tool('train.py', CFG, '--work-dir', work_dir, '--cfg-options',
-             DETERMINISTIC, cwd=sample_workspace)
+    run_tool(
+        'train.py',
+        CFG,
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        DETERMINISTIC,
+        cwd=sample_workspace)
     return work_dir
 
 
@@ -46,14 +52,22 @@ def test_bilevel_search_writes_a_layout_that_trains(bilevel, sample_workspace,
     assert 'controller' in ckpt['optimizer']
     # the genotype, layout included, trains as an ordinary network
     path = osp.join(bilevel, 'genotype.json')
-    run_tool('train.py', osp.join(REPO, 'tests', 'configs', 'tiny_coco.py'),
-             '--work-dir', str(tmp_path), '--cfg-options',
-             f'model.genotype={path}', 'train_cfg.max_epochs=1',
-             'train_cfg.val_interval=1', cwd=sample_workspace)
-    trained = torch.load(osp.join(tmp_path, 'epoch_1.pth'),
-                         weights_only=False)['state_dict']
-    cells = {int(k.split('.')[3]) for k in trained
-             if k.startswith('backbone.cells.cells.')}
+    run_tool(
+        'train.py',
+        osp.join(REPO, 'tests', 'configs', 'tiny_coco.py'),
+        '--work-dir',
+        str(tmp_path),
+        '--cfg-options',
+        f'model.genotype={path}',
+        'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=1',
+        cwd=sample_workspace)
+    trained = torch.load(
+        osp.join(tmp_path, 'epoch_1.pth'), weights_only=False)['state_dict']
+    cells = {
+        int(k.split('.')[3])
+        for k in trained if k.startswith('backbone.cells.cells.')
+    }
     assert len(cells) == sum(layout)
 
 
@@ -61,12 +75,25 @@ def test_resume_restores_controller_and_baseline(bilevel, sample_workspace,
                                                  tmp_path):
     work_dir = str(tmp_path)
     killed = osp.join(REPO, 'tests', 'configs', 'tiny_bilevel_kill.py')
-    proc = run_tool('train.py', killed, '--work-dir', work_dir,
-                    '--cfg-options', DETERMINISTIC, cwd=sample_workspace,
-                    check=False)
+    proc = run_tool(
+        'train.py',
+        killed,
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        DETERMINISTIC,
+        cwd=sample_workspace,
+        check=False)
     assert proc.returncode == 3, proc.stdout[-3000:]
-    run_tool('train.py', CFG, '--work-dir', work_dir, '--resume',
-             '--cfg-options', DETERMINISTIC, cwd=sample_workspace)
+    run_tool(
+        'train.py',
+        CFG,
+        '--work-dir',
+        work_dir,
+        '--resume',
+        '--cfg-options',
+        DETERMINISTIC,
+        cwd=sample_workspace)
     a = torch.load(osp.join(work_dir, 'epoch_4.pth'), weights_only=False)
     b = torch.load(osp.join(bilevel, 'epoch_4.pth'), weights_only=False)
     for key, value in _controller_state(b).items():
@@ -77,10 +104,15 @@ def test_resume_restores_controller_and_baseline(bilevel, sample_workspace,
 
 def test_ddp_ranks_sample_the_same_layouts(sample_workspace, tmp_path):
     cfg = osp.join(REPO, 'tests', 'configs', 'tiny_bilevel_dist.py')
-    run_tool('dist_train.sh', cfg, '2', '--work-dir', str(tmp_path),
-             cwd=sample_workspace, env=dict(PORT='29751'))
-    ranks = [torch.load(osp.join(tmp_path, f'rank_{r}.pth'))
-             for r in (0, 1)]
+    run_tool(
+        'dist_train.sh',
+        cfg,
+        '2',
+        '--work-dir',
+        str(tmp_path),
+        cwd=sample_workspace,
+        env=dict(PORT='29751'))
+    ranks = [torch.load(osp.join(tmp_path, f'rank_{r}.pth')) for r in (0, 1)]
     assert ranks[0]['genotype'] == ranks[1]['genotype']
     keys = [k for k in ranks[0]['state'] if 'controller' in k]
     assert keys

@@ -7,12 +7,16 @@ import re
 import numpy as np
 import pytest
 import torch
+from conftest import REPO, run_tool
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from autopose_mm.models import (AutoPoseDecoder, AutoPoseNet, Genotype,
-                                arch_modules)
-from conftest import REPO, run_tool
+from autopose_mm.models import (
+    AutoPoseDecoder,
+    AutoPoseNet,
+    Genotype,
+    arch_modules,
+)
 
 SEARCH_CFG = osp.join(REPO, 'configs', 'autopose', 'demo',
                       'search_tiny_sample_coco_64x48.py')
@@ -23,8 +27,14 @@ DETERMINISTIC = 'randomness.deterministic=True'
 def searched(sample_workspace, tmp_path_factory):
     """The tiny search, run through tools/train.py; returns its work dir."""
     work_dir = str(tmp_path_factory.mktemp('search'))
-    run_tool('train.py', SEARCH_CFG, '--work-dir', work_dir, '--cfg-options',
-             DETERMINISTIC, cwd=sample_workspace)
+    run_tool(
+        'train.py',
+        SEARCH_CFG,
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        DETERMINISTIC,
+        cwd=sample_workspace)
     return work_dir
 
 
@@ -44,12 +54,14 @@ def test_alpha_and_weight_steps_touch_only_their_parameters(
         return {n: p.detach().clone() for n, p in model.named_parameters()}
 
     def changed(before):
-        return {n for n, p in model.named_parameters()
-                if not torch.equal(p, before[n])}
+        return {
+            n
+            for n, p in model.named_parameters()
+            if not torch.equal(p, before[n])
+        }
 
     batch = next(iter(loop.dataloader))
-    arch_names = {n for n, p in model.named_parameters()
-                  if id(p) in arch_ids}
+    arch_names = {n for n, p in model.named_parameters() if id(p) in arch_ids}
     before = snapshot()
     loop._arch_step(batch, runner.optim_wrapper['arch'])
     assert changed(before) == arch_names
@@ -80,12 +92,13 @@ def test_search_writes_valid_genotypes_that_build(searched):
     assert final == Genotype.load(files[-1])
     for path in files:
         genotype = Genotype.load(path)  # validates
-        assert all(len(node) == 2 for cell in genotype.cells.values()
-                   for node in cell.edges)
+        assert all(
+            len(node) == 2 for cell in genotype.cells.values()
+            for node in cell.edges)
         assert all(op != 'none' for cell in genotype.cells.values()
                    for node in cell.edges for op, _ in node)
-        backbone = AutoPoseNet(arch=None, num_cells=4, base_channels=8,
-                               genotype=path)
+        backbone = AutoPoseNet(
+            arch=None, num_cells=4, base_channels=8, genotype=path)
         neck = AutoPoseDecoder(backbone.out_channels, genotype=path)
         out = neck(backbone(torch.rand(1, 3, 64, 48)))
         assert out[0].shape == (1, 16, 16, 12)
@@ -116,9 +129,16 @@ def test_search_moves_alphas_after_warmup(searched):
 def test_searched_genotype_trains(searched, sample_workspace, tmp_path):
     genotype = osp.join(searched, 'genotype.json')
     cfg = osp.join(REPO, 'tests', 'configs', 'tiny_coco.py')
-    run_tool('train.py', cfg, '--work-dir', str(tmp_path), '--cfg-options',
-             f'model.genotype={genotype}', 'train_cfg.max_epochs=1',
-             'train_cfg.val_interval=1', cwd=sample_workspace)
+    run_tool(
+        'train.py',
+        cfg,
+        '--work-dir',
+        str(tmp_path),
+        '--cfg-options',
+        f'model.genotype={genotype}',
+        'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=1',
+        cwd=sample_workspace)
     ckpt = torch.load(osp.join(tmp_path, 'epoch_1.pth'), weights_only=False)
     assert any('graph.ops' in k for k in ckpt['state_dict'])
 
@@ -128,13 +148,26 @@ def test_resume_after_a_kill_gives_the_same_genotype(searched,
                                                      tmp_path):
     work_dir = str(tmp_path)
     killed = osp.join(REPO, 'tests', 'configs', 'tiny_search_kill.py')
-    proc = run_tool('train.py', killed, '--work-dir', work_dir,
-                    '--cfg-options', DETERMINISTIC, cwd=sample_workspace,
-                    check=False)
+    proc = run_tool(
+        'train.py',
+        killed,
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        DETERMINISTIC,
+        cwd=sample_workspace,
+        check=False)
     assert proc.returncode == 3, proc.stdout[-3000:]
     assert not osp.exists(osp.join(work_dir, 'epoch_3.pth'))
-    run_tool('train.py', SEARCH_CFG, '--work-dir', work_dir, '--resume',
-             '--cfg-options', DETERMINISTIC, cwd=sample_workspace)
+    run_tool(
+        'train.py',
+        SEARCH_CFG,
+        '--work-dir',
+        work_dir,
+        '--resume',
+        '--cfg-options',
+        DETERMINISTIC,
+        cwd=sample_workspace)
     resumed = Genotype.load(osp.join(work_dir, 'genotype.json'))
     assert resumed == Genotype.load(osp.join(searched, 'genotype.json'))
     a = torch.load(osp.join(work_dir, 'epoch_4.pth'), weights_only=False)
@@ -148,10 +181,15 @@ def test_resume_after_a_kill_gives_the_same_genotype(searched,
 
 def test_ddp_ranks_agree_on_alphas_and_genotype(sample_workspace, tmp_path):
     cfg = osp.join(REPO, 'tests', 'configs', 'tiny_search_dist.py')
-    run_tool('dist_train.sh', cfg, '2', '--work-dir', str(tmp_path),
-             cwd=sample_workspace, env=dict(PORT='29741'))
-    ranks = [torch.load(osp.join(tmp_path, f'rank_{r}.pth'))
-             for r in (0, 1)]
+    run_tool(
+        'dist_train.sh',
+        cfg,
+        '2',
+        '--work-dir',
+        str(tmp_path),
+        cwd=sample_workspace,
+        env=dict(PORT='29741'))
+    ranks = [torch.load(osp.join(tmp_path, f'rank_{r}.pth')) for r in (0, 1)]
     assert ranks[0]['genotype'] == ranks[1]['genotype']
     arch_keys = [k for k in ranks[0]['state'] if 'arch_params' in k]
     assert len(arch_keys) == 10
@@ -165,23 +203,27 @@ def test_ddp_ranks_agree_on_alphas_and_genotype(sample_workspace, tmp_path):
 def test_a_diverging_search_stops_without_writing_a_genotype(
         sample_workspace, tmp_path):
     work_dir = str(tmp_path)
-    proc = run_tool('train.py', SEARCH_CFG, '--work-dir', work_dir,
-                    '--cfg-options', 'optim_wrapper.weights.optimizer.lr=1e6',
-                    'optim_wrapper.arch.optimizer.lr=1e6',
-                    'train_cfg.warmup_epochs=0', cwd=sample_workspace,
-                    check=False)
+    proc = run_tool(
+        'train.py',
+        SEARCH_CFG,
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        'optim_wrapper.weights.optimizer.lr=1e6',
+        'optim_wrapper.arch.optimizer.lr=1e6',
+        'train_cfg.warmup_epochs=0',
+        cwd=sample_workspace,
+        check=False)
     assert proc.returncode != 0
     assert 'search diverged at epoch' in proc.stdout
     assert 'FloatingPointError' in proc.stdout
-    bad = int(re.search(r'search diverged at epoch (\d+)',
-                        proc.stdout).group(1))
+    bad = int(
+        re.search(r'search diverged at epoch (\d+)', proc.stdout).group(1))
     # nothing derived from the diverged epoch; what was written before is
     # strict JSON with finite numbers
-    assert not osp.exists(osp.join(work_dir, 'genotypes',
-                                   f'epoch_{bad}.json'))
+    assert not osp.exists(osp.join(work_dir, 'genotypes', f'epoch_{bad}.json'))
     history_file = osp.join(work_dir, 'search_history.json')
     if osp.exists(history_file):
         with open(history_file) as f:
             history = json.load(f, parse_constant=lambda c: 1 / 0)
-        assert [h['epoch'] for h in history['epochs']] == list(
-            range(1, bad))
+        assert [h['epoch'] for h in history['epochs']] == list(range(1, bad))

@@ -3,6 +3,7 @@ import os.path as osp
 
 import numpy as np
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData, PixelData
@@ -12,7 +13,6 @@ from mmpose.structures import PoseDataSample
 from autopose_mm.engine.search_eval import score_genotype
 from autopose_mm.models import load_genotype
 from autopose_mm.models.random_genotype import sample_genotype
-from conftest import REPO
 
 SEARCH_CFG = osp.join(REPO, 'configs', 'autopose', 'demo',
                       'search_tiny_sample_coco_64x48.py')
@@ -23,12 +23,12 @@ def _batch(n: int = 4) -> dict:
     for _ in range(n):
         s = PoseDataSample()
         s.gt_fields = PixelData(heatmaps=torch.rand(17, 16, 12))
-        s.gt_instance_labels = InstanceData(
-            keypoint_weights=torch.ones(1, 17))
+        s.gt_instance_labels = InstanceData(keypoint_weights=torch.ones(1, 17))
         s.set_metainfo(dict(input_size=(48, 64)))
         samples.append(s)
-    inputs = [torch.randint(0, 255, (3, 64, 48), dtype=torch.uint8)
-              for _ in range(n)]
+    inputs = [
+        torch.randint(0, 255, (3, 64, 48), dtype=torch.uint8) for _ in range(n)
+    ]
     return dict(inputs=inputs, data_samples=samples)
 
 

@@ -7,11 +7,21 @@ from autopose_mm.utils.complexity import count_macs, count_params
 # docs/architecture.md's reference figures: encoder params (M) and GMACs at
 # 256x192, 384x288 and 256x256.
 ENCODER_FIGURES = {
-    'L12-C32': (5.16, {(256, 192): 0.95, (384, 288): 2.14, (256, 256): 1.27}),
-    'L18-C48': (14.94, {(256, 192): 2.98, (384, 288): 6.70,
-                        (256, 256): 3.97}),
-    'L18-C64': (26.54, {(256, 192): 5.29, (384, 288): 11.90,
-                        (256, 256): 7.05}),
+    'L12-C32': (5.16, {
+        (256, 192): 0.95,
+        (384, 288): 2.14,
+        (256, 256): 1.27
+    }),
+    'L18-C48': (14.94, {
+        (256, 192): 2.98,
+        (384, 288): 6.70,
+        (256, 256): 3.97
+    }),
+    'L18-C64': (26.54, {
+        (256, 192): 5.29,
+        (384, 288): 11.90,
+        (256, 256): 7.05
+    }),
 }
 
 
@@ -28,10 +38,9 @@ def test_preset_shapes_and_fidelity(arch):
     for h, w in macs:
         with torch.no_grad():
             outs = net(torch.rand(1, 3, h, w))
-        assert [tuple(o.shape) for o in outs] == [
-            (1, C * 2**(s + 1), h // 2**(s + 2), w // 2**(s + 2))
-            for s in range(4)
-        ]
+        assert [tuple(o.shape) for o in outs
+                ] == [(1, C * 2**(s + 1), h // 2**(s + 2), w // 2**(s + 2))
+                      for s in range(4)]
     assert net.out_channels == (2 * C, 4 * C, 8 * C, 16 * C)
 
 
@@ -44,12 +53,13 @@ def test_free_sizes_and_default_rule():
     assert net.reduction_indices == (1, 3, 5)  # 1, 2, 2, 1 cells
     outs = net(torch.rand(2, 3, 64, 48))
     assert [o.shape[1] for o in outs] == [16, 32, 64, 128]
-    custom = AutoPoseNet(num_cells=12, base_channels=16,
-                         reduction_indices=(2, 4, 10))
+    custom = AutoPoseNet(
+        num_cells=12, base_channels=16, reduction_indices=(2, 4, 10))
     assert custom.cells.tap_indices == (1, 3, 9, 11)
     # overriding L of a preset drops the preset's reduction positions
-    assert AutoPoseNet(arch='L12-C32', num_cells=8,
-                       base_channels=8).reduction_indices == (2, 4, 6)
+    assert AutoPoseNet(
+        arch='L12-C32', num_cells=8,
+        base_channels=8).reduction_indices == (2, 4, 6)
 
 
 @pytest.mark.parametrize('kwargs,match', [
@@ -70,11 +80,10 @@ def test_genotype_from_path_and_norm_eval(tmp_path):
     from autopose_mm.models import load_genotype
     path = str(tmp_path / 'g.yaml')
     load_genotype('published').dump(path)
-    net = AutoPoseNet(arch=None, num_cells=4, base_channels=8, genotype=path,
-                      norm_eval=True)
+    net = AutoPoseNet(
+        arch=None, num_cells=4, base_channels=8, genotype=path, norm_eval=True)
     net.train()
-    bns = [m for m in net.modules()
-           if isinstance(m, torch.nn.BatchNorm2d)]
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)]
     assert bns and not any(m.training for m in bns)
 
 
@@ -84,8 +93,10 @@ def test_fused_convolutions_equal_separate_ones(cell):
 
     from autopose_mm.models import CellGraph, load_genotype
     torch.manual_seed(0)
-    graph = CellGraph(getattr(load_genotype('published'), cell), 8,
-                      reduction=cell == 'reduce')
+    graph = CellGraph(
+        getattr(load_genotype('published'), cell),
+        8,
+        reduction=cell == 'reduce')
     assert any(graph.fused)  # the published cells share inputs
     separate = copy.deepcopy(graph)
     separate.fused = [[] for _ in separate.fused]
@@ -148,9 +159,9 @@ def test_bn_fused_into_convs_gives_the_same_inference():
         fused = fuse_conv_bn(net)
         # only the BNs after pooling stay
         from autopose_mm.models import PoolBN
-        pool_bns = {id(m.bn) for m in fused.modules()
-                    if isinstance(m, PoolBN)}
-        assert all(id(m) in pool_bns for m in fused.modules()
-                   if isinstance(m, torch.nn.BatchNorm2d))
+        pool_bns = {id(m.bn) for m in fused.modules() if isinstance(m, PoolBN)}
+        assert all(
+            id(m) in pool_bns for m in fused.modules()
+            if isinstance(m, torch.nn.BatchNorm2d))
         for a, b in zip(fused(x), expected):
             assert torch.allclose(a, b, atol=1e-4, rtol=1e-4)

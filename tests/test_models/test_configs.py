@@ -4,27 +4,27 @@ import os.path as osp
 
 import pytest
 import torch
+from conftest import REPO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 
-from conftest import REPO
-
 CONFIGS = sorted(
-    p for p in glob.glob(osp.join(REPO, 'configs', 'autopose', '**', '*.py'),
-                         recursive=True) if '_base_' not in p)
+    p for p in glob.glob(
+        osp.join(REPO, 'configs', 'autopose', '**', '*.py'), recursive=True)
+    if '_base_' not in p)
 
 
 def test_all_configs_are_found():
     names = {osp.basename(p) for p in CONFIGS}
     for arch in ('l12_c32', 'l18_c48', 'l18_c64'):
-        for suffix in ('coco_256x192', 'coco_384x288',
-                       'coco_384x288_test-dev', 'mpii_256x256'):
+        for suffix in ('coco_256x192', 'coco_384x288', 'coco_384x288_test-dev',
+                       'mpii_256x256'):
             assert f'{arch}_{suffix}.py' in names
 
 
-@pytest.mark.parametrize('path', CONFIGS,
-                         ids=[osp.relpath(p, REPO) for p in CONFIGS])
+@pytest.mark.parametrize(
+    'path', CONFIGS, ids=[osp.relpath(p, REPO) for p in CONFIGS])
 def test_config_builds_its_model(path):
     cfg = Config.fromfile(path)
     init_default_scope(cfg.get('default_scope', 'mmpose'))

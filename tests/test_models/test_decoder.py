@@ -4,14 +4,14 @@ import os.path as osp
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import REPO
 from mmengine.config import Config
-from mmpose.registry import MODELS
 from mmengine.registry import init_default_scope
+from mmpose.registry import MODELS
 
 from autopose_mm.models import AutoPoseDecoder, AutoPoseNet
 from autopose_mm.models.cells import _UpsampleProjection
 from autopose_mm.utils.complexity import count_macs, count_params
-from conftest import REPO
 
 CONFIG_DIR = osp.join(REPO, 'configs', 'autopose')
 # docs/architecture.md: model params (M) and GMACs at 256x192, K = 17,

@@ -3,6 +3,7 @@ backbone, and mismatches caught when the model is built."""
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_CFG
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
@@ -10,7 +11,6 @@ from mmpose.registry import MODELS
 
 from autopose_mm.models import Genotype, load_genotype
 from autopose_mm.models.random_genotype import sample_genotype
-from conftest import TINY_CFG
 
 
 def _model_cfg():
@@ -46,8 +46,10 @@ def test_another_genotype_in_the_neck_is_refused(tmp_path):
     sample_genotype(np.random.default_rng(4)).dump(path)
     cfg = _model_cfg()
     cfg.neck.genotype = path
-    with pytest.raises(ValueError, match='model.neck.genotype=.*differs from '
-                       'model.genotype'):
+    with pytest.raises(
+            ValueError,
+            match='model.neck.genotype=.*differs from '
+            'model.genotype'):
         MODELS.build(cfg)
     # the same genotype given twice is accepted
     cfg.neck.genotype = 'published'
@@ -78,8 +80,10 @@ def test_fewer_nodes_change_the_widths_consistently():
     data['nodes'] = 3
     cfg = _model_cfg()
     cfg.genotype = data
-    with pytest.raises(ValueError, match=r"refine_channels \(16\) must be "
-                       r"divisible by the genotype's 3 concatenated nodes"):
+    with pytest.raises(
+            ValueError,
+            match=r"refine_channels \(16\) must be "
+            r"divisible by the genotype's 3 concatenated nodes"):
         MODELS.build(cfg)
     cfg.neck.refine_channels = 12
     model = MODELS.build(cfg)

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from autopose_mm.models import (CELL_TYPES, Genotype, load_genotype)
+from autopose_mm.models import CELL_TYPES, Genotype, load_genotype
 from autopose_mm.models.genotype import PUBLISHED_GENOTYPE
 
 
@@ -73,9 +73,10 @@ def test_malformed_genotypes_name_the_field(published_dict, path, value,
 
 def test_malformed_file_names_the_file(tmp_path, published_dict):
     path = tmp_path / 'bad.json'
-    path.write_text(json.dumps(
-        _broken(published_dict, ('encoder', 'normal', 'edges', 0, 0, 0),
-                'nope')))
+    path.write_text(
+        json.dumps(
+            _broken(published_dict, ('encoder', 'normal', 'edges', 0, 0, 0),
+                    'nope')))
     with pytest.raises(ValueError, match=f'{path}.*unknown operation'):
         load_genotype(str(path))
     with pytest.raises(FileNotFoundError, match='missing.json'):

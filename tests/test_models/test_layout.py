@@ -2,19 +2,26 @@ import pytest
 import torch
 import torch.nn as nn
 
-from autopose_mm.models import (AutoPoseBiLevelSearchNet, AutoPoseDecoder,
-                                AutoPoseNet, LayoutController, LayoutSpace,
-                                analytic_macs, load_genotype)
+from autopose_mm.models import (
+    AutoPoseBiLevelSearchNet,
+    AutoPoseDecoder,
+    AutoPoseNet,
+    LayoutController,
+    LayoutSpace,
+    analytic_macs,
+    load_genotype,
+)
 from autopose_mm.utils.complexity import count_macs
 
 
 def test_layout_space_enumerates_and_validates():
     space = LayoutSpace(12, max_cells=6)
     assert (3, 3, 3, 3) in space.layouts and (3, 5, 7, 3) not in space.layouts
-    assert all(sum(l) == 12 and min(l) >= 1 and max(l) <= 6
-               for l in space.layouts)
+    assert all(
+        sum(lay) == 12 and min(lay) >= 1 and max(lay) <= 6
+        for lay in space.layouts)
     assert len(LayoutSpace(12).layouts) == 165  # C(11, 3) compositions
-    assert {sum(l) for l in LayoutSpace([4, 6]).layouts} == {4, 6}
+    assert {sum(lay) for lay in LayoutSpace([4, 6]).layouts} == {4, 6}
     with pytest.raises(ValueError, match='at least one cell'):
         LayoutSpace(3)
 
@@ -50,15 +57,14 @@ def test_controller_meets_a_compute_budget():
 
     target = gmacs((3, 3, 3, 3)) / 2
     controller = LayoutController(space)
-    _train(controller, lambda l: -abs(gmacs(l) / target - 1), steps=400)
+    _train(controller, lambda lay: -abs(gmacs(lay) / target - 1), steps=400)
     assert abs(gmacs(controller.best()) / target - 1) < 0.15
 
 
 def test_layout_genotype_builds_with_exact_analytic_macs():
     genotype = load_genotype('published').to_dict()
     genotype['network'] = {'cells_per_scale': [1, 4, 2, 2]}
-    backbone = AutoPoseNet(arch='L12-C32', base_channels=16,
-                           genotype=genotype)
+    backbone = AutoPoseNet(arch='L12-C32', base_channels=16, genotype=genotype)
     assert backbone.num_cells == 9
     assert backbone.reduction_indices == (1, 5, 7)
     neck = AutoPoseDecoder(backbone.out_channels, genotype=genotype)
@@ -70,8 +76,8 @@ def test_layout_genotype_builds_with_exact_analytic_macs():
             return head(neck(backbone(x))[0])
 
     measured = count_macs(Net(), (3, 96, 72))
-    analytic = analytic_macs(load_genotype(genotype), (1, 4, 2, 2), 16,
-                             (96, 72))
+    analytic = analytic_macs(
+        load_genotype(genotype), (1, 4, 2, 2), 16, (96, 72))
     assert measured == analytic
     with pytest.raises(ValueError, match='network.cells_per_scale'):
         genotype['network'] = {'cells_per_scale': [0, 4, 2, 2]}
@@ -79,8 +85,8 @@ def test_layout_genotype_builds_with_exact_analytic_macs():
 
 
 def test_bilevel_supernet_shares_cells_across_layouts():
-    backbone = AutoPoseBiLevelSearchNet(base_channels=16, num_cells=[4, 6],
-                                        max_cells=3)
+    backbone = AutoPoseBiLevelSearchNet(
+        base_channels=16, num_cells=[4, 6], max_cells=3)
     assert backbone.space.max_per_scale == (3, 3, 3, 3)
     x = torch.rand(1, 3, 64, 48)
     for layout in [(1, 1, 1, 1), (3, 1, 1, 1), (1, 1, 1, 3), (2, 2, 1, 1)]:

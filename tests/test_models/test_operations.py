@@ -2,8 +2,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autopose_mm.models import (OPERATION_NAMES, FactorizedReduce,
-                                build_operation)
+from autopose_mm.models import (
+    OPERATION_NAMES,
+    FactorizedReduce,
+    build_operation,
+)
 from autopose_mm.models.operations import supports_stride
 
 
@@ -29,8 +32,10 @@ def test_operation_shapes(name, stride):
 
 def test_odd_sizes_reduce_like_convolutions():
     x = torch.randn(1, 8, 13, 9)
-    sizes = {build_operation(n, 8, 2)(x).shape[-2:]
-             for n in OPERATION_NAMES if supports_stride(n, 2)}
+    sizes = {
+        build_operation(n, 8, 2)(x).shape[-2:]
+        for n in OPERATION_NAMES if supports_stride(n, 2)
+    }
     assert sizes == {torch.Size([7, 5])}
 
 
@@ -44,10 +49,11 @@ def test_factorized_reduce_equals_offset_strided_convs(size):
     x = torch.randn(2, 6, *size, requires_grad=True)
     relu = F.relu(x)
     shifted = F.pad(relu[:, :, 1:, 1:], (0, 1, 0, 1))
-    ref = op.bn(torch.cat([
-        F.conv2d(relu, op.conv_1.weight, stride=2),
-        F.conv2d(shifted, op.conv_2.weight, op.conv_2.bias, stride=2)
-    ], 1))
+    ref = op.bn(
+        torch.cat([
+            F.conv2d(relu, op.conv_1.weight, stride=2),
+            F.conv2d(shifted, op.conv_2.weight, op.conv_2.bias, stride=2)
+        ], 1))
     out = op(x)
     torch.testing.assert_close(out, ref)
     g = torch.randn_like(out)
@@ -73,6 +79,6 @@ def test_unknown_operation_names_the_allowed_ones():
 
 
 def test_norm_cfg_is_a_config_switch():
-    op = build_operation('std_conv_3x3', 8, norm_cfg=dict(type='GN',
-                                                          num_groups=2))
+    op = build_operation(
+        'std_conv_3x3', 8, norm_cfg=dict(type='GN', num_groups=2))
     assert isinstance(op.bn, torch.nn.GroupNorm)

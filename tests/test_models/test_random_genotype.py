@@ -4,10 +4,13 @@ import pytest
 
 from autopose_mm.models import Genotype, analytic_macs, load_genotype
 from autopose_mm.models.genotype import CELL_TYPES
-from autopose_mm.models.random_genotype import (edge_candidates,
-                                                pair_agreement,
-                                                sample_cell, sample_genotype,
-                                                sample_genotypes_at_cost)
+from autopose_mm.models.random_genotype import (
+    edge_candidates,
+    pair_agreement,
+    sample_cell,
+    sample_genotype,
+    sample_genotypes_at_cost,
+)
 
 
 def test_edge_candidates_follow_the_search_masks():
@@ -49,6 +52,7 @@ def test_sampling_is_reproducible():
 
 
 def test_cost_window_keeps_only_matching_genotypes():
+
     def cost(g):
         return analytic_macs(g, (2, 2, 1, 1), 16, (64, 48)) / 1e9
 
@@ -61,8 +65,7 @@ def test_cost_window_keeps_only_matching_genotypes():
     again = sample_genotypes_at_cost(5, cost, target, 0.1, seed=2)
     assert [g.cells for g in again] == [g.cells for g in picks]
     with pytest.raises(RuntimeError, match='widen the tolerance'):
-        sample_genotypes_at_cost(2, cost, target * 100, 0.01,
-                                 max_draws=50)
+        sample_genotypes_at_cost(2, cost, target * 100, 0.01, max_draws=50)
 
 
 def test_pair_agreement():

@@ -2,9 +2,14 @@ import pytest
 import torch
 from mmpose.models.backbones.utils import channel_shuffle
 
-from autopose_mm.models import (OPERATION_NAMES, ArchParams,
-                                AutoPoseSearchDecoder, AutoPoseSearchNet,
-                                MixedEdges, derive_genotype)
+from autopose_mm.models import (
+    OPERATION_NAMES,
+    ArchParams,
+    AutoPoseSearchDecoder,
+    AutoPoseSearchNet,
+    MixedEdges,
+    derive_genotype,
+)
 
 
 @pytest.mark.parametrize('stride', [1, 2])
@@ -77,14 +82,15 @@ def test_supernet_forward_backward_and_derived_genotype():
 
 def test_bad_partial_channels_are_explained():
     with pytest.raises(ValueError, match='partial_channels=3 must divide'):
-        AutoPoseSearchNet(arch=None, num_cells=4, base_channels=16,
-                          partial_channels=3)
+        AutoPoseSearchNet(
+            arch=None, num_cells=4, base_channels=16, partial_channels=3)
     with pytest.raises(ValueError, match='candidates must include "none"'):
         ArchParams(('normal', ), candidates=('std_conv_3x3', ))
 
 
 def _random_normal_cell():
     import numpy as np
+
     from autopose_mm.models.random_genotype import sample_cell
     return sample_cell('normal', np.random.default_rng(0))
 
@@ -96,8 +102,8 @@ def test_fixed_cells_use_one_hot_weights():
     with arch.fixed(dict(normal=cell)):
         ops, edges = arch.mixing_weights('normal')
         # reduce is not fixed: still the softmax
-        assert torch.equal(arch.mixing_weights('reduce')[0],
-                           arch.op_weights('reduce'))
+        assert torch.equal(
+            arch.mixing_weights('reduce')[0], arch.op_weights('reduce'))
     assert ops.sum() == edges.sum() == 8  # two edges per node, one op each
     start = 0
     for k, node in enumerate(cell.edges):
@@ -123,11 +129,12 @@ def test_fixed_refuses_cells_outside_the_space():
 
 def test_supernet_under_fixed_cells_ignores_the_alphas():
     torch.manual_seed(0)
-    backbone = AutoPoseSearchNet(arch=None, num_cells=4,
-                                 base_channels=16).eval()
+    backbone = AutoPoseSearchNet(
+        arch=None, num_cells=4, base_channels=16).eval()
     x = torch.randn(1, 3, 64, 48)
-    cells = dict(normal=_random_normal_cell(),
-                 reduce=backbone.arch_params.derive('reduce'))
+    cells = dict(
+        normal=_random_normal_cell(),
+        reduce=backbone.arch_params.derive('reduce'))
     with backbone.arch_params.fixed(cells):
         before = backbone(x)[-1]
         with torch.no_grad():
@@ -151,11 +158,13 @@ def test_gumbel_sampling_picks_one_operation_per_edge():
     (ops * torch.randn_like(ops)).sum().backward()
     assert arch.alphas['reduce'].grad.abs().sum() > 0
     # draws differ; in eval mode the weights are the softmax again
-    draws = {tuple(arch.mixing_weights('normal')[0].argmax(-1).tolist())
-             for _ in range(5)}
+    draws = {
+        tuple(arch.mixing_weights('normal')[0].argmax(-1).tolist())
+        for _ in range(5)
+    }
     assert len(draws) > 1
     arch.eval()
-    assert torch.equal(arch.mixing_weights('normal')[0],
-                       arch.op_weights('normal'))
+    assert torch.equal(
+        arch.mixing_weights('normal')[0], arch.op_weights('normal'))
     with pytest.raises(ValueError, match='gumbel_tau'):
         ArchParams(('normal', ), gumbel_tau=0.0)

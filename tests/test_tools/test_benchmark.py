@@ -3,7 +3,6 @@ import os.path as osp
 import re
 
 import pytest
-
 from conftest import REPO, run_tool
 
 ROWS = ['AutoPose-L12-C32', 'HRNet-W32', 'Cell-search supernet L12-C32 K=4']
@@ -12,10 +11,27 @@ ROWS = ['AutoPose-L12-C32', 'HRNet-W32', 'Cell-search supernet L12-C32 K=4']
 def test_benchmark_prints_ratios_and_writes_json(tmp_path):
     out = str(tmp_path / 'bench.json')
     proc = run_tool(
-        'analysis/benchmark.py', '--rows', *ROWS, '--batch', '2', '--shape',
-        '128', '96', '--warmup', '0', '--repeats', '1', '--fuse-conv-bn',
-        '--pipeline-workers', '0', '--pipeline-batches', '2', '--json', out,
-        cwd=REPO, env=dict(TMPDIR=str(tmp_path)))
+        'analysis/benchmark.py',
+        '--rows',
+        *ROWS,
+        '--batch',
+        '2',
+        '--shape',
+        '128',
+        '96',
+        '--warmup',
+        '0',
+        '--repeats',
+        '1',
+        '--fuse-conv-bn',
+        '--pipeline-workers',
+        '0',
+        '--pipeline-batches',
+        '2',
+        '--json',
+        out,
+        cwd=REPO,
+        env=dict(TMPDIR=str(tmp_path)))
     with open(out) as f:
         result = json.load(f)
     rows = {r['name']: r for r in result['rows']}
@@ -41,18 +57,25 @@ def test_benchmark_prints_ratios_and_writes_json(tmp_path):
     achieved = 3 * rows['AutoPose-L12-C32']['gmacs'] * rows[
         'AutoPose-L12-C32']['train_ips']
     assert table['AutoPose-L12-C32'][5] == f'{achieved:.1f}'
-    assert re.search(r'Cell-search supernet L12-C32 K=4 vs the derived '
-                     r'AutoPose-L12-C32 .*time per step [\d.]+x', proc.stdout)
+    assert re.search(
+        r'Cell-search supernet L12-C32 K=4 vs the derived '
+        r'AutoPose-L12-C32 .*time per step [\d.]+x', proc.stdout)
     assert result['pipeline_ips']['0'] > 0
-    assert osp.isfile(osp.join(str(tmp_path), 'autopose_mm_bench_data',
-                               'annotations',
-                               'person_keypoints_train2017.json'))
+    assert osp.isfile(
+        osp.join(
+            str(tmp_path), 'autopose_mm_bench_data', 'annotations',
+            'person_keypoints_train2017.json'))
 
 
 def test_channels_last_supernet_is_refused_before_measuring(tmp_path):
-    proc = run_tool('analysis/benchmark.py', '--channels-last', '--rows',
-                    'AutoPose-L12-C32', 'Cell-search supernet L12-C32 K=4',
-                    cwd=str(tmp_path), check=False)
+    proc = run_tool(
+        'analysis/benchmark.py',
+        '--channels-last',
+        '--rows',
+        'AutoPose-L12-C32',
+        'Cell-search supernet L12-C32 K=4',
+        cwd=str(tmp_path),
+        check=False)
     assert proc.returncode == 2
     assert 'Cell-search supernet L12-C32 K=4' in proc.stdout
     assert 'Leave out --channels-last' in proc.stdout

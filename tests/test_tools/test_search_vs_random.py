@@ -4,15 +4,20 @@ import os.path as osp
 import re
 
 import cv2
-
 from conftest import TINY_CFG, run_tool
 
 
 def test_search_vs_random_test_profile(sample_workspace, tmp_path):
     work_dir = str(tmp_path / 'svr')
-    proc = run_tool('analysis/search_vs_random.py', '--profile', 'test',
-                    '--train-config', TINY_CFG, '--work-dir', work_dir,
-                    cwd=sample_workspace)
+    proc = run_tool(
+        'analysis/search_vs_random.py',
+        '--profile',
+        'test',
+        '--train-config',
+        TINY_CFG,
+        '--work-dir',
+        work_dir,
+        cwd=sample_workspace)
     out = proc.stdout
     # progress: every run numbered, with the elapsed time and an ETA; the
     # last count is exact (fewer random layouts when few fit the window)
@@ -36,8 +41,10 @@ def test_search_vs_random_test_profile(sample_workspace, tmp_path):
     assert 0.0 <= cells['agreement'] <= 1.0
     assert all(1 <= r <= 3 for r in cells['searched_ranks'])
     # the entropy of the operation weights per seed and epoch
-    assert {(r['seed'], r['epoch']) for r in cells['entropy']} == {
-        (s, e) for s in (0, 1) for e in (1, 2)}
+    assert {(r['seed'], r['epoch'])
+            for r in cells['entropy']} == {(s, e)
+                                           for s in (0, 1)
+                                           for e in (1, 2)}
     assert all(0.0 < r['entropy'] <= 1.0 for r in cells['entropy'])
     net = results['network']
     assert [e['group'] for e in net['entries']][0] == 'searched'
@@ -51,10 +58,18 @@ def test_search_vs_random_test_profile(sample_workspace, tmp_path):
     assert img is not None and img.shape[1] > 500
 
     # a second run reuses every finished training (one result file each)
-    proc = run_tool('analysis/search_vs_random.py', '--profile', 'test',
-                    '--train-config', TINY_CFG, '--work-dir', work_dir,
-                    '--bilevel-config', 'none', cwd=sample_workspace)
+    proc = run_tool(
+        'analysis/search_vs_random.py',
+        '--profile',
+        'test',
+        '--train-config',
+        TINY_CFG,
+        '--work-dir',
+        work_dir,
+        '--bilevel-config',
+        'none',
+        cwd=sample_workspace)
     with open(osp.join(work_dir, 'results.json')) as f:
         again = json.load(f)
-    assert [e['metrics'] for e in again['cells']['entries']] == [
-        e['metrics'] for e in cells['entries']]
+    assert [e['metrics'] for e in again['cells']['entries']
+            ] == [e['metrics'] for e in cells['entries']]

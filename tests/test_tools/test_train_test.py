@@ -8,8 +8,7 @@ import sys
 
 import pytest
 import torch
-
-from conftest import TINY_CFG, REPO, run_cmd, run_tool
+from conftest import REPO, TINY_CFG, run_cmd, run_tool
 
 
 def _scalars(work_dir: str) -> list:
@@ -28,9 +27,15 @@ def _last_val_metrics(work_dir: str) -> dict:
 def trained(sample_workspace, tmp_path_factory):
     """Train the tiny config for 4 epochs; returns its work dir."""
     work_dir = str(tmp_path_factory.mktemp('train'))
-    run_tool('train.py', TINY_CFG, '--work-dir', work_dir, '--cfg-options',
-             'train_cfg.max_epochs=4', 'train_cfg.val_interval=4',
-             cwd=sample_workspace)
+    run_tool(
+        'train.py',
+        TINY_CFG,
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        'train_cfg.max_epochs=4',
+        'train_cfg.val_interval=4',
+        cwd=sample_workspace)
     return work_dir
 
 
@@ -54,9 +59,17 @@ def test_training_lowers_the_loss(trained):
 def test_test_tool_computes_coco_metric(trained, sample_workspace, tmp_path):
     out = tmp_path / 'metrics.json'
     dump = tmp_path / 'preds.pkl'
-    run_tool('test.py', TINY_CFG, osp.join(trained, 'epoch_4.pth'),
-             '--work-dir', str(tmp_path), '--out', str(out), '--dump',
-             str(dump), cwd=sample_workspace)
+    run_tool(
+        'test.py',
+        TINY_CFG,
+        osp.join(trained, 'epoch_4.pth'),
+        '--work-dir',
+        str(tmp_path),
+        '--out',
+        str(out),
+        '--dump',
+        str(dump),
+        cwd=sample_workspace)
     metrics = json.loads(out.read_text())
     assert set(metrics) >= {'coco/AP', 'coco/AP .5', 'coco/AR'}
     # -1 marks an area range without objects (COCO's convention)
@@ -71,11 +84,22 @@ def test_test_tool_computes_coco_metric(trained, sample_workspace, tmp_path):
 
 def test_resume_continues_from_saved_state(sample_workspace, tmp_path):
     work_dir = str(tmp_path)
-    run_tool('train.py', TINY_CFG, '--work-dir', work_dir, '--cfg-options',
-             'train_cfg.max_epochs=1', cwd=sample_workspace)
+    run_tool(
+        'train.py',
+        TINY_CFG,
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        'train_cfg.max_epochs=1',
+        cwd=sample_workspace)
     first = torch.load(osp.join(work_dir, 'epoch_1.pth'), weights_only=False)
-    proc = run_tool('train.py', TINY_CFG, '--work-dir', work_dir, '--resume',
-                    cwd=sample_workspace)
+    proc = run_tool(
+        'train.py',
+        TINY_CFG,
+        '--work-dir',
+        work_dir,
+        '--resume',
+        cwd=sample_workspace)
     assert 'resumed epoch: 1' in proc.stdout
     second = torch.load(osp.join(work_dir, 'epoch_2.pth'), weights_only=False)
     iters = first['meta']['iter']
@@ -99,8 +123,14 @@ def test_malicious_checkpoint_is_refused(sample_workspace, tmp_path):
     marker = tmp_path / 'pwned'
     ckpt = tmp_path / 'evil.pth'
     torch.save({'state_dict': {}, 'payload': _RunsShell(marker)}, ckpt)
-    proc = run_tool('test.py', TINY_CFG, str(ckpt), '--work-dir',
-                    str(tmp_path), cwd=sample_workspace, check=False)
+    proc = run_tool(
+        'test.py',
+        TINY_CFG,
+        str(ckpt),
+        '--work-dir',
+        str(tmp_path),
+        cwd=sample_workspace,
+        check=False)
     assert proc.returncode != 0
     assert 'refused to load checkpoint' in proc.stdout
     assert 'posix.system' in proc.stdout or 'os.system' in proc.stdout
@@ -110,10 +140,15 @@ def test_malicious_checkpoint_is_refused(sample_workspace, tmp_path):
 def test_dist_train_two_gloo_processes_agree(sample_workspace, tmp_path):
     cfg = osp.join(REPO, 'tests', 'configs', 'tiny_coco_dist.py')
     work_dir = str(tmp_path)
-    run_tool('dist_train.sh', cfg, '2', '--work-dir', work_dir,
-             cwd=sample_workspace, env=dict(PORT='29731'))
-    states = [torch.load(osp.join(work_dir, f'rank_{r}.pth'))
-              for r in (0, 1)]
+    run_tool(
+        'dist_train.sh',
+        cfg,
+        '2',
+        '--work-dir',
+        work_dir,
+        cwd=sample_workspace,
+        env=dict(PORT='29731'))
+    states = [torch.load(osp.join(work_dir, f'rank_{r}.pth')) for r in (0, 1)]
     assert states[0].keys() == states[1].keys()
     for key in states[0]:
         assert torch.equal(states[0][key], states[1][key]), key
@@ -123,20 +158,29 @@ def test_dist_train_two_gloo_processes_agree(sample_workspace, tmp_path):
 def test_mim_train_and_test(sample_workspace, tmp_path):
     mim = osp.join(osp.dirname(sys.executable), 'mim')
     work_dir = str(tmp_path)
-    run_cmd([mim, 'train', 'autopose_mm', TINY_CFG, '--work-dir', work_dir,
-             '--cfg-options', 'train_cfg.max_epochs=1'],
+    run_cmd([
+        mim, 'train', 'autopose_mm', TINY_CFG, '--work-dir', work_dir,
+        '--cfg-options', 'train_cfg.max_epochs=1'
+    ],
             cwd=sample_workspace)
     ckpt = osp.join(work_dir, 'epoch_1.pth')
     assert osp.isfile(ckpt)
-    proc = run_cmd([mim, 'test', 'autopose_mm', TINY_CFG, '--checkpoint',
-                    ckpt, '--work-dir', work_dir], cwd=sample_workspace)
+    proc = run_cmd([
+        mim, 'test', 'autopose_mm', TINY_CFG, '--checkpoint', ckpt,
+        '--work-dir', work_dir
+    ],
+                   cwd=sample_workspace)
     assert 'coco/AP' in proc.stdout
 
 
 def test_mpii_config_trains_and_reports_pckh(tmp_path):
     from autopose_mm.datasets import generate_mpii
-    generate_mpii(str(tmp_path / 'data' / 'mpii'), num_train=16, num_val=8,
-                  image_size=(128, 128), seed=0)
+    generate_mpii(
+        str(tmp_path / 'data' / 'mpii'),
+        num_train=16,
+        num_val=8,
+        image_size=(128, 128),
+        seed=0)
     cfg = osp.join(REPO, 'configs', 'autopose', 'l12_c32_mpii_256x256.py')
     tiny = [
         'model.backbone.arch=None', 'model.backbone.num_cells=4',
@@ -152,8 +196,14 @@ def test_mpii_config_trains_and_reports_pckh(tmp_path):
         'val_dataloader.persistent_workers=False'
     ]
     work_dir = str(tmp_path / 'work')
-    run_tool('train.py', cfg, '--work-dir', work_dir, '--cfg-options',
-             *tiny, cwd=str(tmp_path))
+    run_tool(
+        'train.py',
+        cfg,
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        *tiny,
+        cwd=str(tmp_path))
     evals = [r for r in _scalars(work_dir) if 'PCK' in r]
     # MpiiPCKAccuracy reports percentages, per joint group too
     assert evals and 0 <= evals[-1]['PCK'] <= 100
@@ -165,47 +215,65 @@ def test_mpii_config_trains_and_reports_pckh(tmp_path):
 def test_test_tool_show_dir_draws_predictions(trained, sample_workspace,
                                               tmp_path):
     import cv2
-    proc = run_tool('test.py', TINY_CFG, osp.join(trained, 'epoch_4.pth'),
-                    '--work-dir', str(tmp_path), '--show-dir', 'vis',
-                    cwd=sample_workspace)
+    proc = run_tool(
+        'test.py',
+        TINY_CFG,
+        osp.join(trained, 'epoch_4.pth'),
+        '--work-dir',
+        str(tmp_path),
+        '--show-dir',
+        'vis',
+        cwd=sample_workspace)
     drawn = sorted(glob.glob(osp.join(str(tmp_path), '*', 'vis', '*.jpg')))
     # one picture per detected person box of the 8 validation images
     assert len(drawn) >= 8, proc.stdout[-2000:]
     assert 'predictions drawn into' in proc.stdout
     img = cv2.imread(drawn[0])
-    src = cv2.imread(osp.join(sample_workspace, 'data', 'sample_coco',
-                              'images', 'val2017',
-                              osp.basename(drawn[0]).rsplit('_', 1)[0] +
-                              '.jpg'))
+    src = cv2.imread(
+        osp.join(sample_workspace, 'data', 'sample_coco', 'images', 'val2017',
+                 osp.basename(drawn[0]).rsplit('_', 1)[0] + '.jpg'))
     # MMPose's visualiser puts the picture beside its heatmap
     assert img is not None and img.shape[0] >= src.shape[0]
     assert img.shape[1] >= src.shape[1]
 
 
 def test_train_tool_show_dir_draws_validation(sample_workspace, tmp_path):
-    run_tool('train.py', TINY_CFG, '--work-dir', str(tmp_path),
-             '--show-dir', 'val_vis', '--cfg-options',
-             'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-             cwd=sample_workspace)
-    drawn = glob.glob(osp.join(str(tmp_path), 'val_vis', 'vis_image',
-                               '*.png'))
+    run_tool(
+        'train.py',
+        TINY_CFG,
+        '--work-dir',
+        str(tmp_path),
+        '--show-dir',
+        'val_vis',
+        '--cfg-options',
+        'train_cfg.max_epochs=1',
+        'train_cfg.val_interval=1',
+        cwd=sample_workspace)
+    drawn = glob.glob(osp.join(str(tmp_path), 'val_vis', 'vis_image', '*.png'))
     assert drawn, 'no validation picture written'
 
 
 def test_inferencer_draws_on_an_image(trained, sample_workspace, tmp_path):
     from mmpose.apis import MMPoseInferencer
+
     import autopose_mm  # noqa: F401
-    image = sorted(glob.glob(osp.join(sample_workspace, 'data',
-                                      'sample_coco', 'images', 'val2017',
-                                      '*.jpg')))[0]
+    image = sorted(
+        glob.glob(
+            osp.join(sample_workspace, 'data', 'sample_coco', 'images',
+                     'val2017', '*.jpg')))[0]
     cwd = os.getcwd()
     os.chdir(sample_workspace)
     try:
         inferencer = MMPoseInferencer(
-            pose2d=TINY_CFG, pose2d_weights=osp.join(trained, 'epoch_4.pth'),
-            det_model='whole_image', device='cpu')
-        results = list(inferencer(image, vis_out_dir=str(tmp_path / 'vis'),
-                                  pred_out_dir=str(tmp_path / 'pred')))
+            pose2d=TINY_CFG,
+            pose2d_weights=osp.join(trained, 'epoch_4.pth'),
+            det_model='whole_image',
+            device='cpu')
+        results = list(
+            inferencer(
+                image,
+                vis_out_dir=str(tmp_path / 'vis'),
+                pred_out_dir=str(tmp_path / 'pred')))
     finally:
         os.chdir(cwd)
     kpts = results[0]['predictions'][0][0]['keypoints']
@@ -218,15 +286,23 @@ def test_infer_tool_draws_a_folder(trained, sample_workspace, tmp_path):
     import shutil
     folder = tmp_path / 'photos'
     folder.mkdir()
-    images = sorted(glob.glob(osp.join(sample_workspace, 'data',
-                                       'sample_coco', 'images', 'val2017',
-                                       '*.jpg')))[:2]
+    images = sorted(
+        glob.glob(
+            osp.join(sample_workspace, 'data', 'sample_coco', 'images',
+                     'val2017', '*.jpg')))[:2]
     for img in images:
         shutil.copy(img, folder)
     genotype = osp.join(REPO, 'autopose_mm', 'genotypes', 'published.json')
-    proc = run_tool('infer.py', TINY_CFG, osp.join(trained, 'epoch_4.pth'),
-                    str(folder), '--out-dir', str(tmp_path / 'out'),
-                    '--genotype', genotype, cwd=sample_workspace)
+    proc = run_tool(
+        'infer.py',
+        TINY_CFG,
+        osp.join(trained, 'epoch_4.pth'),
+        str(folder),
+        '--out-dir',
+        str(tmp_path / 'out'),
+        '--genotype',
+        genotype,
+        cwd=sample_workspace)
     assert '2 frame(s) drawn' in proc.stdout
     for img in images:
         assert osp.isfile(tmp_path / 'out' / 'visualizations' /
@@ -236,19 +312,31 @@ def test_infer_tool_draws_a_folder(trained, sample_workspace, tmp_path):
     with open(preds[0]) as f:
         people = json.load(f)
     assert len(people[0]['keypoints']) == 17
-    missing = run_tool('infer.py', TINY_CFG, osp.join(trained, 'epoch_4.pth'),
-                       str(tmp_path / 'nope.jpg'), cwd=sample_workspace,
-                       check=False)
+    missing = run_tool(
+        'infer.py',
+        TINY_CFG,
+        osp.join(trained, 'epoch_4.pth'),
+        str(tmp_path / 'nope.jpg'),
+        cwd=sample_workspace,
+        check=False)
     assert missing.returncode != 0 and 'nope.jpg' in missing.stdout
 
 
 def test_test_tool_refuses_a_checkpoint_of_other_widths(
         trained, sample_workspace, tmp_path):
     out = tmp_path / 'metrics.json'
-    proc = run_tool('test.py', TINY_CFG, osp.join(trained, 'epoch_4.pth'),
-                    '--work-dir', str(tmp_path), '--out', str(out),
-                    '--cfg-options', 'model.backbone.base_channels=16',
-                    cwd=sample_workspace, check=False)
+    proc = run_tool(
+        'test.py',
+        TINY_CFG,
+        osp.join(trained, 'epoch_4.pth'),
+        '--work-dir',
+        str(tmp_path),
+        '--out',
+        str(out),
+        '--cfg-options',
+        'model.backbone.base_channels=16',
+        cwd=sample_workspace,
+        check=False)
     assert proc.returncode != 0
     assert 'CheckpointMismatchError' in proc.stdout
     assert 'does not match the model: the widths differ' in proc.stdout
@@ -257,18 +345,28 @@ def test_test_tool_refuses_a_checkpoint_of_other_widths(
     assert '--partial-load' in proc.stdout
     assert not out.exists()
     # on purpose, with the flag: a warning, and the run goes on
-    proc = run_tool('test.py', TINY_CFG, osp.join(trained, 'epoch_4.pth'),
-                    '--work-dir', str(tmp_path), '--out', str(out),
-                    '--partial-load', '--cfg-options',
-                    'model.head.out_channels=16', cwd=sample_workspace,
-                    check=False)
+    proc = run_tool(
+        'test.py',
+        TINY_CFG,
+        osp.join(trained, 'epoch_4.pth'),
+        '--work-dir',
+        str(tmp_path),
+        '--out',
+        str(out),
+        '--partial-load',
+        '--cfg-options',
+        'model.head.out_channels=16',
+        cwd=sample_workspace,
+        check=False)
     assert 'load_partial=True: loading the matching weights only' in \
         proc.stdout
 
 
-def test_checkpoint_records_and_enforces_its_genotype(
-        trained, sample_workspace, tmp_path):
+def test_checkpoint_records_and_enforces_its_genotype(trained,
+                                                      sample_workspace,
+                                                      tmp_path):
     import numpy as np
+
     from autopose_mm.models import load_genotype
     from autopose_mm.models.random_genotype import sample_genotype
     ckpt = osp.join(trained, 'epoch_4.pth')
@@ -277,17 +375,28 @@ def test_checkpoint_records_and_enforces_its_genotype(
     assert meta['genotype']['encoder'] == published['encoder']
     # written back out, ready for a config
     written = tmp_path / 'stored.json'
-    run_tool('misc/checkpoint_genotype.py', ckpt, str(written),
-             cwd=sample_workspace)
+    run_tool(
+        'misc/checkpoint_genotype.py',
+        ckpt,
+        str(written),
+        cwd=sample_workspace)
     assert json.loads(written.read_text())['decoder'] == published['decoder']
     # testing with another genotype of the same shape is refused
     other = tmp_path / 'other.json'
     sample_genotype(np.random.default_rng(0)).dump(str(other))
     out = tmp_path / 'metrics.json'
-    proc = run_tool('test.py', TINY_CFG, ckpt, '--work-dir', str(tmp_path),
-                    '--out', str(out), '--cfg-options',
-                    f'model.genotype={other}', cwd=sample_workspace,
-                    check=False)
+    proc = run_tool(
+        'test.py',
+        TINY_CFG,
+        ckpt,
+        '--work-dir',
+        str(tmp_path),
+        '--out',
+        str(out),
+        '--cfg-options',
+        f'model.genotype={other}',
+        cwd=sample_workspace,
+        check=False)
     assert proc.returncode != 0
     assert 'was trained with genotype' in proc.stdout
     assert 'checkpoint_genotype.py' in proc.stdout
@@ -297,16 +406,28 @@ def test_checkpoint_records_and_enforces_its_genotype(
 def test_non_finite_weights_stop_training_and_keep_the_last_checkpoint(
         sample_workspace, tmp_path):
     work_dir = str(tmp_path)
-    run_tool('train.py', TINY_CFG, '--work-dir', work_dir, '--cfg-options',
-             'train_cfg.max_epochs=1', cwd=sample_workspace)
+    run_tool(
+        'train.py',
+        TINY_CFG,
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        'train_cfg.max_epochs=1',
+        cwd=sample_workspace)
     first = (tmp_path / 'epoch_1.pth').read_bytes()
     pointer = (tmp_path / 'last_checkpoint').read_text()
     # a second run in the same directory with an absurd learning rate: its
     # weights and BN statistics overflow within the first iterations
-    proc = run_tool('train.py', TINY_CFG, '--work-dir', work_dir,
-                    '--cfg-options', 'train_cfg.max_epochs=1',
-                    'optim_wrapper.optimizer.lr=1e30', cwd=sample_workspace,
-                    check=False)
+    proc = run_tool(
+        'train.py',
+        TINY_CFG,
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        'train_cfg.max_epochs=1',
+        'optim_wrapper.optimizer.lr=1e30',
+        cwd=sample_workspace,
+        check=False)
     assert proc.returncode != 0
     assert 'FloatingPointError' in proc.stdout
     assert 'at epoch 1, iteration' in proc.stdout
@@ -315,9 +436,15 @@ def test_non_finite_weights_stop_training_and_keep_the_last_checkpoint(
 
 
 def test_unknown_top_level_option_is_refused(sample_workspace, tmp_path):
-    proc = run_tool('train.py', TINY_CFG, '--work-dir', str(tmp_path),
-                    '--cfg-options', 'trian_cfg.max_epochs=1',
-                    cwd=sample_workspace, check=False)
+    proc = run_tool(
+        'train.py',
+        TINY_CFG,
+        '--work-dir',
+        str(tmp_path),
+        '--cfg-options',
+        'trian_cfg.max_epochs=1',
+        cwd=sample_workspace,
+        check=False)
     assert proc.returncode != 0
     assert "no top-level setting 'trian_cfg'; did you mean 'train_cfg'" in \
         proc.stdout
@@ -329,23 +456,42 @@ def test_infer_tool_refuses_mismatches_and_unreadable_images(
     ckpt = osp.join(trained, 'epoch_4.pth')
     broken = tmp_path / 'broken.jpg'
     broken.write_bytes(b'not a jpeg')
-    proc = run_tool('infer.py', TINY_CFG, ckpt, str(broken),
-                    cwd=sample_workspace, check=False)
+    proc = run_tool(
+        'infer.py',
+        TINY_CFG,
+        ckpt,
+        str(broken),
+        cwd=sample_workspace,
+        check=False)
     assert proc.returncode != 0
     assert f"image '{broken}' cannot be read" in proc.stdout
-    image = sorted(glob.glob(osp.join(sample_workspace, 'data',
-                                      'sample_coco', 'images', 'val2017',
-                                      '*.jpg')))[0]
+    image = sorted(
+        glob.glob(
+            osp.join(sample_workspace, 'data', 'sample_coco', 'images',
+                     'val2017', '*.jpg')))[0]
     wide = tmp_path / 'wide.py'
     wide.write_text(f"_base_ = ['{TINY_CFG}']\n"
                     "model = dict(backbone=dict(base_channels=16))\n")
-    proc = run_tool('infer.py', str(wide), ckpt, image, '--out-dir',
-                    str(tmp_path / 'out'), cwd=sample_workspace, check=False)
+    proc = run_tool(
+        'infer.py',
+        str(wide),
+        ckpt,
+        image,
+        '--out-dir',
+        str(tmp_path / 'out'),
+        cwd=sample_workspace,
+        check=False)
     assert proc.returncode != 0
     assert 'does not match the model' in proc.stdout
     assert not (tmp_path / 'out' / 'predictions').exists() or not list(
         (tmp_path / 'out' / 'predictions').iterdir())
-    proc = run_tool('infer.py', TINY_CFG, ckpt, image, '--det-model',
-                    str(tmp_path / 'det.py'), cwd=sample_workspace,
-                    check=False)
+    proc = run_tool(
+        'infer.py',
+        TINY_CFG,
+        ckpt,
+        image,
+        '--det-model',
+        str(tmp_path / 'det.py'),
+        cwd=sample_workspace,
+        check=False)
     assert proc.returncode != 0 and 'det.py' in proc.stdout

@@ -7,17 +7,22 @@ import torch
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from autopose_mm.utils import (CheckpointReadError, UnsafeCheckpointError,
-                               load_from_local_safely, pickled_globals)
+from autopose_mm.utils import (
+    CheckpointReadError,
+    UnsafeCheckpointError,
+    load_from_local_safely,
+    pickled_globals,
+)
 
 
 def test_stack_objects_load_with_weights_only(tmp_path):
     buf = HistoryBuffer()
     buf.update(1.5)
-    ckpt = dict(state_dict={'w': torch.ones(2)},
-                meta=dict(dataset_meta=dict(sigmas=np.arange(3.)),
-                          flag=np.float64(2.0)),
-                message_hub=dict(log_scalars={'loss': buf}))
+    ckpt = dict(
+        state_dict={'w': torch.ones(2)},
+        meta=dict(
+            dataset_meta=dict(sigmas=np.arange(3.)), flag=np.float64(2.0)),
+        message_hub=dict(log_scalars={'loss': buf}))
     path = tmp_path / 'ok.pth'
     torch.save(ckpt, path)
     # through MMEngine's loader, which importing autopose_mm redirects here
@@ -76,7 +81,10 @@ def test_unreadable_files_are_told_apart_from_unsafe_ones(
 @pytest.mark.parametrize('zip_format', [True, False])
 def test_truncated_checkpoints_are_named(tmp_path, zip_format):
     whole = tmp_path / 'whole.pth'
-    torch.save({'state_dict': {'w': torch.ones(1000)}}, whole,
+    torch.save({'state_dict': {
+        'w': torch.ones(1000)
+    }},
+               whole,
                _use_new_zipfile_serialization=zip_format)
     data = whole.read_bytes()
     cut = tmp_path / 'cut.pth'
@@ -103,5 +111,4 @@ def test_forbidden_globals_are_listed_in_every_format(tmp_path, writer):
     # torch's own tensor machinery is not reported as forbidden
     assert 'rebuild_tensor' not in msg and 'Storage' not in msg
     assert 'weights_only' not in msg
-    assert any(name.endswith('.system') for name in pickled_globals(
-        str(path)))
+    assert any(name.endswith('.system') for name in pickled_globals(str(path)))

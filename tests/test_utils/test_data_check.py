@@ -1,17 +1,22 @@
 import json
 
 import pytest
+from conftest import REPO, run_tool
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 from autopose_mm.utils import DataFileError, check_data_paths
-from conftest import REPO, run_tool
 
 
 def test_missing_data_root_stops_training_at_once(tmp_path):
     cfg = f'{REPO}/configs/autopose/l18_c64_coco_384x288.py'
-    proc = run_tool('train.py', cfg, '--work-dir', str(tmp_path / 'w'),
-                    cwd=str(tmp_path), check=False)
+    proc = run_tool(
+        'train.py',
+        cfg,
+        '--work-dir',
+        str(tmp_path / 'w'),
+        cwd=str(tmp_path),
+        check=False)
     assert proc.returncode != 0
     assert "data_root 'data/coco/'" in proc.stdout
     assert 'person_keypoints_train2017.json' in proc.stdout  # the layout
@@ -24,10 +29,14 @@ def test_each_missing_file_is_named(sample_workspace):
     cfg = Config.fromfile(f'{REPO}/tests/configs/tiny_coco.py')
     root = f'{sample_workspace}/data/sample_coco/'
     cfg.merge_from_dict({
-        'train_dataloader.dataset.data_root': root,
-        'val_dataloader.dataset.data_root': root,
-        'val_dataloader.dataset.bbox_file': root + 'nope/dets.json',
-        'val_evaluator.ann_file': root + 'annotations/missing.json',
+        'train_dataloader.dataset.data_root':
+        root,
+        'val_dataloader.dataset.data_root':
+        root,
+        'val_dataloader.dataset.bbox_file':
+        root + 'nope/dets.json',
+        'val_evaluator.ann_file':
+        root + 'annotations/missing.json',
     })
     check_data_paths(cfg, ['train_dataloader'])
     with pytest.raises(FileNotFoundError) as err:
@@ -46,18 +55,29 @@ def test_mpii_layout_is_shown(tmp_path):
 
 def _coco(tmp_path, annotations=None):
     """A one-image COCO keypoint file and its config."""
-    ann = dict(images=[dict(id=1, file_name='a.jpg', width=100, height=80)],
-               annotations=annotations if annotations is not None else [
-                   dict(id=1, image_id=1, bbox=[10, 10, 30, 40],
-                        keypoints=[0] * 51, num_keypoints=3, iscrowd=0)
-               ],
-               categories=[dict(id=1, name='person')])
+    ann = dict(
+        images=[dict(id=1, file_name='a.jpg', width=100, height=80)],
+        annotations=annotations if annotations is not None else [
+            dict(
+                id=1,
+                image_id=1,
+                bbox=[10, 10, 30, 40],
+                keypoints=[0] * 51,
+                num_keypoints=3,
+                iscrowd=0)
+        ],
+        categories=[dict(id=1, name='person')])
     (tmp_path / 'ann.json').write_text(json.dumps(ann))
     (tmp_path / 'img').mkdir(exist_ok=True)
-    return Config(dict(test_dataloader=dict(dataset=dict(
-        type='CocoDataset', data_root=str(tmp_path), ann_file='ann.json',
-        data_prefix=dict(img='img/'),
-        bbox_file=str(tmp_path / 'dets.json')))))
+    return Config(
+        dict(
+            test_dataloader=dict(
+                dataset=dict(
+                    type='CocoDataset',
+                    data_root=str(tmp_path),
+                    ann_file='ann.json',
+                    data_prefix=dict(img='img/'),
+                    bbox_file=str(tmp_path / 'dets.json')))))
 
 
 def _dets(tmp_path, dets):
@@ -102,8 +122,14 @@ def test_xyxy_boxes_are_warned_about(tmp_path):
 
 @pytest.mark.parametrize('annotations, match', [
     ([], 'no annotated person'),
-    ([dict(id=1, image_id=1, bbox=[0, 0, 1, 1], keypoints=[0] * 51,
-           num_keypoints=0)], 'no annotated person'),
+    ([
+        dict(
+            id=1,
+            image_id=1,
+            bbox=[0, 0, 1, 1],
+            keypoints=[0] * 51,
+            num_keypoints=0)
+    ], 'no annotated person'),
     ([dict(id=1, image_id=1, bbox=[0, 0, 1, 1])], r'annotations\[0\] lacks '
      'keypoints'),
 ])

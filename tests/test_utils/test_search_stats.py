@@ -3,10 +3,15 @@ import math
 
 import pytest
 
-from autopose_mm.utils.search_stats import (history_movement, kendall_tau,
-                                            max_over_uniform,
-                                            normalized_entropy, rank_among,
-                                            summarize, welch_greater)
+from autopose_mm.utils.search_stats import (
+    history_movement,
+    kendall_tau,
+    max_over_uniform,
+    normalized_entropy,
+    rank_among,
+    summarize,
+    welch_greater,
+)
 
 
 def test_summarize():
@@ -54,10 +59,11 @@ def test_rank_and_entropy():
 
 def test_history_movement():
     history = dict(epochs=[
-        dict(epoch=1, cells=dict(normal=dict(alphas=[[0.5, 0.5],
-                                                     [0.5, 0.5]]))),
-        dict(epoch=2, cells=dict(normal=dict(alphas=[[0.75, 0.25],
-                                                     [0.5, 0.5]]))),
+        dict(
+            epoch=1, cells=dict(normal=dict(alphas=[[0.5, 0.5], [0.5, 0.5]]))),
+        dict(
+            epoch=2,
+            cells=dict(normal=dict(alphas=[[0.75, 0.25], [0.5, 0.5]]))),
     ])
     rows = history_movement(history)
     assert [r['epoch'] for r in rows] == [1, 2]

@@ -43,16 +43,16 @@ MMPOSE_COCO = 'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
 ROWS: Dict[str, tuple] = {
     'AutoPose-L12-C32':
     ('configs/autopose/l12_c32_coco_256x192.py', 'stage1', False),
-    'AutoPose-L12-C32 2-stage':
-    ('configs/autopose/l12_c32_coco_256x192.py', None, False),
-    'AutoPose-L18-C48':
-    ('configs/autopose/l18_c48_coco_256x192.py', 'stage1', False),
-    'AutoPose-L18-C48 2-stage':
-    ('configs/autopose/l18_c48_coco_256x192.py', None, False),
-    'AutoPose-L18-C64':
-    ('configs/autopose/l18_c64_coco_256x192.py', 'stage1', False),
-    'AutoPose-L18-C64 2-stage':
-    ('configs/autopose/l18_c64_coco_256x192.py', None, False),
+    'AutoPose-L12-C32 2-stage': ('configs/autopose/l12_c32_coco_256x192.py',
+                                 None, False),
+    'AutoPose-L18-C48': ('configs/autopose/l18_c48_coco_256x192.py', 'stage1',
+                         False),
+    'AutoPose-L18-C48 2-stage': ('configs/autopose/l18_c48_coco_256x192.py',
+                                 None, False),
+    'AutoPose-L18-C64': ('configs/autopose/l18_c64_coco_256x192.py', 'stage1',
+                         False),
+    'AutoPose-L18-C64 2-stage': ('configs/autopose/l18_c64_coco_256x192.py',
+                                 None, False),
     'HRNet-W32': (MMPOSE_COCO + 'td-hm_hrnet-w32_8xb64-210e_coco-256x192.py',
                   None, False),
     'Lite-HRNet-18':
@@ -61,8 +61,7 @@ ROWS: Dict[str, tuple] = {
     'Cell-search supernet L12-C32 K=4':
     ('configs/autopose/search/search_l12_c32_coco_256x192.py', None, True),
     'Bi-level supernet C32 L=12 K=4':
-    ('configs/autopose/search/bilevel_search_c32_coco_256x192.py', None,
-     True),
+    ('configs/autopose/search/bilevel_search_c32_coco_256x192.py', None, True),
 }
 REFERENCE = 'HRNet-W32'
 
@@ -129,11 +128,12 @@ def measure(name: str, args: argparse.Namespace) -> Dict:
     h, w = args.shape
     gmacs = count_macs(model, (3, h, w), device=device) / 1e9
     params = count_params(model) / 1e6
-    memory_format = (torch.channels_last
-                     if args.channels_last else torch.contiguous_format)
+    memory_format = (
+        torch.channels_last if args.channels_last else torch.contiguous_format)
     model = model.to(memory_format=memory_format)
-    x = torch.randn(args.batch, 3, h, w, device=device).contiguous(
-        memory_format=memory_format)
+    x = torch.randn(
+        args.batch, 3, h, w,
+        device=device).contiguous(memory_format=memory_format)
     with torch.no_grad():
         out = model._forward(x)
     outs = list(out) if isinstance(out, (list, tuple)) else [out]
@@ -147,9 +147,10 @@ def measure(name: str, args: argparse.Namespace) -> Dict:
         opt_a = torch.optim.Adam(arch, lr=4e-4, betas=(0.5, 0.999))
     else:
         opt_w = torch.optim.Adam(weights, lr=1e-3)
-    amp = torch.autocast(device_type=device, enabled=args.amp,
-                         dtype=torch.bfloat16 if device == 'cpu' else
-                         torch.float16)
+    amp = torch.autocast(
+        device_type=device,
+        enabled=args.amp,
+        dtype=torch.bfloat16 if device == 'cpu' else torch.float16)
 
     compiled = args.compile and not search
     forward = torch.compile(model._forward) if compiled else model._forward
@@ -159,8 +160,8 @@ def measure(name: str, args: argparse.Namespace) -> Dict:
         with amp:
             pred = forward(x)
             pred = list(pred) if isinstance(pred, (list, tuple)) else [pred]
-            loss = sum(((p.float() - t)**2).mean()
-                       for p, t in zip(pred, targets))
+            loss = sum(
+                ((p.float() - t)**2).mean() for p, t in zip(pred, targets))
         loss.backward(inputs=params)
         optimizer.step()
 
@@ -196,7 +197,9 @@ def measure(name: str, args: argparse.Namespace) -> Dict:
     if device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
     base_rss = rss_bytes()
-    train_times = [timed(train_step) for _ in range(args.warmup + args.repeats)]
+    train_times = [
+        timed(train_step) for _ in range(args.warmup + args.repeats)
+    ]
     if device == 'cuda':
         peak = torch.cuda.max_memory_allocated() / 2**20
     elif compiled:  # the process's peak RSS may be the compiler's
@@ -213,8 +216,12 @@ def measure(name: str, args: argparse.Namespace) -> Dict:
         model = fuse_generic(fuse_conv_bn(model))
     if compiled:  # eval mode (and fused BN) is a new graph
         compile_s += timed(infer(False))
-    results = dict(name=name, params_m=params, gmacs=gmacs, peak_mib=peak,
-                   compile_s=compile_s)
+    results = dict(
+        name=name,
+        params_m=params,
+        gmacs=gmacs,
+        peak_mib=peak,
+        compile_s=compile_s)
     results['train_ips'] = args.batch / statistics.median(
         train_times[args.warmup:])
     for key, flip in (('infer_ips', False), ('flip_ips', True)):
@@ -235,8 +242,8 @@ def measure_pipeline(workers: int, args: argparse.Namespace) -> float:
     import autopose_mm  # noqa: F401
     from autopose_mm.datasets import generate_coco
     root = osp.join(tempfile.gettempdir(), 'autopose_mm_bench_data')
-    if not osp.isfile(osp.join(root, 'annotations',
-                               'person_keypoints_train2017.json')):
+    if not osp.isfile(
+            osp.join(root, 'annotations', 'person_keypoints_train2017.json')):
         generate_coco(root, num_train=100, num_val=2, seed=0)
     cfg = Config.fromfile(
         osp.join(REPO, 'configs/autopose/l12_c32_coco_256x192.py'))
@@ -271,22 +278,20 @@ def print_table(rows: List[Dict], args: argparse.Namespace) -> None:
     print(header)
     print('|' + '---|' * (header.count('|') - 1))
     for r in rows:
-        ratio = (f'{r["train_ips"] / ref["train_ips"]:.2f}x'
-                 if ref else 'n/a')
+        ratio = (f'{r["train_ips"] / ref["train_ips"]:.2f}x' if ref else 'n/a')
         achieved = 3 * r['gmacs'] * r['train_ips']
         print(f'| {r["name"]} | {r["params_m"]:.2f}M | {r["gmacs"]:.2f} | '
               f'{r["train_ips"]:.2f} | {ratio} | {achieved:.1f} | '
-              f'{r["infer_ips"]:.2f} | {r["flip_ips"]:.2f} | '
-              + ('n/a' if r['peak_mib'] is None else f'{r["peak_mib"]:.0f}')
-              + ' |')
+              f'{r["infer_ips"]:.2f} | {r["flip_ips"]:.2f} | ' +
+              ('n/a' if r['peak_mib'] is None else f'{r["peak_mib"]:.0f}') +
+              ' |')
     if args.compile:
         print('\ntorch.compile time (first training and inference steps, '
               'not in the figures above; supernet rows run eager): ' +
-              ', '.join(f'{r["name"]} {r["compile_s"]:.0f}s' for r in rows
-                        if r['compile_s']))
+              ', '.join(f'{r["name"]} {r["compile_s"]:.0f}s'
+                        for r in rows if r['compile_s']))
     search = [r for r in rows if ROWS[r['name']][2]]
-    derived = next((r for r in rows if r['name'] == 'AutoPose-L12-C32'),
-                   None)
+    derived = next((r for r in rows if r['name'] == 'AutoPose-L12-C32'), None)
     for r in search:
         if derived:
             memory = ('n/a' if derived['peak_mib'] is None else
@@ -305,11 +310,15 @@ def print_table(rows: List[Dict], args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--rows', nargs='+', default=list(ROWS),
-                        choices=list(ROWS), metavar='ROW')
+    parser.add_argument(
+        '--rows',
+        nargs='+',
+        default=list(ROWS),
+        choices=list(ROWS),
+        metavar='ROW')
     parser.add_argument('--batch', type=int, default=8)
-    parser.add_argument('--shape', type=int, nargs=2, default=[256, 192],
-                        metavar=('H', 'W'))
+    parser.add_argument(
+        '--shape', type=int, nargs=2, default=[256, 192], metavar=('H', 'W'))
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--device', default=None, choices=['cpu', 'cuda'])
@@ -325,7 +334,10 @@ def main() -> None:
         action='store_true',
         help='fold BN into the preceding convs for the inference columns')
     parser.add_argument(
-        '--pipeline-workers', type=int, nargs='*', default=[0, 2],
+        '--pipeline-workers',
+        type=int,
+        nargs='*',
+        default=[0, 2],
         help='measure the training data pipeline with these worker counts')
     parser.add_argument('--pipeline-batches', type=int, default=20)
     parser.add_argument('--json', help='also write the results here')
@@ -357,12 +369,17 @@ def main() -> None:
     for name in args.rows:
         print(f'measuring {name} ...', flush=True)
         proc = subprocess.run(
-            [sys.executable, __file__, '--worker', name,
-             '--device', args.device] + passthrough,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable, __file__, '--worker', name, '--device',
+                args.device
+            ] + passthrough,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             cwd=REPO)
-        line = [l for l in proc.stdout.splitlines()
-                if l.startswith('RESULT ')]
+        line = [
+            ln for ln in proc.stdout.splitlines() if ln.startswith('RESULT ')
+        ]
         if proc.returncode or not line:
             print(proc.stdout[-3000:])
             raise SystemExit(f'measuring {name} failed')
@@ -381,14 +398,16 @@ def main() -> None:
         fastest = max(rows, key=lambda r: r['train_ips'])
         print(f'The fastest model here ({fastest["name"]}) consumes '
               f'{fastest["train_ips"]:.1f} img/s: with '
-              f'{max(pipeline, key=pipeline.get)} workers the '
-              + ('pipeline keeps up.' if max(pipeline.values()) >=
-                 fastest['train_ips'] else 'pipeline limits training.'))
+              f'{max(pipeline, key=pipeline.get)} workers the ' +
+              ('pipeline keeps up.' if max(pipeline.values()) >=
+               fastest['train_ips'] else 'pipeline limits training.'))
     print(f'\n(total {time.time() - start:.0f}s)')
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump(dict(settings=vars(args), rows=rows,
-                           pipeline_ips=pipeline), f, indent=2)
+            json.dump(
+                dict(settings=vars(args), rows=rows, pipeline_ips=pipeline),
+                f,
+                indent=2)
 
 
 if __name__ == '__main__':

@@ -45,12 +45,24 @@ DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
 # line. "cpu" fits 45 minutes on 2 CPU cores with the built-in sample data,
 # "test" is the test suite's end-to-end run.
 PROFILES = {
-    'cpu': dict(
-        seeds=4, num_random=10, search_epochs=None, train_epochs=None,
-        random_layouts=3, bilevel_seeds=1, score_batches=4),
-    'test': dict(
-        seeds=2, num_random=2, search_epochs=2, train_epochs=1,
-        random_layouts=1, bilevel_seeds=1, score_batches=1),
+    'cpu':
+    dict(
+        seeds=4,
+        num_random=10,
+        search_epochs=None,
+        train_epochs=None,
+        random_layouts=3,
+        bilevel_seeds=1,
+        score_batches=4),
+    'test':
+    dict(
+        seeds=2,
+        num_random=2,
+        search_epochs=2,
+        train_epochs=1,
+        random_layouts=1,
+        bilevel_seeds=1,
+        score_batches=1),
 }
 
 
@@ -70,24 +82,36 @@ def parse_args() -> argparse.Namespace:
         'the network level')
     parser.add_argument('--seeds', type=int, help='searches (S)')
     parser.add_argument(
-        '--genotypes', nargs='+',
+        '--genotypes',
+        nargs='+',
         help='evaluate these genotype files (e.g. an earlier search\'s '
         'genotype.json) instead of searching; the supernet ranking is then '
         'skipped, and the entropy is read from a search_history.json beside '
         'each file when there is one')
     parser.add_argument('--num-random', type=int, help='random genotypes (R)')
-    parser.add_argument('--no-published', action='store_true',
-                        help='leave out the published genotype')
+    parser.add_argument(
+        '--no-published',
+        action='store_true',
+        help='leave out the published genotype')
     parser.add_argument('--random-layouts', type=int)
-    parser.add_argument('--search-epochs', type=int,
-                        help='override the search length (half warm-up)')
-    parser.add_argument('--train-epochs', type=int,
-                        help='override the training schedule length')
+    parser.add_argument(
+        '--search-epochs',
+        type=int,
+        help='override the search length (half warm-up)')
+    parser.add_argument(
+        '--train-epochs',
+        type=int,
+        help='override the training schedule length')
     parser.add_argument('--train-seed', type=int, default=0)
-    parser.add_argument('--tolerance', type=float, default=0.1,
-                        help='relative GMACs window of the random group')
-    parser.add_argument('--metric', help='metric key (default: coco/AP, '
-                        'else PCKh, else PCK)')
+    parser.add_argument(
+        '--tolerance',
+        type=float,
+        default=0.1,
+        help='relative GMACs window of the random group')
+    parser.add_argument(
+        '--metric',
+        help='metric key (default: coco/AP, '
+        'else PCKh, else PCK)')
     parser.add_argument('--work-dir', default='work_dirs/search_vs_random')
     args = parser.parse_args()
     for key, value in PROFILES[args.profile].items():
@@ -107,9 +131,12 @@ class Progress:
         elapsed = time.time() - self.start
         eta = ''
         if self.done > 1:
-            eta = f', ETA {elapsed / (self.done - 1) * (self.total - self.done + 1) / 60:.1f} min'
-        print(f'\n===== run {self.done}/{self.total}: {what} '
-              f'[elapsed {elapsed / 60:.1f} min{eta}] =====', flush=True)
+            left = self.total - self.done + 1
+            eta = f', ETA {elapsed / (self.done - 1) * left / 60:.1f} min'
+        print(
+            f'\n===== run {self.done}/{self.total}: {what} '
+            f'[elapsed {elapsed / 60:.1f} min{eta}] =====',
+            flush=True)
 
 
 def cached(path: str, compute: Callable[[], Dict]) -> Dict:
@@ -127,17 +154,17 @@ def network_cost(cfg) -> Callable:
     """GMACs of the config's stage-1 network, per genotype (and layout)."""
     from autopose_mm.models import AutoPoseNet, analytic_macs
     bb = cfg.model.backbone
-    s = AutoPoseNet.resolve_arch(bb.get('arch'), bb.get('num_cells'),
-                                 bb.get('base_channels'),
-                                 bb.get('reduction_indices'))
+    s = AutoPoseNet.resolve_arch(
+        bb.get('arch'), bb.get('num_cells'), bb.get('base_channels'),
+        bb.get('reduction_indices'))
     bounds = (0, ) + s['reduction_indices'] + (s['num_cells'], )
     default_layout = [b - a for a, b in zip(bounds, bounds[1:])]
     w, h = cfg.codec['input_size']
 
     def cost(genotype, layout=None) -> float:
         return analytic_macs(genotype, layout or default_layout,
-                             s['base_channels'], (h, w),
-                             cfg.model.head.out_channels) / 1e9
+                             s['base_channels'],
+                             (h, w), cfg.model.head.out_channels) / 1e9
 
     return cost
 
@@ -159,8 +186,8 @@ def load_cfg(path: str, epochs: Optional[int], search: bool):
             cfg.train_cfg.warmup_epochs = epochs // 2
     if search:
         cfg.custom_hooks = [
-            dict(h, plot=False) if h.get('type') == 'GenotypeExportHook'
-            else h for h in cfg.get('custom_hooks', [])
+            dict(h, plot=False) if h.get('type') == 'GenotypeExportHook' else h
+            for h in cfg.get('custom_hooks', [])
         ]
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
     return cfg
@@ -172,8 +199,9 @@ def run_searches(args, cfg, progress: Progress) -> List[Dict]:
     out = []
     for seed in range(args.seeds):
         progress.step(f'cell search, seed {seed}')
-        out.append(run_search(cfg, osp.join(args.work_dir, f'search_{seed}'),
-                              seed, args.score_batches))
+        out.append(
+            run_search(cfg, osp.join(args.work_dir, f'search_{seed}'), seed,
+                       args.score_batches))
         if seed:  # only the first supernet is scored with
             out[-1].pop('model'), out[-1].pop('score_batches')
     return out
@@ -185,15 +213,19 @@ def train_all(args, cfg, entries: List[Dict], progress: Progress) -> None:
     for e in entries:
         progress.step(f'training {e["name"]} ({e["gmacs"]:.3f} GMACs)')
         # the run's identity: what is trained, and how
-        key = json.dumps([e['genotype_obj'].to_dict(), e.get('layout'),
-                          cfg.to_dict(), args.train_seed], sort_keys=True,
+        key = json.dumps([
+            e['genotype_obj'].to_dict(),
+            e.get('layout'),
+            cfg.to_dict(), args.train_seed
+        ],
+                         sort_keys=True,
                          default=str)
         digest = hashlib.sha1(key.encode()).hexdigest()[:10]
         run_dir = osp.join(args.work_dir, 'train', f'{e["name"]}-{digest}')
         e['metrics'] = cached(
             osp.join(run_dir, 'result.json'),
-            lambda: train_and_test(cfg, e['genotype_obj'], run_dir,
-                                   args.train_seed, e.get('layout')))
+            lambda: train_and_test(cfg, e['genotype_obj'], run_dir, args.
+                                   train_seed, e.get('layout')))
 
 
 def entropy_rows(histories: Sequence[Dict]) -> List[Dict]:
@@ -204,18 +236,23 @@ def entropy_rows(histories: Sequence[Dict]) -> List[Dict]:
     for seed, history in enumerate(histories):
         for r in history_movement(history):
             cells = r['cells'].values()
-            rows.append(dict(
-                seed=seed, epoch=r['epoch'],
-                entropy=float(np.mean([c['entropy'] for c in cells])),
-                max_over_uniform=float(np.mean(
-                    [c['max_over_uniform'] for c in cells])),
-                cells=r['cells']))
+            rows.append(
+                dict(
+                    seed=seed,
+                    epoch=r['epoch'],
+                    entropy=float(np.mean([c['entropy'] for c in cells])),
+                    max_over_uniform=float(
+                        np.mean([c['max_over_uniform'] for c in cells])),
+                    cells=r['cells']))
     return rows
 
 
 def group_stats(entries: List[Dict], key: str) -> Dict:
-    from autopose_mm.utils.search_stats import (rank_among, summarize,
-                                                welch_greater)
+    from autopose_mm.utils.search_stats import (
+        rank_among,
+        summarize,
+        welch_greater,
+    )
     by = {}
     for e in entries:
         by.setdefault(e['group'], []).append(e)
@@ -227,9 +264,11 @@ def group_stats(entries: List[Dict], key: str) -> Dict:
     searched = [i['metrics'][key] for i in by.get('searched', [])]
     random = [i['metrics'][key] for i in by.get('random', [])]
     ranks = [rank_among(v, random) for v in searched]
-    return dict(table=table, searched_ranks=ranks,
-                num_random=len(random),
-                welch_p=welch_greater(searched, random))
+    return dict(
+        table=table,
+        searched_ranks=ranks,
+        num_random=len(random),
+        welch_p=welch_greater(searched, random))
 
 
 def print_table(title: str, stats: Dict, key: str) -> None:
@@ -256,36 +295,48 @@ def searched_genotypes(args, progress: Progress) -> Dict:
             if osp.isfile(history):
                 with open(history) as f:
                     histories.append(json.load(f))
-        return dict(genotypes=[Genotype.load(p) for p in args.genotypes],
-                    histories=histories, supernet=None, batches=None)
+        return dict(
+            genotypes=[Genotype.load(p) for p in args.genotypes],
+            histories=histories,
+            supernet=None,
+            batches=None)
     search_cfg = load_cfg(args.search_config, args.search_epochs, True)
     searches = run_searches(args, search_cfg, progress)
-    return dict(genotypes=[s['genotype'] for s in searches],
-                histories=[s['history'] for s in searches],
-                supernet=searches[0]['model'],
-                batches=searches[0]['score_batches'])
+    return dict(
+        genotypes=[s['genotype'] for s in searches],
+        histories=[s['history'] for s in searches],
+        supernet=searches[0]['model'],
+        batches=searches[0]['score_batches'])
 
 
 def cell_level(args, progress: Progress) -> Dict:
     from autopose_mm.engine.search_eval import score_genotype
     from autopose_mm.models import load_genotype
-    from autopose_mm.models.random_genotype import (pair_agreement,
-                                                    sample_genotypes_at_cost)
+    from autopose_mm.models.random_genotype import (
+        pair_agreement,
+        sample_genotypes_at_cost,
+    )
     from autopose_mm.utils.search_stats import kendall_tau
     train_cfg = load_cfg(args.train_config, args.train_epochs, False)
     cost = network_cost(train_cfg)
     found = searched_genotypes(args, progress)
     searched = found['genotypes']
     target = float(np.mean([cost(g) for g in searched]))
-    randoms = sample_genotypes_at_cost(args.num_random, cost, target,
-                                       args.tolerance, seed=1234)
-    entries = [dict(group='searched', name=f'searched-{i}', genotype_obj=g)
-               for i, g in enumerate(searched)]
-    entries += [dict(group='random', name=g.name, genotype_obj=g)
-                for g in randoms]
+    randoms = sample_genotypes_at_cost(
+        args.num_random, cost, target, args.tolerance, seed=1234)
+    entries = [
+        dict(group='searched', name=f'searched-{i}', genotype_obj=g)
+        for i, g in enumerate(searched)
+    ]
+    entries += [
+        dict(group='random', name=g.name, genotype_obj=g) for g in randoms
+    ]
     if not args.no_published:
-        entries.append(dict(group='published', name='published',
-                            genotype_obj=load_genotype('published')))
+        entries.append(
+            dict(
+                group='published',
+                name='published',
+                genotype_obj=load_genotype('published')))
     for e in entries:
         e['gmacs'] = cost(e['genotype_obj'])
         e['supernet_score'] = None if found['supernet'] is None else \
@@ -301,10 +352,12 @@ def cell_level(args, progress: Progress) -> Dict:
     stats['entropy'] = entropy_rows(found['histories'])
     stats['gmacs_target'] = target
     stats['metric'] = key
-    stats['entries'] = [
-        {k: v for k, v in e.items() if k != 'genotype_obj'}
-        | dict(genotype=e['genotype_obj'].to_dict()) for e in entries
-    ]
+    stats['entries'] = [{
+        k: v
+        for k, v in e.items() if k != 'genotype_obj'
+    }
+                        | dict(genotype=e['genotype_obj'].to_dict())
+                        for e in entries]
     return stats
 
 
@@ -326,29 +379,44 @@ def network_level(args, progress: Progress) -> Dict:
                             osp.join(args.work_dir, f'bilevel_{seed}'), seed,
                             0)
         g = result['genotype']
-        entries.append(dict(group='searched', name=f'layout-searched-{seed}',
-                            genotype_obj=g, layout=list(g.cells_per_scale)))
+        entries.append(
+            dict(
+                group='searched',
+                name=f'layout-searched-{seed}',
+                genotype_obj=g,
+                layout=list(g.cells_per_scale)))
     g = entries[0]['genotype_obj']
-    target = float(np.mean([cost(e['genotype_obj'], e['layout'])
-                            for e in entries]))
+    target = float(
+        np.mean([cost(e['genotype_obj'], e['layout']) for e in entries]))
     chosen = {tuple(e['layout']) for e in entries}
-    pool = [lay for lay in space.layouts if lay not in chosen and abs(
-        cost(g, lay) / target - 1) <= args.tolerance]
+    pool = [
+        lay for lay in space.layouts
+        if lay not in chosen and abs(cost(g, lay) / target -
+                                     1) <= args.tolerance
+    ]
     rng = np.random.default_rng(4321)
     picks = rng.permutation(len(pool))[:args.random_layouts]
     progress.total -= args.random_layouts - len(picks)  # fewer in window
-    entries += [dict(group='random', name=f'layout-random-{i}',
-                     genotype_obj=g, layout=list(pool[j]))
-                for i, j in enumerate(picks)]
+    entries += [
+        dict(
+            group='random',
+            name=f'layout-random-{i}',
+            genotype_obj=g,
+            layout=list(pool[j])) for i, j in enumerate(picks)
+    ]
     for e in entries:
         e['gmacs'] = cost(e['genotype_obj'], e['layout'])
     train_all(args, train_cfg, entries, progress)
     key = pick_metric(entries[0]['metrics'], args.metric)
     stats = group_stats(entries, key)
-    stats.update(metric=key, gmacs_target=target,
-                 layouts_in_window=len(pool) + len(chosen))
-    stats['entries'] = [{k: v for k, v in e.items() if k != 'genotype_obj'}
-                        for e in entries]
+    stats.update(
+        metric=key,
+        gmacs_target=target,
+        layouts_in_window=len(pool) + len(chosen))
+    stats['entries'] = [{
+        k: v
+        for k, v in e.items() if k != 'genotype_obj'
+    } for e in entries]
     return stats
 
 
@@ -358,8 +426,7 @@ def draw(results: Dict, path: str) -> None:
     import matplotlib.pyplot as plt
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     cells = results['cells']
-    colors = dict(searched='tab:red', random='tab:gray',
-                  published='tab:blue')
+    colors = dict(searched='tab:red', random='tab:gray', published='tab:blue')
     for group, color in colors.items():
         pts = [(e['gmacs'], e['metrics'][cells['metric']])
                for e in cells['entries'] if e['group'] == group]
@@ -370,9 +437,14 @@ def draw(results: Dict, path: str) -> None:
     if net:
         pts = [(e['gmacs'], e['metrics'][net['metric']])
                for e in net['entries']]
-        ax1.scatter(*zip(*pts), marker='x', c=[
-            'tab:red' if e['group'] == 'searched' else 'tab:gray'
-            for e in net['entries']], label='layouts (x)')
+        ax1.scatter(
+            *zip(*pts),
+            marker='x',
+            c=[
+                'tab:red' if e['group'] == 'searched' else 'tab:gray'
+                for e in net['entries']
+            ],
+            label='layouts (x)')
     ax1.set_xlabel('GMACs (analytic)')
     ax1.set_ylabel(cells['metric'])
     ax1.set_title('trained networks')
@@ -380,7 +452,8 @@ def draw(results: Dict, path: str) -> None:
     for seed in sorted({r['seed'] for r in cells['entropy']}):
         rows = [r for r in cells['entropy'] if r['seed'] == seed]
         ax2.plot([r['epoch'] for r in rows], [r['entropy'] for r in rows],
-                 marker='o', label=f'seed {seed}')
+                 marker='o',
+                 label=f'seed {seed}')
     ax2.set_xlabel('search epoch')
     ax2.set_ylabel('operation entropy / uniform')
     ax2.set_title('operation weights leaving uniform')
@@ -395,15 +468,16 @@ def ensure_data() -> None:
     generate_sample_data.py does) when it is not there yet."""
     from autopose_mm.datasets import generate_coco
     root = 'data/sample_coco'
-    if not osp.isfile(osp.join(root, 'annotations',
-                               'person_keypoints_val2017.json')):
+    if not osp.isfile(
+            osp.join(root, 'annotations', 'person_keypoints_val2017.json')):
         generate_coco(root)
 
 
 def main() -> None:
     args = parse_args()
-    import autopose_mm  # noqa: F401
     from mmengine.registry import init_default_scope
+
+    import autopose_mm  # noqa: F401
     from autopose_mm.utils.io import atomic_write_text
     init_default_scope('mmpose')
     ensure_data()
@@ -419,8 +493,8 @@ def main() -> None:
     if with_net:
         results['network'] = network_level(args, progress)
     cells = results['cells']
-    print_table('Cells: searched vs random of equal cost vs published',
-                cells, cells['metric'])
+    print_table('Cells: searched vs random of equal cost vs published', cells,
+                cells['metric'])
     tau = cells['kendall_tau']
     print(f'supernet ranking, Kendall tau (score vs trained '
           f'{cells["metric"]}): {"n/a" if tau is None else f"{tau:.3f}"}')
@@ -434,11 +508,12 @@ def main() -> None:
                   f'{r["entropy"]:.3f} of uniform, strongest op '
                   f'{r["max_over_uniform"]:.2f}x uniform')
     if with_net:
-        print_table('Network level: searched layout vs random layouts of '
-                    'equal GMACs', results['network'],
-                    results['network']['metric'])
-    atomic_write_text(osp.join(args.work_dir, 'results.json'),
-                      json.dumps(results, allow_nan=False, indent=1))
+        print_table(
+            'Network level: searched layout vs random layouts of '
+            'equal GMACs', results['network'], results['network']['metric'])
+    atomic_write_text(
+        osp.join(args.work_dir, 'results.json'),
+        json.dumps(results, allow_nan=False, indent=1))
     draw(results, osp.join(args.work_dir, 'search_vs_random.png'))
     print(f'\nwrote {osp.join(args.work_dir, "results.json")} and '
           f'{osp.join(args.work_dir, "search_vs_random.png")}')

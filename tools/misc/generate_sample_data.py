@@ -16,8 +16,10 @@ from autopose_mm.datasets import generate_coco, generate_mpii
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--format', choices=['coco', 'mpii'], default='coco')
-    parser.add_argument('--out', help='dataset root to write (default: '
-                        'data/sample_coco or data/sample_mpii)')
+    parser.add_argument(
+        '--out',
+        help='dataset root to write (default: '
+        'data/sample_coco or data/sample_mpii)')
     parser.add_argument('--num-train', type=int, default=200)
     parser.add_argument('--num-val', type=int, default=50)
     parser.add_argument('--height', type=int, default=256)

@@ -1,4 +1,5 @@
-# AutoPose on COCO keypoints at 384x288 (heatmaps 96x72, sigma 2 as in the reference).
+# AutoPose on COCO keypoints at 384x288 (heatmaps 96x72, sigma 2 as in the
+# reference).
 _base_ = ['./autopose_coco_256x192.py']
 
 codec = dict(

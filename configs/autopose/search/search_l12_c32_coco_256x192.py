@@ -14,10 +14,7 @@ model = dict(
         type='AutoPoseSearchNet',
         arch='L12-C32',
         partial_channels=4),
-    neck=dict(
-        _delete_=True,
-        type='AutoPoseSearchDecoder',
-        partial_channels=4),
+    neck=dict(_delete_=True, type='AutoPoseSearchDecoder', partial_channels=4),
     head=dict(
         _delete_=True,
         type='HeatmapHead',
@@ -42,8 +39,7 @@ optim_wrapper = dict(
     _delete_=True,
     constructor='SearchOptimWrapperConstructor',
     weights=dict(
-        optimizer=dict(
-            type='SGD', lr=1e-3, momentum=0.9, weight_decay=1e-4)),
+        optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=1e-4)),
     arch=dict(
         optimizer=dict(
             type='Adam', lr=4e-4, betas=(0.5, 0.999), weight_decay=1e-4)))
