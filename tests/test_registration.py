@@ -80,10 +80,12 @@ def test_mim_search_lists_every_config():
     import subprocess
     import sys
     mim = osp.join(osp.dirname(sys.executable), 'mim')
-    out = subprocess.run([mim, 'search', 'autopose_mm'], capture_output=True,
-                         text=True, timeout=300).stdout
+    out = subprocess.run([mim, 'search', 'autopose_mm'],
+                         capture_output=True,
+                         text=True,
+                         timeout=300).stdout
     for arch in ('l12_c32', 'l18_c48', 'l18_c64'):
-        for suffix in ('coco_256x192', 'coco_384x288',
-                       'coco_384x288_test-dev', 'mpii_256x256'):
+        for suffix in ('coco_256x192', 'coco_384x288', 'coco_384x288_test-dev',
+                       'mpii_256x256'):
             assert f'config id: {arch}_{suffix}' in out, out[-2000:]
     assert 'coco/ap                0.673' in out
