@@ -25,7 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import List
+from typing import Dict, List
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
@@ -198,7 +198,7 @@ def pictures(work_dir: str, genotype: str, ckpt: str,
     return params, gflops, (h, w)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument(
@@ -218,11 +218,10 @@ def main() -> None:
         type=int,
         default=20,
         help='schedule length of the proxy networks')
-    args = parser.parse_args()
-    start = time.time()
-    work_dir = args.work_dir
+    return parser.parse_args()
 
-    banner('1/6', 'sample data', start)
+
+def ensure_sample_data() -> None:
     if osp.isfile(
             osp.join(DATA_ROOT, 'annotations',
                      'person_keypoints_val2017.json')):
@@ -232,6 +231,42 @@ def main() -> None:
             osp.join(REPO, 'tools', 'misc', 'generate_sample_data.py'),
             '--out', DATA_ROOT
         ])
+
+
+def print_summary(work_dir: str, row: Dict, metrics: Dict, vs: Dict) -> None:
+    """The table of the trained network and the searched-versus-random
+    line."""
+    key = vs['metric']
+    proxy = {
+        g: [e['metrics'][key] for e in vs['entries'] if e['group'] == g]
+        for g in ('searched', 'random')
+    }
+    print('\n| model | input | params | GFLOPs | AP | AP .5 | AR | search '
+          '| train + test | total |')
+    print('|---|---|---|---|---|---|---|---|---|---|')
+    print(f'| AutoPose-L12-C32 (searched cells) | {row["h"]}x{row["w"]} | '
+          f'{row["params"]:.2f}M | {row["gflops"]:.2f} | '
+          f'{metrics["coco/AP"]:.3f} | {metrics["coco/AP .5"]:.3f} | '
+          f'{metrics["coco/AR"]:.3f} | {row["search_time"] / 60:.1f} min | '
+          f'{row["train_time"] / 60:.1f} min | '
+          f'{row["total_time"] / 60:.1f} min |')
+    print(f'\nsearched vs random cells of equal cost '
+          f'({vs["gmacs_target"]:.3f} GMACs, proxy network, {key}): '
+          f'searched {proxy["searched"][0]:.3f}, random median '
+          f'{statistics.median(proxy["random"]):.3f} '
+          f'(n={len(proxy["random"])}: '
+          f'{", ".join(f"{v:.3f}" for v in sorted(proxy["random"]))})')
+    for name in ('architecture.png', 'search_curves.png', 'predictions.png'):
+        print(f'  {osp.join(work_dir, name)}')
+
+
+def main() -> None:
+    args = parse_args()
+    start = time.time()
+    work_dir = args.work_dir
+
+    banner('1/6', 'sample data', start)
+    ensure_sample_data()
 
     banner('2/6', 'cell search (L6-C16 supernet at 64x48)', start)
     t0 = time.time()
@@ -256,27 +291,15 @@ def main() -> None:
 
     banner('6/6', 'summary', start)
     print_movement(osp.dirname(genotype))
-    key = vs['metric']
-    proxy = {
-        g: [e['metrics'][key] for e in vs['entries'] if e['group'] == g]
-        for g in ('searched', 'random')
-    }
-    print('\n| model | input | params | GFLOPs | AP | AP .5 | AR | search '
-          '| train + test | total |')
-    print('|---|---|---|---|---|---|---|---|---|---|')
-    print(f'| AutoPose-L12-C32 (searched cells) | {h}x{w} | {params:.2f}M | '
-          f'{gflops:.2f} | {metrics["coco/AP"]:.3f} | '
-          f'{metrics["coco/AP .5"]:.3f} | {metrics["coco/AR"]:.3f} | '
-          f'{search_time / 60:.1f} min | {train_time / 60:.1f} min | '
-          f'{(time.time() - start) / 60:.1f} min |')
-    print(f'\nsearched vs random cells of equal cost '
-          f'({vs["gmacs_target"]:.3f} GMACs, proxy network, {key}): '
-          f'searched {proxy["searched"][0]:.3f}, random median '
-          f'{statistics.median(proxy["random"]):.3f} '
-          f'(n={len(proxy["random"])}: '
-          f'{", ".join(f"{v:.3f}" for v in sorted(proxy["random"]))})')
-    for name in ('architecture.png', 'search_curves.png', 'predictions.png'):
-        print(f'  {osp.join(work_dir, name)}')
+    row = dict(
+        h=h,
+        w=w,
+        params=params,
+        gflops=gflops,
+        search_time=search_time,
+        train_time=train_time,
+        total_time=time.time() - start)
+    print_summary(work_dir, row, metrics, vs)
 
 
 if __name__ == '__main__':

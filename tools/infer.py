@@ -4,13 +4,24 @@ MMPose's inferencer.
     python tools/infer.py CONFIG CHECKPOINT INPUT [--out-dir DIR]
                           [--genotype FILE]
                           [--det-model whole_image | DET_CONFIG]
-                          [--det-weights CKPT] [--device cpu] [--show]
+                          [--det-weights CKPT]
+                          [--det-file DETECTIONS.json [--det-images COCO.json]]
+                          [--backend pytorch | onnxruntime]
+                          [--device cpu] [--show]
 
-INPUT is an image, a folder of images or a video. Drawn pictures go to
-``DIR/visualizations`` and the keypoints as JSON to ``DIR/predictions``.
-Without a detector every whole image is one person box; give an MMDetection
-config and checkpoint with ``--det-model`` / ``--det-weights`` for people
-detection.
+INPUT is an image, a folder of images or a video. Drawn pictures (or the
+drawn video) go to ``DIR/visualizations`` and the keypoints as JSON to
+``DIR/predictions``. Person boxes come from one of:
+
+- the whole image (the default, ``--det-model whole_image``);
+- an MMDetection config and checkpoint (``--det-model`` / ``--det-weights``);
+- a detection-results file (``--det-file``: a list of ``image_id``, ``bbox``
+  ``[x, y, w, h]``, ``score``, with ``--det-images`` a COCO file whose
+  ``images`` map the ids to file names; or entries with ``file_name``).
+
+With ``--backend onnxruntime`` CHECKPOINT is a file written by
+``tools/deployment/pytorch2onnx.py``; the config still supplies the
+pre-processing, flip test and decoding.
 """
 import argparse
 import os
@@ -40,6 +51,21 @@ def parse_args() -> argparse.Namespace:
         default='whole_image',
         help='"whole_image", or an MMDetection config for person boxes')
     parser.add_argument('--det-weights', help='detector checkpoint')
+    parser.add_argument(
+        '--det-file', help='person boxes from a detection-results JSON')
+    parser.add_argument(
+        '--det-images',
+        help='COCO JSON whose "images" map the --det-file image ids to files')
+    parser.add_argument(
+        '--bbox-thr',
+        type=float,
+        default=0.3,
+        help='boxes scoring below this are ignored')
+    parser.add_argument(
+        '--backend',
+        choices=['pytorch', 'onnxruntime'],
+        default='pytorch',
+        help='onnxruntime: CHECKPOINT is an exported .onnx file')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--kpt-thr', type=float, default=0.3)
     parser.add_argument(
@@ -83,6 +109,8 @@ def check_inputs(path: str) -> List[str]:
 
 
 def check_detector(args: argparse.Namespace) -> None:
+    if args.det_file and args.det_model != 'whole_image':
+        raise ValueError('give either --det-file or --det-model, not both')
     if args.det_model == 'whole_image':
         return
     for what, path in (('--det-model', args.det_model), ('--det-weights',
@@ -94,34 +122,69 @@ def check_detector(args: argparse.Namespace) -> None:
                 f'(--det-weights), or use --det-model whole_image')
 
 
-def main() -> None:
-    args = parse_args()
-    check_inputs(args.input)
-    check_detector(args)
+def build_inferencer(args: argparse.Namespace):
+    """MMPose's inferencer for the config, with the checkpoint's genotype
+    and weights checked against the model (PyTorch), or computing the
+    network with ONNX Runtime."""
     from mmengine.config import Config
     from mmpose.apis import MMPoseInferencer
-    checkpoint = load_from_local_safely(args.checkpoint, map_location='cpu')
     config = Config.fromfile(args.config)
+    onnx = args.backend == 'onnxruntime'
+    if onnx != args.checkpoint.endswith('.onnx'):
+        raise ValueError(
+            f'checkpoint {args.checkpoint!r}: --backend onnxruntime takes an '
+            f'.onnx file (tools/deployment/pytorch2onnx.py writes one), '
+            f'--backend pytorch a .pth checkpoint')
+    checkpoint = None
+    if not onnx:
+        checkpoint = load_from_local_safely(
+            args.checkpoint, map_location='cpu')
     if args.genotype:
         config.model.genotype = args.genotype
-    elif stored_genotype(checkpoint) is not None:
+    elif checkpoint is not None and stored_genotype(checkpoint) is not None:
         config.model.genotype = stored_genotype(checkpoint)
         print('using the genotype stored in the checkpoint '
               f'({stored_genotype(checkpoint).get("name") or "unnamed"})')
     inferencer = MMPoseInferencer(
         pose2d=config,
-        pose2d_weights=args.checkpoint,
+        pose2d_weights=None if onnx else args.checkpoint,
         det_model=args.det_model,
         det_weights=args.det_weights,
         device=args.device,
         show_progress=True)
-    check_checkpoint(inferencer.inferencer.model, checkpoint, args.checkpoint,
-                     args.partial_load)
+    pose = inferencer.inferencer
+    if onnx:
+        from autopose_mm.deploy import use_onnxruntime
+        use_onnxruntime(pose.model, args.checkpoint)
+        expected = tuple(config.codec.input_size)[::-1] if 'codec' in \
+            config else None
+        got = pose.model.head.forward.input_hw
+        if expected and got != expected:
+            raise ValueError(
+                f'{args.checkpoint!r} takes {got[0]}x{got[1]} inputs but the '
+                f'config {args.config!r} crops {expected[0]}x{expected[1]}; '
+                f'export with --shape {expected[0]} {expected[1]}')
+    else:
+        check_checkpoint(pose.model, checkpoint, args.checkpoint,
+                         args.partial_load)
+    if args.det_file:
+        from autopose_mm.deploy import DetectionFileBoxes
+        pose.detector = DetectionFileBoxes(args.det_file, args.det_images)
+        pose.det_cat_ids = (0, )
+    return inferencer
+
+
+def main() -> None:
+    args = parse_args()
+    check_inputs(args.input)
+    check_detector(args)
+    inferencer = build_inferencer(args)
     count = 0
     for _ in inferencer(
             args.input,
             show=args.show,
             kpt_thr=args.kpt_thr,
+            bbox_thr=args.bbox_thr,
             vis_out_dir=osp.join(args.out_dir, 'visualizations'),
             pred_out_dir=osp.join(args.out_dir, 'predictions')):
         count += 1

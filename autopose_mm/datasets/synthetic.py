@@ -375,16 +375,7 @@ def generate_coco(out_dir: str,
     Returns:
         dict: Paths of the written annotation and detection files.
     """
-    categories = [
-        dict(
-            id=1,
-            name='person',
-            supercategory='person',
-            keypoints=list(COCO_KEYPOINTS),
-            skeleton=COCO_SKELETON)
-    ]
     paths = {}
-    h, w = image_size
     for split, count, offset in (('train', num_train, 0), ('val', num_val,
                                                            1_000_000)):
         rng = np.random.default_rng([seed, offset])
@@ -392,32 +383,17 @@ def generate_coco(out_dir: str,
         os.makedirs(img_dir, exist_ok=True)
         images, annotations, detections = [], [], []
         for i in range(count):
-            image_id = offset + i + 1
-            img, people = draw_image(rng, image_size, max_people)
-            anns = [
-                a for a in (_coco_annotation(p, w, h) for p in people)
-                if a is not None
-            ]
-            if rng.random() < crowd_prob:
-                occupied = np.zeros((h, w), bool)
-                for p in people:
-                    occupied |= p.mask
-                crowd = _crowd_annotation(rng, img, occupied)
-                if crowd is not None:
-                    anns.append(crowd)
-            file_name = f'{image_id:012d}.jpg'
-            cv2.imwrite(
-                osp.join(img_dir, file_name), img,
-                [cv2.IMWRITE_JPEG_QUALITY, 92])
-            images.append(
-                dict(id=image_id, file_name=file_name, height=h, width=w))
+            image, anns = _coco_image(rng, img_dir, offset + i + 1, image_size,
+                                      max_people, crowd_prob)
+            images.append(image)
             for ann in anns:
                 ann.update(
                     id=len(annotations) + 1 + offset,
-                    image_id=image_id,
+                    image_id=image['id'],
                     category_id=1)
                 annotations.append(ann)
-            detections += _detections(rng, image_id, anns, w, h)
+            detections += _detections(rng, image['id'], anns, image['width'],
+                                      image['height'])
         ann_path = osp.join(out_dir, 'annotations',
                             f'person_keypoints_{split}2017.json')
         atomic_write_text(
@@ -428,7 +404,7 @@ def generate_coco(out_dir: str,
                         description='autopose_mm synthetic people', seed=seed),
                     images=images,
                     annotations=annotations,
-                    categories=categories)))
+                    categories=_COCO_CATEGORIES)))
         paths[f'{split}_ann'] = ann_path
         if split == 'val':
             det_path = osp.join(out_dir, 'person_detection_results',
@@ -436,6 +412,41 @@ def generate_coco(out_dir: str,
             atomic_write_text(det_path, json.dumps(detections))
             paths['val_det'] = det_path
     return paths
+
+
+_COCO_CATEGORIES = [
+    dict(
+        id=1,
+        name='person',
+        supercategory='person',
+        keypoints=list(COCO_KEYPOINTS),
+        skeleton=COCO_SKELETON)
+]
+
+
+def _coco_image(rng: np.random.Generator, img_dir: str, image_id: int,
+                image_size: Tuple[int, int], max_people: int,
+                crowd_prob: float) -> Tuple[Dict, List[Dict]]:
+    """Draw and write one image; returns its COCO image entry and its
+    annotations (people, and a crowd region with ``crowd_prob``), without
+    ids."""
+    h, w = image_size
+    img, people = draw_image(rng, image_size, max_people)
+    anns = [
+        a for a in (_coco_annotation(p, w, h) for p in people) if a is not None
+    ]
+    if rng.random() < crowd_prob:
+        occupied = np.zeros((h, w), bool)
+        for p in people:
+            occupied |= p.mask
+        crowd = _crowd_annotation(rng, img, occupied)
+        if crowd is not None:
+            anns.append(crowd)
+    file_name = f'{image_id:012d}.jpg'
+    cv2.imwrite(
+        osp.join(img_dir, file_name), img, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    image = dict(id=image_id, file_name=file_name, height=h, width=w)
+    return image, anns
 
 
 def _mpii_joints(person: Person, w: int,

@@ -153,6 +153,10 @@ def _check_genotype(model: nn.Module, checkpoint: dict, where: str,
     if stored is None or genotype is None:
         return
     ours = _architecture(genotype.to_dict())
+    try:  # compare the normalised forms (defaults such as concat filled in)
+        stored = Genotype.from_dict(stored).to_dict()
+    except (ValueError, TypeError):
+        pass
     differs = [k for k, v in _architecture(stored).items() if ours[k] != v]
     if not differs:
         return

@@ -9,7 +9,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpose.registry import HOOKS
 
-from ..models.layout import LayoutController
+from ..models.search_estimator import find_controller
 from ..models.search_space import arch_modules, derive_genotype
 from ..utils.io import atomic_write_text
 from ..utils.plots import plot_search_curves
@@ -57,10 +57,8 @@ class GenotypeExportHook(Hook):
             raise RuntimeError('GenotypeExportHook needs a model with '
                                'ArchParams (a search backbone and neck)')
         epoch = runner.epoch + 1
-        controllers = [
-            m for m in model.modules() if isinstance(m, LayoutController)
-        ]
-        layout = controllers[0].best() if controllers else None
+        controller = find_controller(model)
+        layout = controller.best() if controller else None
         genotype = derive_genotype(
             archs,
             name=f'searched-epoch{epoch}',

@@ -1,4 +1,6 @@
-"""The differentiable cell search as an MMEngine training loop."""
+"""The searches as MMEngine training loops: they schedule the steps that
+the search model (:class:`~autopose_mm.models.AutoPoseSearchEstimator`)
+defines."""
 import copy
 import random
 from typing import Dict, Optional, Sequence, Union
@@ -6,15 +8,10 @@ from typing import Dict, Optional, Sequence, Union
 import numpy as np
 import torch
 from mmengine.dataset import BaseDataset
-from mmengine.dist import all_reduce, broadcast, get_rank
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 from mmpose.registry import DATASETS, LOOPS
 from torch.utils.data import DataLoader
-
-from ..models.layout import analytic_macs
-from ..models.search_space import arch_modules, derive_genotype
-from .search_eval import heatmap_pck
 
 
 def split_in_halves(dataset: BaseDataset):
@@ -41,7 +38,9 @@ class CellSearchLoop(EpochBasedTrainLoop):
     For the first ``warmup_epochs`` epochs only the weights train; after
     that every iteration makes one alpha step (on a batch of the second
     half, with the ``arch`` optimiser) and one weight step (on a batch of the
-    first half, with the ``weights`` optimiser). Both optimisers come from
+    first half, with the ``weights`` optimiser): the model's
+    :meth:`~autopose_mm.models.AutoPoseSearchEstimator.search_step`. Both
+    optimisers come from
     :class:`~autopose_mm.engine.SearchOptimWrapperConstructor`.
 
     Each epoch starts from random states seeded by ``seed + epoch``, so an
@@ -68,6 +67,12 @@ class CellSearchLoop(EpochBasedTrainLoop):
         if not isinstance(dataloader, dict):
             raise TypeError('CellSearchLoop needs the train dataloader as a '
                             'config dict, to split its dataset')
+        module = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        if not hasattr(module, 'search_step'):
+            raise TypeError(f'{type(self).__name__} needs a search model: set '
+                            f"model.type='AutoPoseSearchEstimator' (got "
+                            f'{type(module).__name__})')
         if not 0 <= warmup_epochs <= max_epochs:
             raise ValueError(f'warmup_epochs must be in 0..max_epochs '
                              f'({max_epochs}), got {warmup_epochs}')
@@ -79,10 +84,11 @@ class CellSearchLoop(EpochBasedTrainLoop):
         super().__init__(runner, dict(copy.deepcopy(cfg),
                                       dataset=weight_set), max_epochs,
                          val_begin, val_interval, dynamic_intervals)
+        randomness = runner.cfg.get('randomness') or {}
         self.arch_dataloader = runner.build_dataloader(
             dict(copy.deepcopy(cfg), dataset=arch_set),
             seed=runner.seed,
-            diff_rank_seed=runner._randomness_cfg.get('diff_rank_seed', False))
+            diff_rank_seed=randomness.get('diff_rank_seed', False))
         self.warmup_epochs = warmup_epochs
 
     @property
@@ -120,54 +126,24 @@ class CellSearchLoop(EpochBasedTrainLoop):
         self.runner.call_hook('after_train_epoch')
         self._epoch += 1
 
-    def _step(self, data_batch, optim_wrapper) -> Dict[str, torch.Tensor]:
-        """One weight update: MMEngine's ``train_step`` (through DDP when
-        distributed). Gradients left by the alpha step are cleared first."""
-        self.runner.model.zero_grad(set_to_none=True)
-        return self.runner.model.train_step(
-            data_batch, optim_wrapper=optim_wrapper)
-
-    def _arch_step(self, data_batch, optim_wrapper) -> Dict[str, torch.Tensor]:
-        """One alpha update (first order).
-
-        Back-propagation computes the gradients of the architecture weights
-        only (``backward(inputs=...)`` skips the weight gradients, about a
-        sixth of a step). The forward bypasses DDP, whose reducer expects
-        gradients for every weight; the alpha gradients are averaged over
-        the ranks here instead, so all ranks keep identical alphas.
-        """
+    @property
+    def _module(self):
+        """The search model, unwrapped from DDP."""
         model = self.runner.model
-        module = model.module if is_model_wrapper(model) else model
-        params = [
-            p for group in optim_wrapper.optimizer.param_groups
-            for p in group['params']
-        ]
-        module.zero_grad(set_to_none=True)
-        with optim_wrapper.optim_context(module):
-            data = module.data_preprocessor(data_batch, True)
-            losses = module._run_forward(data, mode='loss')
-        loss, log_vars = module.parse_losses(losses)
-        optim_wrapper.backward(loss, inputs=params)
-        for p in params:
-            all_reduce(p.grad, op='mean')
-        optim_wrapper.step()
-        optim_wrapper.zero_grad()
-        return log_vars
+        return model.module if is_model_wrapper(model) else model
 
     def search_step(self,
                     idx,
                     data_batch,
                     arch_batch=None) -> Dict[str, torch.Tensor]:
-        """The alpha step (when ``arch_batch`` is given) and the weight
-        step of one iteration; returns their log variables."""
-        wrappers = self.runner.optim_wrapper
-        outputs = {}
-        if arch_batch is not None:
-            arch_out = self._arch_step(arch_batch, wrappers['arch'])
-            outputs.update({f'arch_{k}': v for k, v in arch_out.items()})
-        outputs.update(self._step(data_batch, wrappers['weights']))
-        self.check_finite(idx, outputs)
-        return outputs
+        """The model's search step (alpha step when ``arch_batch`` is given,
+        then the weight step through the runner's, possibly DDP-wrapped,
+        model); returns the log variables."""
+        return self._module.search_step(
+            data_batch,
+            arch_batch,
+            self.runner.optim_wrapper,
+            train_step=self.runner.model.train_step)
 
     def check_finite(self, idx: int, outputs: Dict) -> None:
         """Stop the search at the first non-finite loss, reward or
@@ -185,9 +161,7 @@ class CellSearchLoop(EpochBasedTrainLoop):
                     f'Nothing was written for this epoch; lower the learning '
                     f'rates (optim_wrapper.weights / optim_wrapper.arch) and '
                     f'resume from the last checkpoint')
-        module = self.runner.model.module if is_model_wrapper(
-            self.runner.model) else self.runner.model
-        for arch in arch_modules(module):
+        for arch in self._module.arch_modules:
             for name, p in arch.named_parameters():
                 if not torch.isfinite(p).all():
                     raise FloatingPointError(
@@ -200,6 +174,7 @@ class CellSearchLoop(EpochBasedTrainLoop):
         self.runner.call_hook(
             'before_train_iter', batch_idx=idx, data_batch=data_batch)
         outputs = self.search_step(idx, data_batch, arch_batch)
+        self.check_finite(idx, outputs)
         self.runner.call_hook(
             'after_train_iter',
             batch_idx=idx,
@@ -213,16 +188,15 @@ class BiLevelSearchLoop(CellSearchLoop):
     """AutoPose's bi-level search: the cells by gradient, the network level
     by reinforcement learning, alternating in one loop.
 
-    Every iteration samples a layout from the backbone's
-    :class:`~autopose_mm.models.LayoutController` (on rank 0, broadcast to
-    all ranks), then makes the alpha step (after the warm-up) and the weight
-    step of :class:`CellSearchLoop` under that layout. Every
-    ``controller_interval`` iterations after the warm-up the controller
-    samples another layout, is rewarded with the supernet's keypoint
-    accuracy (PCK of its heatmaps, averaged over the ranks) on the held-out
-    alpha batch, minus ``flops_weight * |GMACs / flops_target - 1|`` when a
-    compute budget is set (GMACs computed analytically for the current
-    cells), and takes a REINFORCE step with the ``controller`` optimiser.
+    Every iteration samples a layout (the model's
+    :meth:`~autopose_mm.models.AutoPoseSearchEstimator.sample_layout`: on
+    rank 0, broadcast to all ranks), then makes the alpha step (after the
+    warm-up) and the weight step of :class:`CellSearchLoop` under that
+    layout. Every ``controller_interval`` iterations after the warm-up the
+    model's ``controller_step`` samples another layout and rewards the
+    controller with the supernet's keypoint accuracy on the held-out alpha
+    batch, minus ``flops_weight * |GMACs / flops_target - 1|`` when a
+    compute budget is set.
 
     Args:
         controller_interval (int): Iterations between controller steps.
@@ -244,53 +218,6 @@ class BiLevelSearchLoop(CellSearchLoop):
         self.flops_target = flops_target
         self.flops_weight = flops_weight
 
-    @property
-    def _module(self):
-        model = self.runner.model
-        return model.module if is_model_wrapper(model) else model
-
-    def _sample_layout(self) -> int:
-        """A layout index drawn on rank 0 and shared by all ranks."""
-        controller = self._module.backbone.controller
-        index = torch.tensor([controller.sample() if get_rank() == 0 else 0])
-        broadcast(index, src=0)
-        return int(index)
-
-    def layout_gmacs(self, layout, input_size) -> float:
-        """Analytic GMACs of the derived network under ``layout``."""
-        module = self._module
-        genotype = derive_genotype(arch_modules(module))
-        return analytic_macs(genotype, layout, module.backbone.base_channels,
-                             input_size, module.head.out_channels) / 1e9
-
-    @torch.no_grad()
-    def _pck(self, data_batch) -> float:
-        return heatmap_pck(self._module, data_batch)
-
-    def _controller_step(self, data_batch) -> Dict[str, torch.Tensor]:
-        module = self._module
-        controller = module.backbone.controller
-        index = self._sample_layout()
-        layout = controller.space.layouts[index]
-        module.backbone.active_layout = layout
-        pck = torch.tensor(self._pck(data_batch))
-        all_reduce(pck, op='mean')
-        reward = float(pck)
-        out = dict(reward_pck=torch.tensor(reward))
-        if self.flops_target:
-            h, w = data_batch['inputs'][0].shape[-2:]
-            gmacs = self.layout_gmacs(layout, (h, w))
-            reward -= self.flops_weight * abs(gmacs / self.flops_target - 1)
-            out['layout_gmacs'] = torch.tensor(gmacs)
-        controller.reinforce(index, reward)
-        wrapper = self.runner.optim_wrapper['controller']
-        wrapper.step()
-        wrapper.zero_grad()
-        out.update(
-            reward=torch.tensor(reward),
-            reward_baseline=controller.baseline.clone())
-        return out
-
     def search_step(self,
                     idx,
                     data_batch,
@@ -298,13 +225,12 @@ class BiLevelSearchLoop(CellSearchLoop):
         """Alpha and weight steps under a sampled layout, then (every
         ``controller_interval`` iterations after the warm-up) a controller
         step."""
-        backbone = self._module.backbone
-        layouts = backbone.controller.space.layouts
-        backbone.active_layout = layouts[self._sample_layout()]
-        try:
+        module = self._module
+        with module.use_layout(module.sample_layout()):
             outputs = super().search_step(idx, data_batch, arch_batch)
-            if arch_batch is not None and idx % self.controller_interval == 0:
-                outputs.update(self._controller_step(arch_batch))
-        finally:
-            backbone.active_layout = None
+        if arch_batch is not None and idx % self.controller_interval == 0:
+            outputs.update(
+                module.controller_step(arch_batch,
+                                       self.runner.optim_wrapper['controller'],
+                                       self.flops_target, self.flops_weight))
         return outputs

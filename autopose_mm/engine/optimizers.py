@@ -11,7 +11,7 @@ from mmpose.registry import (
     OPTIMIZERS,
 )
 
-from ..models.layout import LayoutController
+from ..models.search_estimator import find_controller
 from ..models.search_space import arch_modules
 
 
@@ -61,10 +61,8 @@ class SearchOptimWrapperConstructor:
             raise ValueError('the model has no ArchParams: use the search '
                              'backbone/neck (AutoPoseSearchNet, '
                              'AutoPoseSearchDecoder)')
-        controller = [
-            p for m in model.modules() if isinstance(m, LayoutController)
-            for p in m.parameters()
-        ]
+        found = find_controller(model)
+        controller = list(found.parameters()) if found else []
         if controller and 'controller' not in self.cfg:
             raise ValueError('the model has a LayoutController: add a '
                              '"controller" entry to the search optim_wrapper')

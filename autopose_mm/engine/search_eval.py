@@ -13,27 +13,12 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
-from mmpose.evaluation.functional import pose_pck_accuracy
 
 from ..models.genotype import Genotype
+from ..models.search_estimator import heatmap_pck
 from ..models.search_space import arch_modules
 
-
-def heatmap_pck(model: nn.Module, data_batch: dict) -> float:
-    """PCK of the model's heatmaps against the batch's target heatmaps
-    (MMPose's ``pose_pck_accuracy``, threshold 0.05 of the heatmap size)."""
-    data = model.data_preprocessor(data_batch, True)
-    heatmaps = model.head.forward(model.extract_feat(data['inputs']))
-    if isinstance(heatmaps, (list, tuple)):
-        heatmaps = heatmaps[-1]
-    samples = data['data_samples']
-    target = torch.stack([d.gt_fields.heatmaps for d in samples])
-    mask = torch.cat([d.gt_instance_labels.keypoint_weights
-                      for d in samples]) > 0
-    _, acc, _ = pose_pck_accuracy(heatmaps.detach().cpu().numpy(),
-                                  target.cpu().numpy(),
-                                  mask.cpu().numpy())
-    return float(acc)
+__all__ = ['heatmap_pck', 'score_genotype', 'run_search', 'train_and_test']
 
 
 @torch.no_grad()

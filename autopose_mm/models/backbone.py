@@ -1,5 +1,5 @@
 """AutoPoseNet: the searched-cell encoder of the AutoPose networks."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
@@ -10,8 +10,14 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
-from .cells import EncoderCell
-from .genotype import Genotype, GenotypeLike, load_genotype
+from .cells import (
+    CellGraphs,
+    CellWeights,
+    EncoderCell,
+    GenotypeGraphs,
+    run_graph,
+)
+from .genotype import GenotypeLike, load_genotype
 from .operations import DEFAULT_NORM_CFG, run_shared_input, shared_input_key
 
 NUM_SCALES = 4
@@ -26,7 +32,52 @@ ARCH_SETTINGS: Dict[str, Dict] = {
     'L18-C64':
     dict(num_cells=18, base_channels=64, reduction_indices=(3, 8, 15)),
 }
-PUBLISHED_REDUCTIONS = {12: (3, 6, 9), 18: (3, 8, 15)}
+PUBLISHED_REDUCTIONS = {
+    s['num_cells']: s['reduction_indices']
+    for s in ARCH_SETTINGS.values()
+}
+
+
+class CellPlan(NamedTuple):
+    """Where one encoder cell sits and how wide it is."""
+    scale: int  # 0 = 1/4 .. 3 = 1/32
+    reduction: bool
+    reduction_prev: bool
+    prev_prev_channels: int  # channels of the older input
+    prev_channels: int  # channels of the newer input
+    channels: int  # node width
+
+
+def plan_cells(in_channels: Tuple[int, int], cell_channels: int,
+               num_cells: int, reduction_indices: Sequence[int],
+               multiplier: int) -> List[CellPlan]:
+    """The cell and channel arithmetic of a chain of encoder cells, used by
+    :class:`CellStack` and by the analytic cost of a network: a cell reads
+    the outputs of the two cells before it, its nodes are ``channels``
+    wide, doubling at every reduction cell, and it outputs
+    ``multiplier * channels``.
+
+    Args:
+        in_channels (tuple[int, int]): Channels of the two initial inputs.
+        cell_channels (int): Node width of the first cell.
+        num_cells (int): Number of cells.
+        reduction_indices (Sequence[int]): Indices of the reduction cells.
+        multiplier (int): Nodes concatenated into a cell's output.
+    """
+    prev_prev, prev = in_channels
+    channels, scale, reduction_prev = cell_channels, 0, False
+    plan = []
+    for i in range(num_cells):
+        reduction = i in reduction_indices
+        if reduction:
+            channels *= 2
+            scale += 1
+        plan.append(
+            CellPlan(scale, reduction, reduction_prev, prev_prev, prev,
+                     channels))
+        prev_prev, prev = prev, multiplier * channels
+        reduction_prev = reduction
+    return plan
 
 
 def default_reduction_indices(num_cells: int) -> Tuple[int, ...]:
@@ -104,7 +155,8 @@ class CellStack(BaseModule):
             reduction cell.
         num_cells (int): Number of cells.
         reduction_indices (Sequence[int]): Indices of the 3 reduction cells.
-        genotype (Genotype): Supplies the ``normal`` and ``reduce`` cells.
+        graphs (CellGraphs): Builds the ``normal`` and ``reduce`` cells'
+            graphs.
         conv_cfg (dict, optional): Config of the convolution layers.
         norm_cfg (dict): Config of the normalisation layers.
         init_cfg (dict, optional): Initialisation config.
@@ -115,34 +167,28 @@ class CellStack(BaseModule):
                  cell_channels: int,
                  num_cells: int,
                  reduction_indices: Sequence[int],
-                 genotype: Genotype,
+                 graphs: CellGraphs,
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = DEFAULT_NORM_CFG,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         reductions = check_reduction_indices(num_cells, reduction_indices)
         self.tap_indices = tuple(i - 1 for i in reductions) + (num_cells - 1, )
-        prev_prev, prev = in_channels
-        channels = cell_channels
-        reduction_prev = False
         self.cells = nn.ModuleList()
         self.out_channels: List[int] = []
-        for i in range(num_cells):
-            reduction = i in reductions
-            if reduction:
-                channels *= 2
+        plan = plan_cells(in_channels, cell_channels, num_cells, reductions,
+                          graphs.multiplier('normal'))
+        for i, p in enumerate(plan):
             cell = EncoderCell(
-                prev_prev,
-                prev,
-                channels,
-                genotype.reduce if reduction else genotype.normal,
-                reduction=reduction,
-                reduction_prev=reduction_prev,
+                p.prev_prev_channels,
+                p.prev_channels,
+                p.channels,
+                graphs,
+                reduction=p.reduction,
+                reduction_prev=p.reduction_prev,
                 conv_cfg=conv_cfg,
                 norm_cfg=norm_cfg)
             self.cells.append(cell)
-            prev_prev, prev = prev, cell.out_channels
-            reduction_prev = reduction
             if i in self.tap_indices:
                 self.out_channels.append(cell.out_channels)
         # cells whose newer-input projection runs together with the next
@@ -153,10 +199,21 @@ class CellStack(BaseModule):
             for a, b in zip(self.cells, self.cells[1:])
         ] + [False]
 
-    def forward(self, s0: Tensor, s1: Tensor) -> Tuple[Tensor, ...]:
+    def forward(
+        self,
+        s0: Tensor,
+        s1: Tensor,
+        weights: Optional[Mapping[str,
+                                  CellWeights]] = None) -> Tuple[Tensor, ...]:
         """Run the cells. A cell's output is the newer input of the next
         cell and the older input of the one after; where both projections
-        are ReLU-conv-BN of one shape they run as one convolution."""
+        are ReLU-conv-BN of one shape they run as one convolution.
+
+        Args:
+            s0, s1 (Tensor): The two initial inputs.
+            weights (dict, optional): Architecture weights by cell type,
+                for mixed cells; None for fixed ones.
+        """
         taps = []
         ahead = None  # the next cell's projected older input
         for i, cell in enumerate(self.cells):
@@ -166,14 +223,115 @@ class CellStack(BaseModule):
                     [cell.preprocess1, self.cells[i + 1].preprocess0], s1)
             else:
                 p1, ahead = cell.preprocess1(s1), None
-            s0, s1 = s1, cell.graph(p0, p1)
+            w = None if weights is None else weights[cell.cell_type]
+            s0, s1 = s1, run_graph(cell.graph, p0, p1, w)
             if i in self.tap_indices:
                 taps.append(s1)
         return tuple(taps)
 
 
+def resolve_arch(arch: Optional[str], num_cells: Optional[int],
+                 base_channels: Optional[int],
+                 reduction_indices: Optional[Sequence[int]]) -> Dict:
+    """Merge the preset ``arch`` of :data:`ARCH_SETTINGS` with explicit
+    arguments and validate them; returns ``num_cells``, ``base_channels``
+    and ``reduction_indices``."""
+    if arch is None:
+        settings = {}
+    elif arch in ARCH_SETTINGS:
+        settings = dict(ARCH_SETTINGS[arch])
+    else:
+        raise ValueError(
+            f'unknown AutoPoseNet arch {arch!r}; choose one of '
+            f'{", ".join(ARCH_SETTINGS)}, or set arch=None and give '
+            f'num_cells and base_channels')
+    if num_cells is not None:
+        if num_cells != settings.get('num_cells'):
+            settings.pop('reduction_indices', None)
+        settings['num_cells'] = num_cells
+    if base_channels is not None:
+        settings['base_channels'] = base_channels
+    if reduction_indices is not None:
+        settings['reduction_indices'] = tuple(reduction_indices)
+    L = settings.get('num_cells')
+    C = settings.get('base_channels')
+    if isinstance(L, bool) or not isinstance(L, int) or L < NUM_SCALES:
+        raise ValueError(f'num_cells (L) must be an integer >= '
+                         f'{NUM_SCALES}, got {L!r}')
+    if isinstance(C, bool) or not isinstance(C, int) or C < 2 or C % 2:
+        raise ValueError(f'base_channels (C) must be a positive even '
+                         f'integer, got {C!r}')
+    if 'reduction_indices' not in settings:
+        settings['reduction_indices'] = default_reduction_indices(L)
+    settings['reduction_indices'] = check_reduction_indices(
+        L, settings['reduction_indices'])
+    return settings
+
+
+class CellEncoder(BaseBackbone):
+    """A stem and a :class:`CellStack`: the body that :class:`AutoPoseNet`
+    (fixed cells) and the search supernet (mixed cells) share.
+
+    Args:
+        graphs (CellGraphs): Builds the cells' graphs.
+        settings (dict): ``num_cells``, ``base_channels`` and
+            ``reduction_indices`` (see :func:`resolve_arch`).
+        in_channels (int): Image channels.
+        conv_cfg (dict, optional): Config of the convolution layers.
+        norm_cfg (dict): Config of the normalisation layers.
+        norm_eval (bool): Keep normalisation layers in eval mode during
+            training.
+        init_cfg (dict | list[dict], optional): Initialisation config.
+    """
+
+    arch_settings = ARCH_SETTINGS
+
+    def __init__(self,
+                 graphs: CellGraphs,
+                 settings: Dict,
+                 in_channels: int = 3,
+                 conv_cfg: OptConfigType = None,
+                 norm_cfg: ConfigType = DEFAULT_NORM_CFG,
+                 norm_eval: bool = False,
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.num_cells = settings['num_cells']
+        self.base_channels = C = settings['base_channels']
+        self.reduction_indices = settings['reduction_indices']
+        self.norm_eval = norm_eval
+        self.stem0, self.stem1 = build_stem(in_channels, C, conv_cfg, norm_cfg)
+        self.cells = CellStack(
+            in_channels=(2 * C, 2 * C),
+            cell_channels=C // 2,
+            num_cells=self.num_cells,
+            reduction_indices=self.reduction_indices,
+            graphs=graphs,
+            conv_cfg=conv_cfg,
+            norm_cfg=norm_cfg)
+        self.out_channels = tuple(self.cells.out_channels)
+
+    resolve_arch = staticmethod(resolve_arch)
+
+    def forward(
+        self,
+        x: Tensor,
+        weights: Optional[Mapping[str,
+                                  CellWeights]] = None) -> Tuple[Tensor, ...]:
+        s0 = self.stem0(x)
+        s1 = self.stem1(s0)
+        return self.cells(s0, s1, weights)
+
+    def train(self, mode: bool = True) -> 'CellEncoder':
+        super().train(mode)
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+        return self
+
+
 @MODELS.register_module()
-class AutoPoseNet(BaseBackbone):
+class AutoPoseNet(CellEncoder):
     """The AutoPose encoder: a stem and L searched cells.
 
     It returns four features, at 1/4, 1/8, 1/16 and 1/32 of the input, with
@@ -209,8 +367,6 @@ class AutoPoseNet(BaseBackbone):
         [(1, 64, 64, 48), (1, 128, 32, 24), (1, 256, 16, 12), (1, 512, 8, 6)]
     """
 
-    arch_settings = ARCH_SETTINGS
-
     def __init__(
         self,
         arch: Optional[str] = 'L12-C32',
@@ -227,9 +383,8 @@ class AutoPoseNet(BaseBackbone):
             dict(type='Constant', val=1, layer=['_BatchNorm'])
         ]
     ) -> None:
-        super().__init__(init_cfg=init_cfg)
-        self.genotype = self.resolve_genotype(genotype)
-        layout = getattr(self.genotype, 'cells_per_scale', None)
+        genotype = load_genotype(genotype)
+        layout = genotype.cells_per_scale
         if layout is not None and reduction_indices is None:
             # the genotype's network level sets L and the reductions
             num_cells = sum(layout)
@@ -237,80 +392,23 @@ class AutoPoseNet(BaseBackbone):
             preset = self.arch_settings.get(arch or '', {})
             if preset and preset['num_cells'] != num_cells:
                 print_log(
-                    f'genotype {self.genotype.name or "(unnamed)"!r} sets '
+                    f'genotype {genotype.name or "(unnamed)"!r} sets '
                     f'the network level cells_per_scale={list(layout)}: '
                     f'{num_cells} cells instead of the {preset["num_cells"]} '
                     f'of preset {arch}',
                     logger='current',
                     level=30)
-        settings = self.resolve_arch(arch, num_cells, base_channels,
-                                     reduction_indices)
-        self.num_cells = settings['num_cells']
-        self.base_channels = C = settings['base_channels']
-        self.reduction_indices = settings['reduction_indices']
-        self.norm_eval = norm_eval
-
-        self.stem0, self.stem1 = build_stem(in_channels, C, conv_cfg, norm_cfg)
-        self.cells = CellStack(
-            in_channels=(2 * C, 2 * C),
-            cell_channels=C // 2,
-            num_cells=self.num_cells,
-            reduction_indices=self.reduction_indices,
-            genotype=self.genotype,
+        settings = resolve_arch(arch, num_cells, base_channels,
+                                reduction_indices)
+        super().__init__(
+            GenotypeGraphs(genotype),
+            settings,
+            in_channels=in_channels,
             conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg)
-        self.out_channels = tuple(self.cells.out_channels)
-
-    def resolve_genotype(self, genotype: GenotypeLike) -> Genotype:
-        """Turn the ``genotype`` argument into the cells to build; the
-        supernet returns its search space here."""
-        return load_genotype(genotype)
-
-    @classmethod
-    def resolve_arch(cls, arch: Optional[str], num_cells: Optional[int],
-                     base_channels: Optional[int],
-                     reduction_indices: Optional[Sequence[int]]) -> Dict:
-        """Merge the preset with explicit arguments and validate them."""
-        if arch is None:
-            settings = {}
-        elif arch in cls.arch_settings:
-            settings = dict(cls.arch_settings[arch])
-        else:
-            raise ValueError(
-                f'unknown AutoPoseNet arch {arch!r}; choose one of '
-                f'{", ".join(cls.arch_settings)}, or set arch=None and give '
-                f'num_cells and base_channels')
-        if num_cells is not None:
-            if num_cells != settings.get('num_cells'):
-                settings.pop('reduction_indices', None)
-            settings['num_cells'] = num_cells
-        if base_channels is not None:
-            settings['base_channels'] = base_channels
-        if reduction_indices is not None:
-            settings['reduction_indices'] = tuple(reduction_indices)
-        L = settings.get('num_cells')
-        C = settings.get('base_channels')
-        if isinstance(L, bool) or not isinstance(L, int) or L < NUM_SCALES:
-            raise ValueError(f'num_cells (L) must be an integer >= '
-                             f'{NUM_SCALES}, got {L!r}')
-        if isinstance(C, bool) or not isinstance(C, int) or C < 2 or C % 2:
-            raise ValueError(f'base_channels (C) must be a positive even '
-                             f'integer, got {C!r}')
-        if 'reduction_indices' not in settings:
-            settings['reduction_indices'] = default_reduction_indices(L)
-        settings['reduction_indices'] = check_reduction_indices(
-            L, settings['reduction_indices'])
-        return settings
+            norm_cfg=norm_cfg,
+            norm_eval=norm_eval,
+            init_cfg=init_cfg)
+        self.genotype = genotype
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        s0 = self.stem0(x)
-        s1 = self.stem1(s0)
-        return self.cells(s0, s1)
-
-    def train(self, mode: bool = True) -> 'AutoPoseNet':
-        super().train(mode)
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
-        return self
+        return super().forward(x)

@@ -1,12 +1,19 @@
-"""Cells: a DAG of operations over two inputs, built from a genotype.
+"""Cells: a DAG of operations over two inputs.
 
 A cell projects its two inputs (the outputs of the two cells before it, older
 first) to the cell width, computes its intermediate nodes and concatenates
 them. :class:`EncoderCell` keeps or halves the resolution;
 :class:`UpsampleCell` fuses a coarser decoded feature with an encoder tap one
 scale finer.
+
+The node graph inside a cell comes from a :class:`CellGraphs` factory, the
+one seam between the networks and their search: :class:`GenotypeGraphs`
+builds the fixed :class:`CellGraph` of a genotype; the search builds mixed
+graphs, which take the architecture weights as a forward argument
+(``cell(s0, s1, weights)``). The networks pass ``weights`` through and
+know nothing else of the search.
 """
-from typing import Dict, List
+from typing import Dict, List, Optional, Protocol, Tuple
 
 import torch
 import torch.nn as nn
@@ -16,7 +23,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType
 from torch import Tensor
 
-from .genotype import CellGenotype
+from .genotype import CellGenotype, Genotype
 from .operations import (
     DEFAULT_NORM_CFG,
     FactorizedReduce,
@@ -99,28 +106,74 @@ class CellGraph(nn.Module):
         return torch.cat([states[i] for i in self.concat], dim=1)
 
 
+# The architecture weights of one mixed cell: (op weights (edges, ops),
+# edge weights (edges, )).
+CellWeights = Tuple[Tensor, Tensor]
+
+
+class CellGraphs(Protocol):
+    """Builds the node graph of every cell of a network.
+
+    A fixed network uses :class:`GenotypeGraphs`; the search supernet its
+    mixed graphs (``autopose_mm.models.search_space.MixedGraphs``).
+    """
+
+    def multiplier(self, cell_type: str) -> int:
+        """How many node outputs the cell concatenates."""
+
+    def build(self, cell_type: str, channels: int, reduction: bool,
+              conv_cfg: OptConfigType, norm_cfg: ConfigType) -> nn.Module:
+        """The graph of a ``cell_type`` cell of width ``channels``: a module
+        called as ``graph(s0, s1)`` (fixed) or ``graph(s0, s1, weights)``
+        (mixed)."""
+
+
+class GenotypeGraphs:
+    """The fixed :class:`CellGraph` of every cell type of a genotype.
+
+    Args:
+        genotype (Genotype): The cells.
+    """
+
+    def __init__(self, genotype: Genotype) -> None:
+        self.genotype = genotype
+
+    def multiplier(self, cell_type: str) -> int:
+        return len(self.genotype.cells[cell_type].concat)
+
+    def build(self, cell_type: str, channels: int, reduction: bool,
+              conv_cfg: OptConfigType, norm_cfg: ConfigType) -> CellGraph:
+        return CellGraph(self.genotype.cells[cell_type], channels, reduction,
+                         conv_cfg, norm_cfg)
+
+
+def run_graph(graph: nn.Module, s0: Tensor, s1: Tensor,
+              weights: Optional[CellWeights]) -> Tensor:
+    """Call a cell's graph: with its architecture weights when given (a
+    mixed graph), without them otherwise (a fixed graph)."""
+    return graph(s0, s1) if weights is None else graph(s0, s1, weights)
+
+
 class BaseCell(BaseModule):
     """Shared part of all cells: two input projections and the node graph.
 
-    Subclasses build ``preprocess0`` / ``preprocess1``. The node graph comes
-    from the cell's genotype: a :class:`CellGenotype` gives a fixed
-    :class:`CellGraph`; a search-space cell spec (anything with a
-    ``build_graph`` method) gives its searchable graph.
+    Subclasses build ``preprocess0``, ``preprocess1`` and ``graph`` (from a
+    :class:`CellGraphs`) and set ``cell_type``.
     """
+
+    cell_type: str
 
     def __init__(self, init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg=init_cfg)
 
-    @staticmethod
-    def build_graph(genotype, channels: int, reduction: bool,
-                    conv_cfg: OptConfigType,
-                    norm_cfg: ConfigType) -> nn.Module:
-        if isinstance(genotype, CellGenotype):
-            return CellGraph(genotype, channels, reduction, conv_cfg, norm_cfg)
-        return genotype.build_graph(channels, reduction, conv_cfg, norm_cfg)
-
-    def forward(self, s0: Tensor, s1: Tensor) -> Tensor:
-        return self.graph(self.preprocess0(s0), self.preprocess1(s1))
+    def forward(self,
+                s0: Tensor,
+                s1: Tensor,
+                weights: Optional[CellWeights] = None) -> Tensor:
+        """``weights``: the architecture weights of a mixed cell; None for
+        a fixed one."""
+        return run_graph(self.graph, self.preprocess0(s0),
+                         self.preprocess1(s1), weights)
 
 
 @MODELS.register_module()
@@ -131,8 +184,9 @@ class EncoderCell(BaseCell):
         prev_prev_channels (int): Channels of the older input.
         prev_channels (int): Channels of the newer input.
         channels (int): Width of every node; the cell outputs
-            ``len(genotype.concat) * channels``.
-        genotype (CellGenotype): The cell's operations.
+            ``graphs.multiplier(cell_type) * channels``.
+        graphs (CellGraphs): Builds the node graph (cell type ``'reduce'``
+            when ``reduction``, else ``'normal'``).
         reduction (bool): Whether this cell halves the resolution.
         reduction_prev (bool): Whether the previous cell halved it, so that
             the older input is twice as large as the newer one.
@@ -145,7 +199,7 @@ class EncoderCell(BaseCell):
                  prev_prev_channels: int,
                  prev_channels: int,
                  channels: int,
-                 genotype: CellGenotype,
+                 graphs: CellGraphs,
                  reduction: bool = False,
                  reduction_prev: bool = False,
                  conv_cfg: OptConfigType = None,
@@ -153,6 +207,7 @@ class EncoderCell(BaseCell):
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.reduction = reduction
+        self.cell_type = 'reduce' if reduction else 'normal'
         if reduction_prev:
             self.preprocess0 = FactorizedReduce(prev_prev_channels, channels,
                                                 conv_cfg, norm_cfg)
@@ -161,9 +216,9 @@ class EncoderCell(BaseCell):
                                           1, conv_cfg, norm_cfg)
         self.preprocess1 = ReLUConvBN(prev_channels, channels, 1, 1, 1,
                                       conv_cfg, norm_cfg)
-        self.graph = self.build_graph(genotype, channels, reduction, conv_cfg,
-                                      norm_cfg)
-        self.out_channels = len(genotype.concat) * channels
+        self.graph = graphs.build(self.cell_type, channels, reduction,
+                                  conv_cfg, norm_cfg)
+        self.out_channels = graphs.multiplier(self.cell_type) * channels
 
 
 class _UpsampleProjection(nn.Module):
@@ -199,7 +254,9 @@ class UpsampleCell(BaseCell):
         coarse_channels (int): Channels of the coarse (older) input.
         fine_channels (int): Channels of the encoder tap (newer input).
         out_channels (int): Channels of the cell output.
-        genotype (CellGenotype): The cell's operations.
+        graphs (CellGraphs): Builds the node graph.
+        cell_type (str): Which decoder cell, e.g.
+            ``'upsample_1_8_to_1_4'``.
         conv_cfg (dict, optional): Config of the convolution layers.
         norm_cfg (dict): Config of the normalisation layers.
         init_cfg (dict, optional): Initialisation config.
@@ -209,12 +266,14 @@ class UpsampleCell(BaseCell):
                  coarse_channels: int,
                  fine_channels: int,
                  out_channels: int,
-                 genotype: CellGenotype,
+                 graphs: CellGraphs,
+                 cell_type: str,
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = DEFAULT_NORM_CFG,
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        multiplier = len(genotype.concat)
+        self.cell_type = cell_type
+        multiplier = graphs.multiplier(cell_type)
         if out_channels % multiplier:
             raise ValueError(f'UpsampleCell out_channels ({out_channels}) '
                              f'must be divisible by the {multiplier} '
@@ -224,10 +283,13 @@ class UpsampleCell(BaseCell):
                                                conv_cfg, norm_cfg)
         self.preprocess1 = ReLUConvBN(fine_channels, channels, 1, 1, 1,
                                       conv_cfg, norm_cfg)
-        self.graph = self.build_graph(genotype, channels, False, conv_cfg,
-                                      norm_cfg)
+        self.graph = graphs.build(cell_type, channels, False, conv_cfg,
+                                  norm_cfg)
         self.out_channels = out_channels
 
-    def forward(self, coarse: Tensor, fine: Tensor) -> Tensor:
+    def forward(self,
+                coarse: Tensor,
+                fine: Tensor,
+                weights: Optional[CellWeights] = None) -> Tensor:
         s0 = self.preprocess0(coarse, fine.shape[-2:])
-        return self.graph(s0, self.preprocess1(fine))
+        return run_graph(self.graph, s0, self.preprocess1(fine), weights)

@@ -1,5 +1,5 @@
 """The searched decoder neck, with its optional refinement stage."""
-from typing import List, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 import torch.nn as nn
 from mmengine.model import BaseModule
@@ -7,9 +7,9 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
-from .backbone import CellStack
-from .cells import UpsampleCell
-from .genotype import DECODER_CELLS, Genotype, GenotypeLike, load_genotype
+from .backbone import CellStack, default_reduction_indices
+from .cells import CellGraphs, CellWeights, GenotypeGraphs, UpsampleCell
+from .genotype import DECODER_CELLS, GenotypeLike, load_genotype
 from .operations import DEFAULT_NORM_CFG, ReLUConvBN
 
 
@@ -20,7 +20,7 @@ class Decoder(BaseModule):
         in_channels (Sequence[int]): Channels of the taps at 1/4, 1/8, 1/16
             and 1/32. Each decoded feature has the channels of the tap at its
             scale.
-        genotype (Genotype): Supplies the three decoder cells.
+        graphs (CellGraphs): Builds the three decoder cells' graphs.
         conv_cfg (dict, optional): Config of the convolution layers.
         norm_cfg (dict): Config of the normalisation layers.
         init_cfg (dict, optional): Initialisation config.
@@ -28,7 +28,7 @@ class Decoder(BaseModule):
 
     def __init__(self,
                  in_channels: Sequence[int],
-                 genotype: Genotype,
+                 graphs: CellGraphs,
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = DEFAULT_NORM_CFG,
                  init_cfg: OptMultiConfig = None) -> None:
@@ -46,16 +46,23 @@ class Decoder(BaseModule):
                     in_channels[fine + 1],
                     in_channels[fine],
                     in_channels[fine],
-                    genotype.cells[name],
+                    graphs,
+                    name,
                     conv_cfg=conv_cfg,
                     norm_cfg=norm_cfg))
 
-    def forward(self, taps: Sequence[Tensor]) -> List[Tensor]:
-        """Decode the taps; returns features at 1/4, 1/8 and 1/16."""
+    def forward(
+            self,
+            taps: Sequence[Tensor],
+            weights: Optional[Mapping[str,
+                                      CellWeights]] = None) -> List[Tensor]:
+        """Decode the taps; returns features at 1/4, 1/8 and 1/16.
+        ``weights``: architecture weights by cell type, for mixed cells."""
         x = taps[3]
         decoded = []
         for i, cell in enumerate(self.cells):
-            x = cell(x, taps[2 - i])
+            w = None if weights is None else weights[cell.cell_type]
+            x = cell(x, taps[2 - i], w)
             decoded.append(x)
         return decoded[::-1]
 
@@ -84,8 +91,9 @@ class AutoPoseDecoder(BaseModule):
             tap's channels). Defaults to 64.
         refine_num_cells (int): Cells of the refinement encoder. Defaults to
             12.
-        refine_reduction_indices (Sequence[int]): Its reduction cells.
-            Defaults to ``(3, 6, 9)``.
+        refine_reduction_indices (Sequence[int], optional): Its reduction
+            cells. Defaults to :func:`default_reduction_indices` of
+            ``refine_num_cells`` (``(3, 6, 9)`` for 12).
         conv_cfg (dict, optional): Config of the convolution layers.
         norm_cfg (dict): Config of the normalisation layers.
         init_cfg (dict | list[dict], optional): Initialisation config.
@@ -98,7 +106,7 @@ class AutoPoseDecoder(BaseModule):
         num_stages: int = 1,
         refine_channels: int = 64,
         refine_num_cells: int = 12,
-        refine_reduction_indices: Sequence[int] = (3, 6, 9),
+        refine_reduction_indices: Optional[Sequence[int]] = None,
         conv_cfg: OptConfigType = None,
         norm_cfg: ConfigType = DEFAULT_NORM_CFG,
         init_cfg: OptMultiConfig = [
@@ -112,11 +120,12 @@ class AutoPoseDecoder(BaseModule):
         self.in_channels = tuple(in_channels)
         self.out_channels = self.in_channels[0]  # every stage, at 1/4
         self.num_stages = num_stages
-        self.genotype = self.resolve_genotype(genotype)
+        self.genotype = load_genotype(genotype)
+        graphs = GenotypeGraphs(self.genotype)
         cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
-        self.decoder = Decoder(self.in_channels, self.genotype, **cfg)
+        self.decoder = Decoder(self.in_channels, graphs, **cfg)
         if num_stages == 2:
-            multiplier = len(self.genotype.normal.concat)
+            multiplier = graphs.multiplier('normal')
             if refine_channels % multiplier:
                 raise ValueError(
                     f'refine_channels ({refine_channels}) must be divisible '
@@ -128,19 +137,15 @@ class AutoPoseDecoder(BaseModule):
                 in_channels=(refine_channels, refine_channels),
                 cell_channels=refine_channels // multiplier,
                 num_cells=refine_num_cells,
-                reduction_indices=refine_reduction_indices,
-                genotype=self.genotype,
+                reduction_indices=refine_reduction_indices
+                or default_reduction_indices(refine_num_cells),
+                graphs=graphs,
                 **cfg)
             self.refine_out = nn.ModuleList(
                 ReLUConvBN(rc, c, 1, **cfg)
                 for rc, c in zip(self.refine.out_channels, self.in_channels))
-            self.decoder2 = Decoder(self.in_channels, self.genotype, **cfg)
+            self.decoder2 = Decoder(self.in_channels, graphs, **cfg)
         self.relu = nn.ReLU(inplace=False)
-
-    def resolve_genotype(self, genotype: GenotypeLike) -> Genotype:
-        """Turn the ``genotype`` argument into the cells to build; the
-        supernet returns its search space here."""
-        return load_genotype(genotype)
 
     def forward(self, taps: Sequence[Tensor]) -> Tuple[Tensor, ...]:
         """Return the 1/4-resolution feature of every stage."""

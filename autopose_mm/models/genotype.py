@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 import yaml
 
 from ..utils.io import atomic_write_text
-from .operations import OPERATION_NAMES
+from .operations import OPERATION_SPECS
 
 ENCODER_CELLS: Tuple[str, ...] = ('normal', 'reduce')
 DECODER_CELLS: Tuple[str,
@@ -92,10 +92,10 @@ class CellGenotype:
                     _fail(edge_where, f'expected [operation, input], got '
                           f'{edge!r}')
                 op, src = edge
-                if op not in OPERATION_NAMES:
+                if op not in OPERATION_SPECS:
                     _fail(
                         edge_where, f'unknown operation {op!r}; allowed '
-                        f'operations: {", ".join(OPERATION_NAMES)}')
+                        f'operations: {", ".join(OPERATION_SPECS)}')
                 if isinstance(src, bool) or not isinstance(src, int) or \
                         not 0 <= src < 2 + k:
                     _fail(

@@ -10,7 +10,9 @@ import torch.nn.functional as F
 from mmpose.registry import MODELS
 from torch import Tensor
 
+from .backbone import cells_to_reductions, plan_cells
 from .genotype import DECODER_CELLS, CellGenotype, Genotype
+from .operations import operation_spec
 
 Layout = Tuple[int, ...]
 
@@ -163,21 +165,15 @@ def _out(size: int, stride: int) -> int:
 
 def _cell_edges_macs(cell: CellGenotype, c: int, h: int, w: int,
                      reduction: bool) -> int:
-    """MACs of a cell's operations; (h, w) is the size of its inputs. All
-    nodes of a reduction cell are at the halved size."""
+    """MACs of a cell's operations (each counted by its
+    :class:`~autopose_mm.models.operations.OpSpec`); (h, w) is the size of
+    its inputs. All nodes of a reduction cell are at the halved size."""
     total = 0
     ho, wo = (_out(h, 2), _out(w, 2)) if reduction else (h, w)
     for node in cell.edges:
         for op, src in node:
             stride = 2 if reduction and src < 2 else 1
-            if op in ('std_conv_3x3', 'dil_conv_3x3_2', 'dil_conv_3x3_4'):
-                total += ho * wo * c * c * 9
-            elif op == 'std_conv_1x1':
-                total += ho * wo * c * c
-            elif op == 'skip_connect' and stride == 2:
-                total += ho * wo * c * c  # two 1x1 convs to c/2 each
-            elif op == 'se_connect':
-                total += 2 * c * max(1, c // 2)
+            total += operation_spec(op).macs(c, ho, wo, stride)
     return total
 
 
@@ -204,21 +200,19 @@ def analytic_macs(genotype: Genotype,
     total += h * w * C * 2 * C * 9 + h * w * 2 * C * 2 * C * 9
     # a projection costs the same whether it is a 1x1 conv or a factorized
     # reduce (two 1x1 stride-2 convs to c/2): h * w * c_in * c
-    prev_prev, prev, c = 2 * C, 2 * C, C // 2
-    taps = []
     multiplier = len(genotype.normal.concat)
-    for s, count in enumerate(cells_per_scale):
-        for i in range(count):
-            reduction = s > 0 and i == 0
-            if reduction:
-                c *= 2
-            total += h * w * (prev_prev + prev) * c  # the two projections
-            cell = genotype.reduce if reduction else genotype.normal
-            total += _cell_edges_macs(cell, c, h, w, reduction)
-            if reduction:
-                h, w = _out(h, 2), _out(w, 2)
-            prev_prev, prev = prev, multiplier * c
-        taps.append((prev, h, w))
+    plan = plan_cells((2 * C, 2 * C), C // 2, sum(cells_per_scale),
+                      cells_to_reductions(cells_per_scale), multiplier)
+    taps = {}
+    for p in plan:
+        c = p.channels
+        total += h * w * (p.prev_prev_channels + p.prev_channels) * c
+        cell = genotype.reduce if p.reduction else genotype.normal
+        total += _cell_edges_macs(cell, c, h, w, p.reduction)
+        if p.reduction:
+            h, w = _out(h, 2), _out(w, 2)
+        taps[p.scale] = (multiplier * c, h, w)
+    taps = [taps[s] for s in range(len(cells_per_scale))]
     # decoder: coarse to fine
     for i, name in enumerate(DECODER_CELLS):
         fine_c, fh, fw = taps[2 - i]

@@ -1,9 +1,11 @@
 """Candidate operations of the AutoPose search space.
 
 Every operation maps ``C`` channels to ``C`` channels at stride 1 or 2. The
-names are the ones used in genotype files; :func:`build_operation` turns a
-name into a module.
+names are the ones used in genotype files. :data:`OPERATION_SPECS` is the
+one table of them (:class:`OpSpec`: how to build, search, count and draw
+each); :func:`build_operation` turns a name into a module.
 """
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -220,33 +222,124 @@ class SEConnect(nn.Module):
 
 OpFactory = Callable[[int, int, OptConfigType, ConfigType], nn.Module]
 
-# name -> (factory(channels, stride, conv_cfg, norm_cfg), supported strides)
-OPERATIONS: Dict[str, Tuple[OpFactory, Tuple[int, ...]]] = {
-    'none': (lambda c, s, conv, norm: Zero(s), (1, 2)),
-    'skip_connect': (lambda c, s, conv, norm: nn.Identity()
-                     if s == 1 else FactorizedReduce(c, c, conv, norm), (1,
-                                                                         2)),
-    'avg_pool_3x3': (lambda c, s, conv, norm: PoolBN('avg', c, s, norm), (1,
-                                                                          2)),
-    'max_pool_3x3': (lambda c, s, conv, norm: PoolBN('max', c, s, norm), (1,
-                                                                          2)),
-    'std_conv_1x1':
-    (lambda c, s, conv, norm: ReLUConvBN(c, c, 1, s, 1, conv, norm), (1, 2)),
-    'std_conv_3x3':
-    (lambda c, s, conv, norm: ReLUConvBN(c, c, 3, s, 1, conv, norm), (1, 2)),
-    'dil_conv_3x3_2':
-    (lambda c, s, conv, norm: ReLUConvBN(c, c, 3, s, 2, conv, norm), (1, 2)),
-    'dil_conv_3x3_4':
-    (lambda c, s, conv, norm: ReLUConvBN(c, c, 3, s, 4, conv, norm), (1, 2)),
-    'se_connect': (lambda c, s, conv, norm: SEConnect(c, conv_cfg=conv),
-                   (1, )),
+
+@dataclass(frozen=True)
+class OpSpec:
+    """Everything the package knows about one candidate operation.
+
+    The fixed cells build it (``build``), the mixed edges of the search
+    compute it (a fused path per ``kind``; any other kind runs the built
+    modules edge by edge), :func:`~autopose_mm.models.layout.analytic_macs`
+    counts it (:meth:`macs`), random genotypes and the search masks respect
+    ``strides``, and the pictures draw it in ``color``.
+
+    Args:
+        name (str): The name used in genotype files.
+        build (OpFactory): ``build(channels, stride, conv_cfg, norm_cfg)``
+            returns the module (``channels`` in and out).
+        kind (str): ``'zero'``, ``'identity'`` (a factorized reduce at
+            stride 2), ``'pool'``, ``'conv'`` (ReLU-conv-BN), ``'se'`` or
+            ``'module'`` (anything else: no fused search path).
+        strides (tuple[int]): Strides at which it is defined.
+        kernel (int): Kernel size of a ``'conv'``.
+        dilation (int): Dilation of a ``'conv'``.
+        pool (str, optional): ``'avg'`` or ``'max'`` for a ``'pool'``.
+        color (str): Its colour in the pictures.
+        count_macs (callable, optional): ``count_macs(channels, out_h,
+            out_w, stride)`` for a ``'module'``.
+    """
+    name: str
+    build: OpFactory
+    kind: str = 'module'
+    strides: Tuple[int, ...] = (1, 2)
+    kernel: int = 0
+    dilation: int = 1
+    pool: Optional[str] = None
+    color: str = 'black'
+    count_macs: Optional[Callable[[int, int, int, int], int]] = None
+
+    def macs(self, channels: int, out_h: int, out_w: int, stride: int) -> int:
+        """Multiply-accumulates of the conv and linear layers of one edge
+        producing ``channels`` x ``out_h`` x ``out_w``."""
+        c, pixels = channels, out_h * out_w
+        if self.kind == 'conv':
+            return pixels * c * c * self.kernel**2
+        if self.kind == 'identity':  # two 1x1 convs to c/2 at stride 2
+            return pixels * c * c if stride == 2 else 0
+        if self.kind == 'se':
+            return 2 * c * max(1, c // 2)
+        if self.count_macs is not None:
+            return self.count_macs(c, out_h, out_w, stride)
+        return 0
+
+
+def _conv(kernel: int, dilation: int = 1) -> OpFactory:
+    return lambda c, s, conv, norm: ReLUConvBN(c, c, kernel, s, dilation, conv,
+                                               norm)
+
+
+def _pool(pool_type: str) -> OpFactory:
+    return lambda c, s, conv, norm: PoolBN(pool_type, c, s, norm)
+
+
+def _skip(c: int, s: int, conv: OptConfigType, norm: ConfigType) -> nn.Module:
+    return nn.Identity() if s == 1 else FactorizedReduce(c, c, conv, norm)
+
+
+# The candidate operations, in alpha order. Adding an operation is one
+# entry here (kind 'module' unless it is one of the fused kinds).
+OPERATION_SPECS: Dict[str, OpSpec] = {
+    spec.name: spec
+    for spec in (
+        OpSpec(
+            'none', lambda c, s, conv, norm: Zero(s), 'zero', color='#bbbbbb'),
+        OpSpec('skip_connect', _skip, 'identity', color='#4c72b0'),
+        OpSpec(
+            'avg_pool_3x3', _pool('avg'), 'pool', pool='avg', color='#55a868'),
+        OpSpec(
+            'max_pool_3x3', _pool('max'), 'pool', pool='max', color='#8c8c3c'),
+        OpSpec('std_conv_1x1', _conv(1), 'conv', kernel=1, color='#c44e52'),
+        OpSpec('std_conv_3x3', _conv(3), 'conv', kernel=3, color='#dd8452'),
+        OpSpec(
+            'dil_conv_3x3_2',
+            _conv(3, 2),
+            'conv',
+            kernel=3,
+            dilation=2,
+            color='#8172b3'),
+        OpSpec(
+            'dil_conv_3x3_4',
+            _conv(3, 4),
+            'conv',
+            kernel=3,
+            dilation=4,
+            color='#937860'),
+        OpSpec(
+            'se_connect',
+            lambda c, s, conv, norm: SEConnect(c, conv_cfg=conv),
+            'se',
+            strides=(1, ),
+            color='#da8bc3'),
+    )
 }
-OPERATION_NAMES: Tuple[str, ...] = tuple(OPERATIONS)
+OPERATION_NAMES: Tuple[str, ...] = tuple(OPERATION_SPECS)
+
+
+def operation_spec(name: str) -> OpSpec:
+    """The :class:`OpSpec` of ``name``.
+
+    Raises:
+        ValueError: For an unknown name, listing the known ones.
+    """
+    if name not in OPERATION_SPECS:
+        raise ValueError(f'unknown operation {name!r}; allowed operations: '
+                         f'{", ".join(OPERATION_SPECS)}')
+    return OPERATION_SPECS[name]
 
 
 def supports_stride(name: str, stride: int) -> bool:
     """Whether operation ``name`` is defined at ``stride``."""
-    return stride in OPERATIONS[name][1]
+    return stride in operation_spec(name).strides
 
 
 def build_operation(name: str,
@@ -257,7 +350,7 @@ def build_operation(name: str,
     """Build the candidate operation ``name``.
 
     Args:
-        name (str): One of :data:`OPERATION_NAMES`.
+        name (str): One of :data:`OPERATION_SPECS`.
         channels (int): Channels of the input and output.
         stride (int): 1, or 2 to halve the resolution.
         conv_cfg (dict, optional): Config of the convolution layers.
@@ -266,12 +359,9 @@ def build_operation(name: str,
     Returns:
         nn.Module: The operation.
     """
-    if name not in OPERATIONS:
-        raise ValueError(f'unknown operation {name!r}; allowed operations: '
-                         f'{", ".join(OPERATION_NAMES)}')
-    factory, strides = OPERATIONS[name]
-    if stride not in strides:
+    spec = operation_spec(name)
+    if stride not in spec.strides:
         raise ValueError(
             f'operation {name!r} is not defined at stride {stride}; it '
-            f'supports stride {", ".join(map(str, strides))}')
-    return factory(channels, stride, conv_cfg, norm_cfg or DEFAULT_NORM_CFG)
+            f'supports stride {", ".join(map(str, spec.strides))}')
+    return spec.build(channels, stride, conv_cfg, norm_cfg or DEFAULT_NORM_CFG)

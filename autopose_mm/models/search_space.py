@@ -1,22 +1,23 @@
 """The differentiable cell search space.
 
-Three pieces, mirroring a genotype:
+The same cells seen as a search: where a fixed cell runs one operation per
+edge (:class:`~autopose_mm.models.cells.CellGraph`), a mixed cell runs every
+candidate of :data:`~autopose_mm.models.operations.OPERATION_SPECS` on every
+edge and mixes them with architecture weights it receives as a forward
+argument:
 
 - :class:`ArchParams` holds the architecture weights: for every cell type one
   ``alpha`` tensor (edges x candidate operations) and one ``beta`` vector
-  (edge normalisation). It derives a :class:`CellGenotype` from them.
+  (edge normalisation). It derives a :class:`CellGenotype` from them, and
+  gives the weights a forward pass uses (:meth:`ArchParams.cell_weights`).
 - :class:`MixedOp` is one edge: it holds every candidate operation and sums
   their outputs, weighted by the softmax of the edge's alphas. With
   ``partial_channels=K`` only 1/K of the channels go through the candidates;
   the rest bypass them and the channels are shuffled (PC-DARTS).
 - :class:`MixedCellGraph` is a cell's node DAG in which every node reads all
   earlier states through mixed operations, the edges into a node weighted by
-  the softmax of their betas.
-
-A :class:`SearchSpace` stands where a :class:`Genotype` stands when the
-fixed networks are built (``space.normal``, ``space.cells[name]``), so the
-supernet is :class:`AutoPoseNet` / :class:`AutoPoseDecoder` built from a
-search space instead of a genotype.
+  the softmax of their betas; :class:`MixedGraphs` builds one per cell, as
+  :class:`~autopose_mm.models.cells.GenotypeGraphs` builds the fixed ones.
 
 ``se_connect`` is defined for stride 1 only, so it is not a candidate on the
 stride-2 edges of reduction cells (its alpha there is masked out).
@@ -34,12 +35,15 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType
 from torch import Tensor
 
+from .cells import CellWeights
 from .genotype import CellGenotype, Genotype
 from .operations import (
     DEFAULT_NORM_CFG,
     OPERATION_NAMES,
+    OPERATION_SPECS,
     build_operation,
     offset_subsamples,
+    operation_spec,
     supports_stride,
 )
 
@@ -77,11 +81,11 @@ class ArchParams(BaseModule):
         if gumbel_tau is not None and gumbel_tau <= 0:
             raise ValueError(f'gumbel_tau must be positive, got {gumbel_tau}')
         self.gumbel_tau = gumbel_tau
-        unknown = [c for c in candidates if c not in OPERATION_NAMES]
+        unknown = [c for c in candidates if c not in OPERATION_SPECS]
         if unknown or 'none' not in candidates or len(candidates) < 2:
             raise ValueError(
                 f'candidates must include "none" and at least one other '
-                f'operation from {", ".join(OPERATION_NAMES)}; got '
+                f'operation from {", ".join(OPERATION_SPECS)}; got '
                 f'{list(candidates)}')
         self.cell_types = tuple(cell_types)
         self.nodes = nodes
@@ -149,6 +153,11 @@ class ArchParams(BaseModule):
         logits = self.alphas[cell_type].masked_fill(~mask, float('-inf'))
         ops = F.gumbel_softmax(logits, tau=self.gumbel_tau, hard=True)
         return ops, edges
+
+    def cell_weights(self) -> Dict[str, CellWeights]:
+        """:meth:`mixing_weights` of every cell type: what the mixed cells
+        receive in a forward pass."""
+        return {t: self.mixing_weights(t) for t in self.cell_types}
 
     @torch.no_grad()
     def derive(self, cell_type: str, edges_per_node: int = 2) -> CellGenotype:
@@ -288,14 +297,6 @@ class MixedOp(nn.Module):
         return channel_shuffle(torch.cat([out, rest], dim=1), self.k)
 
 
-CONV_CANDIDATES = {  # name -> (kernel size, dilation)
-    'std_conv_1x1': (1, 1),
-    'std_conv_3x3': (3, 1),
-    'dil_conv_3x3_2': (3, 2),
-    'dil_conv_3x3_4': (3, 4),
-}
-
-
 def _scaled_norm(norm: nn.Module, x: Tensor, scale: Tensor,
                  channels: int) -> Tensor:
     """``norm(x)`` times a per-edge ``scale`` (each edge owning
@@ -313,18 +314,30 @@ def _scaled_norm(norm: nn.Module, x: Tensor, scale: Tensor,
                         training, norm.momentum, norm.eps)
 
 
+def _copy_norm(dst: nn.Module, src: nn.Module, sl: slice) -> None:
+    """Copy channels ``sl`` of normalisation ``src`` into ``dst``."""
+    for key in ('running_mean', 'running_var'):
+        if getattr(src, key, None) is not None:
+            getattr(dst, key).copy_(getattr(src, key)[sl])
+    if getattr(src, 'weight', None) is not None:
+        dst.weight.copy_(src.weight[sl])
+        dst.bias.copy_(src.bias[sl])
+
+
 class MixedEdges(nn.Module):
     """The mixed operations of all edges that read one state, computed
     together.
 
     Mathematically this is ``len(edges)`` :class:`MixedOp` s on the same
-    input; computing them together is what makes the supernet fast: the
-    ReLU and the pools run once, and each convolution candidate runs as one
-    convolution for all edges (``std_conv_1x1`` rides along with
-    ``std_conv_3x3`` as a zero-padded kernel). Pools, identity and their
-    (non-affine) normalisation give the same output on every edge, so they
-    are shared. :meth:`edge_op` returns edge ``i`` as a standalone
-    :class:`MixedOp` with the same weights.
+    input; computing them together is what makes the supernet fast. Each
+    kind of operation (:class:`~autopose_mm.models.operations.OpSpec`) has
+    its fused path: the ReLU runs once and each convolution candidate runs
+    as one convolution for all edges (the dilation-1 convolutions together,
+    the smaller kernels zero-padded); pools, identity and their (non-affine)
+    normalisation give the same output on every edge, so they are shared;
+    factorized reduce and the SE gates of all edges run as one. Operations
+    of kind ``'module'`` run edge by edge, as built. :meth:`edge_op` returns
+    edge ``i`` as a standalone :class:`MixedOp` with the same weights.
 
     Args:
         channels (int): Channels of the state.
@@ -332,7 +345,8 @@ class MixedEdges(nn.Module):
         num_edges (int): How many edges read the state.
         candidates (Sequence[str]): Candidate names, in alpha order.
         partial_channels (int): K.
-        conv_cfg (dict, optional): Unused; plain convolutions are fused.
+        conv_cfg (dict, optional): Config of the convolutions of kind
+            ``'module'`` operations; the fused kinds use plain convolutions.
         norm_cfg (dict): Config of the normalisation layers.
     """
 
@@ -352,22 +366,23 @@ class MixedEdges(nn.Module):
         self.stride = stride
         self.candidates = tuple(candidates)
         self.norm_cfg = norm_cfg
-        names = {name for name in candidates if supports_stride(name, stride)}
-        self.convs = [name for name in CONV_CANDIDATES if name in names]
+        specs = [
+            operation_spec(name) for name in candidates
+            if supports_stride(name, stride)
+        ]
+        self.convs = [s.name for s in specs if s.kind == 'conv']
         self.weight = nn.ParameterDict()
         self.norm = nn.ModuleDict()
-        for name in self.convs:
-            size = CONV_CANDIDATES[name][0]
-            w = torch.empty(n * c, c, size, size)
-            nn.init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')
-            self.weight[name] = nn.Parameter(w)
-            self.norm[name] = build_norm_layer(norm_cfg, n * c)[1]
-        self.pools = [
-            p for p in ('avg_pool_3x3', 'max_pool_3x3') if p in names
-        ]
-        for name in self.pools:
-            self.norm[name] = build_norm_layer(norm_cfg, c)[1]
-        self.skip = 'skip_connect' in names
+        for spec in specs:
+            if spec.kind == 'conv':
+                w = torch.empty(n * c, c, spec.kernel, spec.kernel)
+                nn.init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')
+                self.weight[spec.name] = nn.Parameter(w)
+                self.norm[spec.name] = build_norm_layer(norm_cfg, n * c)[1]
+            elif spec.kind == 'pool':
+                self.norm[spec.name] = build_norm_layer(norm_cfg, c)[1]
+        self.pools = [s.name for s in specs if s.kind == 'pool']
+        self.skip = next((s.name for s in specs if s.kind == 'identity'), None)
         if self.skip and stride == 2:  # factorized reduce, for every edge
             if c % 2:
                 raise ValueError(f'skip_connect at stride 2 needs an even '
@@ -376,17 +391,113 @@ class MixedEdges(nn.Module):
                 w = torch.empty(n * c // 2, c, 1, 1)
                 nn.init.kaiming_normal_(w, mode='fan_out', nonlinearity='relu')
                 self.weight[f'reduce_{i}'] = nn.Parameter(w)
-            self.norm['skip_connect'] = build_norm_layer(norm_cfg, n * c)[1]
-        self.se = 'se_connect' in names
+            self.norm[self.skip] = build_norm_layer(norm_cfg, n * c)[1]
+        self.se = next((s.name for s in specs if s.kind == 'se'), None)
         if self.se:
             hidden = max(1, c // 2)
             self.squeeze = nn.Conv2d(c, n * hidden, 1)
             self.excite = nn.Conv2d(n * hidden, n * c, 1, groups=n)
+        # any other operation: one module per edge
+        self.modules_of = nn.ModuleDict({
+            s.name:
+            nn.ModuleList(
+                build_operation(s.name, c, stride, conv_cfg, norm_cfg)
+                for _ in range(n))
+            for s in specs if s.kind == 'module'
+        })
         if self.k > 1 and stride == 2:
             self.bypass = nn.MaxPool2d(2, 2, ceil_mode=True)
 
     def _index(self, name: str) -> int:
         return self.candidates.index(name)
+
+    def _per_edge(self, out: Tensor) -> Tensor:
+        """(N, edges * C/K, H, W) -> (N, edges, C/K, H, W)."""
+        return out.view(out.shape[0], self.num_edges, self.active,
+                        *out.shape[-2:])
+
+    def _normed(self, name: str, out: Tensor, w: Tensor) -> Tensor:
+        """The normalised ``out`` of every edge scaled by its weight ``w``,
+        the scaling folded into the normalisation where it is a plain BN."""
+        return self._per_edge(
+            _scaled_norm(self.norm[name], out, w, self.active))
+
+    def _conv_terms(self, x: Tensor, weights: Tensor) -> List[Tensor]:
+        if not self.convs:
+            return []
+        relu, s, terms = F.relu(x), self.stride, []
+        specs = [operation_spec(m) for m in self.convs]
+        square = [p for p in specs if p.dilation == 1]
+        if square:  # the dilation-1 convolutions as one
+            size = max(p.kernel for p in square)
+            kernels = [
+                F.pad(self.weight[p.name], [(size - p.kernel) // 2] * 4)
+                for p in square
+            ]
+            out = F.conv2d(
+                relu, torch.cat(kernels), stride=s, padding=size // 2)
+            for p, part in zip(square,
+                               out.split(self.num_edges * self.active, 1)):
+                terms.append(
+                    self._normed(p.name, part, weights[:,
+                                                       self._index(p.name)]))
+        for p in specs:
+            if p.dilation == 1:
+                continue
+            pad = p.dilation * (p.kernel - 1) // 2
+            out = F.conv2d(
+                relu,
+                self.weight[p.name],
+                stride=s,
+                padding=pad,
+                dilation=p.dilation)
+            terms.append(
+                self._normed(p.name, out, weights[:, self._index(p.name)]))
+        return terms
+
+    def _pool_terms(self, x: Tensor, weights: Tensor) -> List[Tensor]:
+        terms = []
+        for m in self.pools:
+            if operation_spec(m).pool == 'avg':
+                out = F.avg_pool2d(
+                    x, 3, self.stride, 1, count_include_pad=False)
+            else:
+                out = F.max_pool2d(x, 3, self.stride, 1)
+            w = weights[:, self._index(m)].view(1, -1, 1, 1, 1)
+            terms.append(self.norm[m](out).unsqueeze(1) * w)
+        return terms
+
+    def _skip_terms(self, x: Tensor, weights: Tensor) -> List[Tensor]:
+        if not self.skip:
+            return []
+        w = weights[:, self._index(self.skip)]
+        if self.stride == 1:
+            return [x.unsqueeze(1) * w.view(1, -1, 1, 1, 1)]
+        even, odd = offset_subsamples(x)  # factorized reduce of every edge
+        a = F.conv2d(F.relu(even), self.weight['reduce_1'])
+        b = F.conv2d(F.relu(odd), self.weight['reduce_2'])
+        # an edge's channels: its half of a, then its half of b
+        shape = (x.shape[0], self.num_edges, self.active // 2, *a.shape[-2:])
+        out = torch.cat([a.view(shape), b.view(shape)], 2)
+        return [self._normed(self.skip, out.flatten(1, 2), w)]
+
+    def _se_terms(self, x: Tensor, weights: Tensor) -> List[Tensor]:
+        if not self.se:
+            return []
+        gate = self.excite(
+            F.relu(self.squeeze(x.mean(dim=(2, 3), keepdim=True))))
+        gate = torch.sigmoid(gate).view(x.shape[0], self.num_edges,
+                                        self.active, 1, 1)
+        w = weights[:, self._index(self.se)].view(1, -1, 1, 1, 1)
+        return [x.unsqueeze(1) * gate * w]
+
+    def _module_terms(self, x: Tensor, weights: Tensor) -> List[Tensor]:
+        terms = []
+        for name, edges in self.modules_of.items():
+            out = torch.stack([op(x) for op in edges], 1)
+            w = weights[:, self._index(name)].view(1, -1, 1, 1, 1)
+            terms.append(out * w)
+        return terms
 
     def forward(self, x: Tensor, weights: Tensor) -> Tuple[Tensor, Tensor]:
         """Mix the candidates of every edge.
@@ -400,84 +511,23 @@ class MixedEdges(nn.Module):
             every edge, and ``rest`` (N, C - C/K, H', W'), the bypassed
             channels (shared by the edges; empty when K is 1).
         """
-        n, c, s = self.num_edges, self.active, self.stride
-        xa = x[:, :c]
-        batch = x.shape[0]
-        mixed = None
-
-        def add(out: Tensor, w: Tensor) -> None:
-            nonlocal mixed
-            y = out * w.view(1, -1, 1, 1, 1)
-            mixed = y if mixed is None else mixed + y
-
-        def add_normed(name: str, out: Tensor, w: Tensor) -> None:
-            """``add`` of the normalised ``out``, with the scaling by ``w``
-            folded into the normalisation where it is a plain BN."""
-            nonlocal mixed
-            y = per_edge(_scaled_norm(self.norm[name], out, w, c))
-            mixed = y if mixed is None else mixed + y
-
-        def per_edge(out: Tensor) -> Tensor:
-            return out.view(batch, n, c, *out.shape[-2:])
-
-        if self.convs:
-            relu = F.relu(xa)
-            square = [m for m in self.convs if CONV_CANDIDATES[m][1] == 1]
-            if square:  # 1x1 and 3x3 in one convolution
-                kernels = [
-                    F.pad(self.weight[m], (1, 1, 1, 1))
-                    if CONV_CANDIDATES[m][0] == 1 else self.weight[m]
-                    for m in square
-                ]
-                out = F.conv2d(relu, torch.cat(kernels), stride=s, padding=1)
-                for m, part in zip(square, out.split(n * c, dim=1)):
-                    add_normed(m, part, weights[:, self._index(m)])
-            for m in self.convs:
-                dilation = CONV_CANDIDATES[m][1]
-                if dilation == 1:
-                    continue
-                out = F.conv2d(
-                    relu,
-                    self.weight[m],
-                    stride=s,
-                    padding=dilation,
-                    dilation=dilation)
-                add_normed(m, out, weights[:, self._index(m)])
-        for m in self.pools:
-            if m == 'avg_pool_3x3':
-                out = F.avg_pool2d(xa, 3, s, 1, count_include_pad=False)
-            else:
-                out = F.max_pool2d(xa, 3, s, 1)
-            add(self.norm[m](out).unsqueeze(1), weights[:, self._index(m)])
-        if self.skip:
-            w_skip = weights[:, self._index('skip_connect')]
-            if s == 1:
-                add(xa.unsqueeze(1), w_skip)
-            else:  # factorized reduce of every edge
-                even, odd = offset_subsamples(xa)
-                a = F.conv2d(F.relu(even), self.weight['reduce_1'])
-                b = F.conv2d(F.relu(odd), self.weight['reduce_2'])
-                h, w = a.shape[-2:]
-                out = torch.cat([
-                    a.view(batch, n, c // 2, h, w),
-                    b.view(batch, n, c // 2, h, w)
-                ],
-                                dim=2)
-                add_normed('skip_connect', out.view(batch, n * c, h, w),
-                           w_skip)
-        if self.se:
-            gate = self.excite(
-                F.relu(self.squeeze(xa.mean(dim=(2, 3), keepdim=True))))
-            out = xa.unsqueeze(1) * torch.sigmoid(gate).view(batch, n, c, 1, 1)
-            add(out, weights[:, self._index('se_connect')])
+        xa = x[:, :self.active]
+        terms = (
+            self._conv_terms(xa, weights) + self._pool_terms(xa, weights) +
+            self._skip_terms(xa, weights) + self._se_terms(xa, weights) +
+            self._module_terms(xa, weights))
         if self.k == 1:
             rest = x[:, :0]
         else:
-            rest = x[:, c:]
-            if s == 2:
+            rest = x[:, self.active:]
+            if self.stride == 2:
                 rest = self.bypass(rest)
-        if mixed is None:  # only "none": every edge outputs zeros
-            mixed = x.new_zeros(batch, n, c, *rest.shape[-2:])
+        if not terms:  # only "none": every edge outputs zeros
+            return x.new_zeros(x.shape[0], self.num_edges, self.active,
+                               *rest.shape[-2:]), rest
+        mixed = terms[0]
+        for term in terms[1:]:
+            mixed = mixed + term
         return mixed, rest
 
     @torch.no_grad()
@@ -493,33 +543,27 @@ class MixedEdges(nn.Module):
             norm_cfg=self.norm_cfg)
         names = [self.candidates[j] for j in op.op_indices]
         edge = slice(i * c, (i + 1) * c)
-
-        def copy_norm(dst: nn.Module, src: nn.Module, sl: slice) -> None:
-            for key in ('running_mean', 'running_var'):
-                if getattr(src, key, None) is not None:
-                    getattr(dst, key).copy_(getattr(src, key)[sl])
-            if getattr(src, 'weight', None) is not None:
-                dst.weight.copy_(src.weight[sl])
-                dst.bias.copy_(src.bias[sl])
-
         for name, module in zip(names, op.ops):
-            if name in CONV_CANDIDATES:
+            kind = operation_spec(name).kind
+            if kind == 'conv':
                 module.conv.weight.copy_(self.weight[name][edge])
-                copy_norm(module.bn, self.norm[name], edge)
-            elif name in self.pools:
-                copy_norm(module.bn, self.norm[name], slice(0, c))
-            elif name == 'skip_connect' and self.stride == 2:
+                _copy_norm(module.bn, self.norm[name], edge)
+            elif kind == 'pool':
+                _copy_norm(module.bn, self.norm[name], slice(0, c))
+            elif kind == 'identity' and self.stride == 2:
                 half = slice(i * c // 2, (i + 1) * c // 2)
                 module.conv_1.weight.copy_(self.weight['reduce_1'][half])
                 module.conv_2.weight.copy_(self.weight['reduce_2'][half])
-                copy_norm(module.bn, self.norm['skip_connect'], edge)
-            elif name == 'se_connect':
+                _copy_norm(module.bn, self.norm[name], edge)
+            elif kind == 'se':
                 hidden = module.squeeze.out_channels
                 hs = slice(i * hidden, (i + 1) * hidden)
                 module.squeeze.weight.copy_(self.squeeze.weight[hs])
                 module.squeeze.bias.copy_(self.squeeze.bias[hs])
                 module.excite.weight.copy_(self.excite.weight[edge])
                 module.excite.bias.copy_(self.excite.bias[edge])
+            elif kind == 'module':
+                module.load_state_dict(self.modules_of[name][i].state_dict())
         return op
 
 
@@ -533,50 +577,50 @@ class MixedCellGraph(nn.Module):
     is a fixed permutation, so this equals shuffling every edge).
 
     Args:
-        spec (SearchCellSpec): Which cell type of which :class:`ArchParams`.
+        cell_type (str): The cell type (``'reduce'`` has stride 2 on the
+            edges that read the cell inputs).
         channels (int): Width of every state.
-        reduction (bool): Stride 2 on the edges that read the cell inputs.
+        nodes (int): Intermediate nodes.
+        candidates (Sequence[str]): Candidate operations, in alpha order.
+        partial_channels (int): K.
         conv_cfg (dict, optional): Config of the convolution layers.
         norm_cfg (dict): Config of the normalisation layers.
     """
 
     def __init__(self,
-                 spec: 'SearchCellSpec',
+                 cell_type: str,
                  channels: int,
-                 reduction: bool = False,
+                 nodes: int = 4,
+                 candidates: Sequence[str] = OPERATION_NAMES,
+                 partial_channels: int = 1,
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = DEFAULT_NORM_CFG) -> None:
         super().__init__()
-        arch = spec.arch
-        if reduction != (spec.cell_type in REDUCTION_CELLS):
-            raise ValueError(f'cell type {spec.cell_type!r} used with '
-                             f'reduction={reduction}')
-        # A plain list keeps the shared ArchParams out of this module's
-        # parameters and state dict: its owner registers it once.
-        self._arch = [arch]
-        self.cell_type = spec.cell_type
-        self.nodes = arch.nodes
-        self.k = spec.partial_channels
+        self.cell_type = cell_type
+        self.nodes = nodes
+        self.k = partial_channels
+        sources = edge_sources(nodes)
         # edges (indices into the alphas) grouped by the state they read
-        self.edges_of: List[List[int]] = [[] for _ in range(1 + arch.nodes)]
-        for e, src in enumerate(arch.sources):
+        self.edges_of: List[List[int]] = [[] for _ in range(1 + nodes)]
+        for e, src in enumerate(sources):
             self.edges_of[src].append(e)
         # per node: (state, position among that state's edges, edge index)
         self.inputs_of: List[List[Tuple[int, int, int]]] = []
         e = 0
-        for k in range(arch.nodes):
+        for k in range(nodes):
             self.inputs_of.append([])
             for src in range(2 + k):
                 self.inputs_of[k].append((src, self.edges_of[src].index(e), e))
                 e += 1
         self.banks = nn.ModuleList(
-            MixedEdges(channels, arch.edge_stride(spec.cell_type, s), len(
-                edges), arch.candidates, self.k, conv_cfg, norm_cfg)
+            MixedEdges(channels, ArchParams.edge_stride(cell_type, s),
+                       len(edges), candidates, self.k, conv_cfg, norm_cfg)
             for s, edges in enumerate(self.edges_of))
 
-    def forward(self, s0: Tensor, s1: Tensor) -> Tensor:
-        arch = self._arch[0]
-        op_w, edge_w = arch.mixing_weights(self.cell_type)
+    def forward(self, s0: Tensor, s1: Tensor, weights: CellWeights) -> Tensor:
+        """``weights``: this cell type's (op weights, edge weights), from
+        :meth:`ArchParams.cell_weights`."""
+        op_w, edge_w = weights
         # the edge weights scale the mixed outputs with the op weights
         op_w = op_w * edge_w[:, None]
         states = [s0, s1]
@@ -602,45 +646,33 @@ class MixedCellGraph(nn.Module):
         return torch.cat(states[2:], dim=1)
 
 
-class SearchCellSpec:
-    """Stands for a :class:`CellGenotype` in a supernet: which cell type of
-    which :class:`ArchParams`, and the partial-channel K."""
-
-    def __init__(self, arch: ArchParams, cell_type: str,
-                 partial_channels: int) -> None:
-        self.arch = arch
-        self.cell_type = cell_type
-        self.partial_channels = partial_channels
-        self.concat = tuple(range(2, 2 + arch.nodes))
-
-    def build_graph(self, channels: int, reduction: bool,
-                    conv_cfg: OptConfigType,
-                    norm_cfg: ConfigType) -> nn.Module:
-        return MixedCellGraph(self, channels, reduction, conv_cfg, norm_cfg)
-
-
-class SearchSpace:
-    """Stands for a :class:`Genotype` in a supernet (same cell look-ups).
+class MixedGraphs:
+    """Builds a :class:`MixedCellGraph` for every cell, as
+    :class:`~autopose_mm.models.cells.GenotypeGraphs` builds the fixed
+    ones: the networks built from it are the supernet.
 
     Args:
-        arch (ArchParams): The architecture weights of the searched cells.
+        arch (ArchParams): The architecture weights whose node count and
+            candidates the graphs follow (the graphs keep no reference to
+            it: the weights come with every forward pass).
         partial_channels (int): K of the partial-channel mixed operations.
     """
 
     def __init__(self, arch: ArchParams, partial_channels: int = 4) -> None:
-        self.arch = arch
-        self.cells = {
-            t: SearchCellSpec(arch, t, partial_channels)
-            for t in arch.cell_types
-        }
+        self.nodes = arch.nodes
+        self.candidates = arch.candidates
+        self.partial_channels = partial_channels
 
-    @property
-    def normal(self) -> SearchCellSpec:
-        return self.cells['normal']
+    def multiplier(self, cell_type: str) -> int:
+        return self.nodes
 
-    @property
-    def reduce(self) -> SearchCellSpec:
-        return self.cells['reduce']
+    def build(self, cell_type: str, channels: int, reduction: bool,
+              conv_cfg: OptConfigType, norm_cfg: ConfigType) -> MixedCellGraph:
+        if reduction != (cell_type in REDUCTION_CELLS):
+            raise ValueError(f'cell type {cell_type!r} used with '
+                             f'reduction={reduction}')
+        return MixedCellGraph(cell_type, channels, self.nodes, self.candidates,
+                              self.partial_channels, conv_cfg, norm_cfg)
 
 
 def derive_genotype(

@@ -1,4 +1,6 @@
-"""The supernet: AutoPoseNet and AutoPoseDecoder built from a search space.
+"""The supernet: AutoPoseNet's and AutoPoseDecoder's structure built from
+mixed cells (:class:`~autopose_mm.models.search_space.MixedGraphs` instead of
+a genotype's :class:`~autopose_mm.models.cells.GenotypeGraphs`).
 
 Both sit in MMPose's ``TopdownPoseEstimator`` as backbone and neck, under a
 ``HeatmapHead``, and train with the same datasets, pipelines and codec as the
@@ -7,29 +9,36 @@ fixed networks. The backbone owns the alphas of the ``normal`` and
 :class:`ArchParams` module, which the search's optimiser constructor puts in
 the architecture optimiser.
 """
-from typing import Optional, Sequence, Tuple, Union
+from contextlib import contextmanager
+from typing import Iterator, Optional, Sequence, Tuple, Union
 
+import torch
 import torch.nn as nn
+from mmengine.dist import broadcast, get_rank
+from mmengine.model import BaseModule
 from mmpose.models.backbones.base_backbone import BaseBackbone
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
-from .backbone import AutoPoseNet, build_stem
-from .cells import EncoderCell
-from .decoder import AutoPoseDecoder
+from .backbone import CellEncoder, build_stem, resolve_arch
+from .cells import EncoderCell, run_graph
+from .decoder import Decoder
 from .genotype import DECODER_CELLS, ENCODER_CELLS
-from .layout import LayoutController, LayoutSpace
+from .layout import Layout, LayoutController, LayoutSpace
 from .operations import OPERATION_NAMES, FactorizedReduce
-from .search_space import ArchParams, SearchSpace
+from .search_space import ArchParams, MixedGraphs
 
 SEARCH_NORM_CFG = dict(type='BN', affine=False)
 
 
 @MODELS.register_module()
-class AutoPoseSearchNet(AutoPoseNet):
-    """The searchable encoder: :class:`AutoPoseNet` whose normal and
-    reduction cells are mixtures of every candidate operation.
+class AutoPoseSearchNet(CellEncoder):
+    """The searchable encoder: :class:`AutoPoseNet`'s stem and cell stack
+    with every cell a mixture of every candidate operation.
+
+    It owns the :class:`ArchParams` of the ``normal`` and ``reduce`` cells
+    and passes their weights to the cells in every forward pass.
 
     Args:
         candidates (Sequence[str]): Candidate operations (must include
@@ -40,11 +49,14 @@ class AutoPoseSearchNet(AutoPoseNet):
         gumbel_tau (float, optional): Sample one operation per edge in
             every training pass (see :meth:`ArchParams.mixing_weights`)
             instead of mixing all of them. Defaults to None (mixing).
+        arch, num_cells, base_channels, reduction_indices: As for
+            :class:`AutoPoseNet`.
+        in_channels (int): Image channels. Defaults to 3.
+        conv_cfg (dict, optional): Config of the convolution layers.
         norm_cfg (dict): Normalisation config; non-affine BN by default, as
             usual in differentiable search.
-        **kwargs: ``arch``, ``num_cells``, ``base_channels``,
-            ``reduction_indices`` and the other :class:`AutoPoseNet`
-            arguments except ``genotype``.
+        norm_eval (bool): Keep normalisation layers in eval mode.
+        init_cfg (dict, optional): Initialisation config.
     """
 
     def __init__(self,
@@ -52,29 +64,37 @@ class AutoPoseSearchNet(AutoPoseNet):
                  nodes: int = 4,
                  partial_channels: int = 4,
                  gumbel_tau: Optional[float] = None,
+                 arch: Optional[str] = 'L12-C32',
+                 num_cells: Optional[int] = None,
+                 base_channels: Optional[int] = None,
+                 reduction_indices: Optional[Sequence[int]] = None,
+                 in_channels: int = 3,
+                 conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = SEARCH_NORM_CFG,
-                 init_cfg: OptMultiConfig = None,
-                 **kwargs) -> None:
-        if 'genotype' in kwargs:
-            raise TypeError('AutoPoseSearchNet searches the cells; it takes '
-                            'no genotype')
+                 norm_eval: bool = False,
+                 init_cfg: OptMultiConfig = None) -> None:
         arch_params = ArchParams(
             ENCODER_CELLS, nodes, candidates, gumbel_tau=gumbel_tau)
         super().__init__(
-            genotype=SearchSpace(arch_params, partial_channels),
+            MixedGraphs(arch_params, partial_channels),
+            resolve_arch(arch, num_cells, base_channels, reduction_indices),
+            in_channels=in_channels,
+            conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
-            init_cfg=init_cfg,
-            **kwargs)
+            norm_eval=norm_eval,
+            init_cfg=init_cfg)
         self.arch_params = arch_params
 
-    def resolve_genotype(self, genotype: SearchSpace) -> SearchSpace:
-        return genotype
+    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
+        return super().forward(x, self.arch_params.cell_weights())
 
 
 @MODELS.register_module()
-class AutoPoseSearchDecoder(AutoPoseDecoder):
+class AutoPoseSearchDecoder(BaseModule):
     """The searchable decoder neck (one stage): the three upsample cells are
-    mixtures of every candidate operation.
+    mixtures of every candidate operation. Like :class:`AutoPoseDecoder`
+    with ``num_stages=1``, it returns the 1/4-resolution feature after a
+    ReLU.
 
     Args:
         in_channels (Sequence[int]): Channels of the backbone taps.
@@ -96,19 +116,22 @@ class AutoPoseSearchDecoder(AutoPoseDecoder):
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = SEARCH_NORM_CFG,
                  init_cfg: OptMultiConfig = None) -> None:
-        arch_params = ArchParams(
+        super().__init__(init_cfg=init_cfg)
+        self.arch_params = ArchParams(
             DECODER_CELLS, nodes, candidates, gumbel_tau=gumbel_tau)
-        super().__init__(
-            in_channels,
-            genotype=SearchSpace(arch_params, partial_channels),
-            num_stages=1,
+        self.in_channels = tuple(in_channels)
+        self.out_channels = self.in_channels[0]
+        self.num_stages = 1
+        self.decoder = Decoder(
+            self.in_channels,
+            MixedGraphs(self.arch_params, partial_channels),
             conv_cfg=conv_cfg,
-            norm_cfg=norm_cfg,
-            init_cfg=init_cfg)
-        self.arch_params = arch_params
+            norm_cfg=norm_cfg)
+        self.relu = nn.ReLU(inplace=False)
 
-    def resolve_genotype(self, genotype: SearchSpace) -> SearchSpace:
-        return genotype
+    def forward(self, taps: Sequence[Tensor]) -> Tuple[Tensor]:
+        decoded = self.decoder(taps, self.arch_params.cell_weights())
+        return (self.relu(decoded[0]), )
 
 
 @MODELS.register_module()
@@ -121,8 +144,8 @@ class AutoPoseBiLevelSearchNet(BaseBackbone):
     :class:`LayoutSpace` gives it; a layout ``(n1, n2, n3, n4)`` runs the
     first ``n_s`` cells of scale ``s``, so a cell's weights are shared by
     every layout. The first cell of a scale reduces the resolution. The
-    layout of the next forward passes is ``active_layout`` (set by the
-    search loop), else the controller's most probable one.
+    forward passes inside :meth:`use_layout` run that layout, the others the
+    controller's most probable one.
 
     Args:
         base_channels (int): C.
@@ -156,14 +179,14 @@ class AutoPoseBiLevelSearchNet(BaseBackbone):
                  norm_cfg: ConfigType = SEARCH_NORM_CFG,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        AutoPoseNet.resolve_arch(None, 4, base_channels, (1, 2, 3))
+        resolve_arch(None, 4, base_channels, (1, 2, 3))  # validates C
         C = self.base_channels = base_channels
         self.space = LayoutSpace(num_cells, min_cells, max_cells)
         self.controller = LayoutController(self.space, baseline_momentum,
                                            entropy_weight)
         self.arch_params = ArchParams(ENCODER_CELLS, nodes, candidates)
-        search = SearchSpace(self.arch_params, partial_channels)
-        self.active_layout: Optional[Tuple[int, ...]] = None
+        graphs = MixedGraphs(self.arch_params, partial_channels)
+        self.active_layout: Optional[Layout] = None
         self.stem0, self.stem1 = build_stem(in_channels, C, conv_cfg, norm_cfg)
         cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
         out = [nodes * (C // 2) * 2**s for s in range(4)]  # 2C .. 16C
@@ -177,19 +200,13 @@ class AutoPoseBiLevelSearchNet(BaseBackbone):
             for i in range(count):
                 if s and i == 0:
                     cell = EncoderCell(
-                        prev, prev, c, search.reduce, reduction=True, **cfg)
+                        prev, prev, c, graphs, reduction=True, **cfg)
                 elif s and i == 1:
                     cell = EncoderCell(
-                        prev,
-                        out[s],
-                        c,
-                        search.normal,
-                        reduction_prev=True,
-                        **cfg)
+                        prev, out[s], c, graphs, reduction_prev=True, **cfg)
                 else:
                     cell = EncoderCell(out[s] if i else prev,
-                                       out[s] if i else prev, c, search.normal,
-                                       **cfg)
+                                       out[s] if i else prev, c, graphs, **cfg)
                 scale.append(cell)
             self.cells.append(scale)
             if s >= 2:
@@ -198,19 +215,42 @@ class AutoPoseBiLevelSearchNet(BaseBackbone):
                 self.skip_proj.append(
                     FactorizedReduce(out[s - 2], c, conv_cfg, norm_cfg))
 
+    def sample_layout(self) -> Layout:
+        """A layout drawn from the controller on rank 0 and shared by all
+        ranks."""
+        index = torch.tensor(
+            [self.controller.sample() if get_rank() == 0 else 0])
+        broadcast(index, src=0)
+        return self.space.layouts[int(index)]
+
+    @contextmanager
+    def use_layout(self, layout: Sequence[int]) -> Iterator[None]:
+        """Run ``layout`` in the forward passes inside the block."""
+        layout = tuple(layout)
+        if layout not in self.space.layouts:
+            raise ValueError(f'layout {layout} is not in the layout space '
+                             f'({len(self.space)} layouts)')
+        saved, self.active_layout = self.active_layout, layout
+        try:
+            yield
+        finally:
+            self.active_layout = saved
+
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         layout = self.active_layout or self.controller.best()
+        weights = self.arch_params.cell_weights()
         s0 = self.stem0(x)
         s1 = self.stem1(s0)
         taps = []
         for s, count in enumerate(layout):
             for i in range(count):
                 cell = self.cells[s][i]
+                w = weights[cell.cell_type]
                 if s >= 2 and i == 0 and layout[s - 1] == 1:
-                    out = cell.graph(self.skip_proj[s - 2](s0),
-                                     cell.preprocess1(s1))
+                    out = run_graph(cell.graph, self.skip_proj[s - 2](s0),
+                                    cell.preprocess1(s1), w)
                 else:
-                    out = cell(s0, s1)
+                    out = cell(s0, s1, w)
                 s0, s1 = s1, out
             taps.append(s1)
         return tuple(taps)

@@ -6,17 +6,12 @@ import numpy as np
 
 from .io import atomic_write
 
-OP_COLORS = {
-    'none': '#bbbbbb',
-    'skip_connect': '#4c72b0',
-    'avg_pool_3x3': '#55a868',
-    'max_pool_3x3': '#8c8c3c',
-    'std_conv_1x1': '#c44e52',
-    'std_conv_3x3': '#dd8452',
-    'dil_conv_3x3_2': '#8172b3',
-    'dil_conv_3x3_4': '#937860',
-    'se_connect': '#da8bc3'
-}
+
+def op_color(name: str) -> str:
+    """The colour of an operation in the pictures (its ``OpSpec``)."""
+    from ..models.operations import OPERATION_SPECS
+    spec = OPERATION_SPECS.get(name)
+    return spec.color if spec else 'black'
 
 
 def _pyplot():
@@ -44,7 +39,7 @@ def _draw_cell(ax, name: str, cell) -> None:
         x1, y1 = pos[2 + k]
         for op, src in node:
             x0, y0 = pos[src]
-            color = OP_COLORS.get(op, 'black')
+            color = op_color(op)
             ax.annotate(
                 '',
                 xy=(x1, y1),
@@ -185,7 +180,7 @@ def plot_search_curves(history_file: str, scalars_file: Optional[str],
                 weights[:, o],
                 marker='.',
                 label=name,
-                color=OP_COLORS.get(name))
+                color=op_color(name))
         ax.set_title(f'{cell_type}: mean op weight', fontsize=8)
         ax.set_xlabel('epoch')
     axes[len(cell_types) - 1].legend(fontsize=6)

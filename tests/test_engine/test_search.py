@@ -63,10 +63,10 @@ def test_alpha_and_weight_steps_touch_only_their_parameters(
     batch = next(iter(loop.dataloader))
     arch_names = {n for n, p in model.named_parameters() if id(p) in arch_ids}
     before = snapshot()
-    loop._arch_step(batch, runner.optim_wrapper['arch'])
+    model.arch_step(batch, runner.optim_wrapper['arch'])
     assert changed(before) == arch_names
     before = snapshot()
-    loop._step(batch, runner.optim_wrapper['weights'])
+    model.search_step(batch, None, runner.optim_wrapper)  # weights only
     moved = changed(before)
     assert moved and not moved & arch_names
 

@@ -90,13 +90,13 @@ def test_bilevel_supernet_shares_cells_across_layouts():
     assert backbone.space.max_per_scale == (3, 3, 3, 3)
     x = torch.rand(1, 3, 64, 48)
     for layout in [(1, 1, 1, 1), (3, 1, 1, 1), (1, 1, 1, 3), (2, 2, 1, 1)]:
-        backbone.active_layout = layout
-        outs = backbone(x)
+        with backbone.use_layout(layout):
+            outs = backbone(x)
         assert [o.shape[1] for o in outs] == [32, 64, 128, 256]
         assert [o.shape[-1] for o in outs] == [12, 6, 3, 2]
     backbone.zero_grad()
-    backbone.active_layout = (1, 1, 1, 1)
-    backbone(x)[-1].mean().backward()
+    with backbone.use_layout((1, 1, 1, 1)):
+        backbone(x)[-1].mean().backward()
     used = backbone.cells[0][0].preprocess1.conv.weight.grad
     unused = backbone.cells[0][1].preprocess1.conv.weight.grad
     assert used is not None and unused is None

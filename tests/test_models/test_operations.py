@@ -82,3 +82,119 @@ def test_norm_cfg_is_a_config_switch():
     op = build_operation(
         'std_conv_3x3', 8, norm_cfg=dict(type='GN', num_groups=2))
     assert isinstance(op.bn, torch.nn.GroupNorm)
+
+
+def _sep_conv(c, s, conv_cfg, norm_cfg):
+    """A depthwise-separable 3x3 convolution, the candidate added below."""
+    from mmcv.cnn import build_norm_layer
+    return torch.nn.Sequential(
+        torch.nn.ReLU(), torch.nn.Conv2d(c, c, 3, s, 1, groups=c, bias=False),
+        torch.nn.Conv2d(c, c, 1, bias=False),
+        build_norm_layer(norm_cfg, c)[1])
+
+
+@pytest.fixture
+def sep_conv(monkeypatch):
+    """``sep_conv_3x3`` added as one entry of the operation table."""
+    from autopose_mm.models.operations import OPERATION_SPECS, OpSpec
+    spec = OpSpec(
+        'sep_conv_3x3',
+        _sep_conv,
+        color='#123456',
+        count_macs=lambda c, h, w, s: h * w * c * (9 + c))
+    monkeypatch.setitem(OPERATION_SPECS, spec.name, spec)
+    return OPERATION_NAMES + (spec.name, )
+
+
+@pytest.mark.parametrize('stride', [1, 2])
+def test_a_new_operation_is_searched_like_the_others(sep_conv, stride):
+    from mmpose.models.backbones.utils import channel_shuffle
+
+    from autopose_mm.models import MixedEdges
+    torch.manual_seed(0)
+    bank = MixedEdges(16, stride, 3, sep_conv, 2).train()
+    assert set(bank.modules_of) == {'sep_conv_3x3'}
+    x = torch.randn(2, 16, 9, 7)
+    w = torch.softmax(torch.randn(3, len(sep_conv)), -1)
+    mixed, rest = bank(x, w)
+    for i in range(3):
+        reference = bank.edge_op(i).train()(x, w[i])
+        ours = channel_shuffle(torch.cat([mixed[:, i], rest], 1), 2)
+        assert torch.allclose(ours, reference, atol=1e-5)
+
+
+def test_a_new_operation_builds_counts_and_draws(sep_conv):
+    import numpy as np
+    from torch import nn
+
+    from autopose_mm.models import (
+        AutoPoseDecoder,
+        AutoPoseNet,
+        AutoPoseSearchDecoder,
+        AutoPoseSearchNet,
+        analytic_macs,
+        derive_genotype,
+        load_genotype,
+    )
+    from autopose_mm.models.random_genotype import edge_candidates
+    from autopose_mm.utils.complexity import count_macs
+    from autopose_mm.utils.plots import op_color
+    genotype = load_genotype('published').to_dict()
+    genotype['encoder']['normal']['edges'][0][0] = ['sep_conv_3x3', 1]
+    genotype['encoder']['reduce']['edges'][0][0] = ['sep_conv_3x3', 1]
+    genotype['decoder']['upsample_1_8_to_1_4']['edges'][1][0] = [
+        'sep_conv_3x3', 1
+    ]
+    genotype['network'] = {'cells_per_scale': [1, 1, 1, 1]}
+    backbone = AutoPoseNet(base_channels=16, genotype=genotype)
+    neck = AutoPoseDecoder(backbone.out_channels, genotype=genotype)
+    head = nn.Conv2d(32, 17, 1)
+
+    class Net(nn.Module):
+
+        def forward(self, x):
+            return head(neck(backbone(x))[0])
+
+    assert count_macs(Net(), (3, 64, 48)) == analytic_macs(
+        load_genotype(genotype), (1, 1, 1, 1), 16, (64, 48))
+    # random genotypes may draw it, at both strides
+    assert 'sep_conv_3x3' in edge_candidates('reduce', 0, sep_conv)
+    # the supernet mixes it and derives genotypes that may hold it
+    net = AutoPoseSearchNet(
+        candidates=sep_conv, arch=None, num_cells=4, base_channels=16)
+    dec = AutoPoseSearchDecoder(net.out_channels, candidates=sep_conv)
+    dec(net(torch.rand(1, 3, 64, 48)))[0].mean().backward()
+    with torch.no_grad():
+        net.arch_params.alphas['normal'][:, -1] = 5.
+    derived = derive_genotype([net.arch_params, dec.arch_params])
+    assert all(op == 'sep_conv_3x3' for node in derived.normal.edges
+               for op, _ in node)
+    assert op_color('sep_conv_3x3') == '#123456'
+    assert np.isfinite(float(net.arch_params.alphas['normal'].grad.sum()))
+
+
+def test_fixed_network_modules_import_nothing_of_the_search():
+    import ast
+    import os.path as osp
+
+    import autopose_mm.models as models
+    root = osp.dirname(models.__file__)
+    search = {
+        'search_space', 'supernet', 'layout', 'search_estimator',
+        'random_genotype'
+    }
+    for name in ('operations', 'cells', 'backbone', 'decoder', 'genotype',
+                 'estimator'):
+        with open(osp.join(root, f'{name}.py')) as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                modules = [node.module or '']
+            elif isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            else:
+                continue
+            for module in modules:
+                parts = set(module.split('.'))
+                assert not parts & search, (name, module)
+                assert 'engine' not in parts, (name, module)

@@ -80,3 +80,59 @@ def test_channels_last_supernet_is_refused_before_measuring(tmp_path):
     assert 'Cell-search supernet L12-C32 K=4' in proc.stdout
     assert 'Leave out --channels-last' in proc.stdout
     assert 'measuring' not in proc.stdout  # nothing ran
+
+
+LATENCY_ROWS = ['AutoPose-L12-C32', 'HRNet-W32', 'RTMPose-t', 'RTMPose-s']
+
+
+def test_latency_rows_at_a_tiny_size(tmp_path):
+    out = str(tmp_path / 'latency.json')
+    proc = run_tool(
+        'analysis/benchmark.py',
+        '--latency',
+        '--rows',
+        *LATENCY_ROWS,
+        '--shape',
+        '64',
+        '64',
+        '--warmup',
+        '1',
+        '--repeats',
+        '2',
+        '--rounds',
+        '2',
+        '--threads',
+        '1',
+        '--json',
+        out,
+        cwd=REPO,
+        env=dict(TMPDIR=str(tmp_path)))
+    with open(out) as f:
+        result = json.load(f)
+    rows = {r['name']: r for r in result['rows']}
+    assert list(rows) == LATENCY_ROWS
+    for r in rows.values():
+        assert len(r['rounds']) == 2
+        for backend in ('eager', 'fused', 'onnxruntime'):
+            lat = r['latency'][backend]
+            assert 0 < lat['median'] <= lat['p90'], (r['name'], backend)
+            assert len(lat['per_round']) == 2
+            assert all(len(t[backend]) == 2 for t in r['rounds'])
+    assert rows['HRNet-W32']['vs_HRNet-W32']['ratio'] == pytest.approx(1.)
+    assert rows['RTMPose-s']['vs_RTMPose-s']['low'] == pytest.approx(1.)
+    l12 = rows['AutoPose-L12-C32']
+    ratio = (
+        l12['latency']['onnxruntime']['median'] /
+        rows['HRNet-W32']['latency']['onnxruntime']['median'])
+    assert l12['vs_HRNet-W32']['ratio'] == pytest.approx(ratio)
+    assert l12['vs_HRNet-W32']['low'] <= l12['vs_HRNet-W32']['high']
+    # GMACs at 64x64: a third of 256x192's (1.04 for L12-C32 stage 1)
+    assert l12['gmacs'] == pytest.approx(1.04 / 12, rel=0.05)
+    line = next(ln for ln in proc.stdout.splitlines()
+                if ln.startswith('| AutoPose-L12-C32 |'))
+    assert f'{ratio:.2f}x' in line
+    assert 'RTMPose line on ONNX Runtime' in proc.stdout
+    assert re.search(
+        r'AutoPose-L12-C32: [\d.]+ ms, the line predicts -?[\d.]+ ms',
+        proc.stdout)
+    assert 0 < l12['vs_rtmpose_line']

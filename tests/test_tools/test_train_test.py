@@ -495,3 +495,117 @@ def test_infer_tool_refuses_mismatches_and_unreadable_images(
         cwd=sample_workspace,
         check=False)
     assert proc.returncode != 0 and 'det.py' in proc.stdout
+
+
+def _val_image(workspace: str) -> str:
+    return sorted(
+        glob.glob(
+            osp.join(workspace, 'data', 'sample_coco', 'images', 'val2017',
+                     '*.jpg')))[0]
+
+
+def test_infer_tool_boxes_from_a_detection_file_and_onnxruntime(
+        trained, sample_workspace, tmp_path):
+    import numpy as np
+    ckpt = osp.join(trained, 'epoch_4.pth')
+    image = _val_image(sample_workspace)
+    data = osp.join(sample_workspace, 'data', 'sample_coco')
+    det_file = osp.join(data, 'person_detection_results',
+                        'detections_val2017.json')
+    ann_file = osp.join(data, 'annotations', 'person_keypoints_val2017.json')
+    onnx_file = str(tmp_path / 'model.onnx')
+    run_tool(
+        'deployment/pytorch2onnx.py',
+        TINY_CFG,
+        ckpt,
+        '--out',
+        onnx_file,
+        cwd=sample_workspace)
+    people = {}
+    for backend, weights in (('pytorch', ckpt), ('onnxruntime', onnx_file)):
+        out = tmp_path / backend
+        run_tool(
+            'infer.py',
+            TINY_CFG,
+            weights,
+            image,
+            '--backend',
+            backend,
+            '--det-file',
+            det_file,
+            '--det-images',
+            ann_file,
+            '--out-dir',
+            str(out),
+            cwd=sample_workspace)
+        assert osp.isfile(out / 'visualizations' / osp.basename(image))
+        pred = out / 'predictions' / (
+            osp.splitext(osp.basename(image))[0] + '.json')
+        with open(pred) as f:
+            people[backend] = json.load(f)
+    # the boxes are the file's (score above 0.3, after NMS), not the image
+    with open(ann_file) as f:
+        image_id = next(i['id'] for i in json.load(f)['images']
+                        if i['file_name'] == osp.basename(image))
+    with open(det_file) as f:
+        boxes = [
+            d['bbox'] for d in json.load(f)
+            if d['image_id'] == image_id and d['score'] > 0.3
+        ]
+    xyxy = [[x, y, x + w, y + h] for x, y, w, h in boxes]
+    assert 1 <= len(people['pytorch']) <= len(boxes)
+    for person in people['pytorch']:
+        assert any(np.allclose(person['bbox'][0], b, atol=1e-3) for b in xyxy)
+    # ONNX Runtime gives the same people and keypoints
+    assert len(people['onnxruntime']) == len(people['pytorch'])
+    for a, b in zip(people['pytorch'], people['onnxruntime']):
+        assert np.abs(np.array(a['keypoints']) -
+                      np.array(b['keypoints'])).max() <= 0.5
+    # a PyTorch checkpoint given to the ONNX backend is refused
+    proc = run_tool(
+        'infer.py',
+        TINY_CFG,
+        ckpt,
+        image,
+        '--backend',
+        'onnxruntime',
+        cwd=sample_workspace,
+        check=False)
+    assert proc.returncode != 0 and '.onnx file' in proc.stdout
+
+
+def test_infer_tool_draws_a_video(trained, sample_workspace, tmp_path):
+    import cv2
+    frames = sorted(
+        glob.glob(
+            osp.join(sample_workspace, 'data', 'sample_coco', 'images',
+                     'val2017', '*.jpg')))[:3]
+    video = str(tmp_path / 'clip.mp4')
+    first = cv2.imread(frames[0])
+    h, w = first.shape[:2]
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 5, (w, h))
+    for f in frames:
+        writer.write(cv2.resize(cv2.imread(f), (w, h)))
+    writer.release()
+    out = tmp_path / 'out'
+    proc = run_tool(
+        'infer.py',
+        TINY_CFG,
+        osp.join(trained, 'epoch_4.pth'),
+        video,
+        '--out-dir',
+        str(out),
+        cwd=sample_workspace)
+    assert '3 frame(s) drawn' in proc.stdout
+    drawn = out / 'visualizations' / 'clip.mp4'
+    assert drawn.is_file()
+    reader = cv2.VideoCapture(str(drawn))
+    count = 0
+    while reader.read()[0]:
+        count += 1
+    reader.release()
+    assert count == 3
+    with open(out / 'predictions' / 'clip.json') as f:
+        pred = json.load(f)
+    assert len(pred) == 3
+    assert len(pred[0]['instances'][0]['keypoints']) == 17

@@ -1,29 +1,42 @@
-"""Speed and memory of AutoPose, MMPose's HRNet-W32 / Lite-HRNet-18 and the
-search supernet, measured in one run on one machine.
+"""Speed and memory of AutoPose, MMPose's HRNet-W32 / Lite-HRNet-18 /
+RTMPose-t/s/m and the search supernet, measured in one run on one machine.
 
     python tools/analysis/benchmark.py [--rows ROW ...] [--batch 8]
-        [--shape 256 192] [--warmup 1] [--repeats 3] [--device cpu|cuda]
-        [--channels-last] [--amp] [--compile] [--fuse-conv-bn]
-        [--json out.json]
+        [--shape 256 192] [--warmup 1] [--repeats 3] [--rounds 3]
+        [--device cpu|cuda] [--channels-last] [--amp] [--compile]
+        [--fuse-conv-bn] [--json out.json]
+    python tools/analysis/benchmark.py --latency [--rows ROW ...]
+        [--backends eager fused onnxruntime] [--threads N] [--json out.json]
 
-Per row it reports:
+Every row runs in its own process, built once; the rows are measured in
+interleaved rounds (each round measures every row once, in a rotating
+order), so that a slow spell of a shared machine hits all rows alike. The
+figures are medians over all rounds, and every ratio is also given per
+round, as the range of the per-round ratios.
+
+The training table reports per row:
 
 - train img/s: forward, MSE loss on the heatmaps, backward and optimiser
   step (Adam) on a random batch; for a supernet row one *search step*: an
   alpha step (Adam on the architecture weights) plus a weight step (SGD);
 - infer img/s without and with flip test (a second, flipped forward);
 - peak memory of the training steps: CUDA max allocated on GPU, the growth
-  of the process's peak RSS over its size after building the model on CPU
-  (each row runs in its own process);
+  of the process's peak RSS over its size after building the model on CPU;
 - parameters and GMACs (conv and linear multiply-adds, batch 1, forward);
 - the ratio of train img/s to HRNet-W32's, and the achieved training
   GMAC/s (3 x forward GMACs x train img/s: backward costs about twice the
   forward).
 
-Times are medians over ``--repeats`` after ``--warmup`` steps; on GPU they
-use CUDA events after synchronising. With ``--compile`` the fixed networks'
-forward runs through ``torch.compile``; compilation happens in untimed first
-steps and its time is printed below the table.
+``--latency`` reports instead the batch-1 inference latency (median and p90
+ms) of the fixed networks on PyTorch eager, PyTorch with BN folded into the
+convolutions and ONNX Runtime (CPU; the network exported as by
+``tools/deployment/pytorch2onnx.py``), the ratios to HRNet-W32 and RTMPose-s
+on the last backend, and where each AutoPose row lies against the latency
+per GMAC line through the RTMPose rows.
+
+On GPU the times use CUDA events after synchronising. With ``--compile`` the
+fixed networks' forward runs through ``torch.compile``; compilation happens
+in untimed first steps and its time is printed below the table.
 """
 import argparse
 import json
@@ -34,7 +47,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MMPOSE_COCO = 'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
@@ -64,25 +77,48 @@ ROWS: Dict[str, tuple] = {
     ('configs/autopose/search/bilevel_search_c32_coco_256x192.py', None, True),
 }
 REFERENCE = 'HRNet-W32'
+LATENCY_REFERENCE = 'RTMPose-s'
+MMPOSE_RTMPOSE = 'mmpose::body_2d_keypoint/rtmpose/coco/'
+for _size in 'tsm':
+    ROWS[f'RTMPose-{_size}'] = (MMPOSE_RTMPOSE +
+                                f'rtmpose-{_size}_8xb256-420e_coco-256x192.py',
+                                None, False)
+TRAINING_ROWS = [n for n in ROWS if not n.startswith('RTMPose')]
+LATENCY_ROWS = [n for n in ROWS if not ROWS[n][2]]
+BACKENDS = ('eager', 'fused', 'onnxruntime')
+BACKEND_NAMES = dict(
+    eager='PyTorch', fused='PyTorch BN folded', onnxruntime='ONNX Runtime')
 
 
-def build_model(name: str):
-    """Build a row's model from its config, with ``init_cfg=None``."""
+def config_path(name: str) -> str:
+    """The config file of a row."""
+    path = ROWS[name][0]
+    if path.startswith('mmpose::'):  # a config shipped inside mmpose
+        import mmpose
+        return osp.join(
+            osp.dirname(mmpose.__file__), '.mim', 'configs',
+            path[len('mmpose::'):])
+    return osp.join(REPO, path)
+
+
+def build_model(name: str, shape: Optional[List[int]] = None):
+    """Build a row's model from its config, with ``init_cfg=None``; for
+    another input ``shape`` (H, W) than RTMPose's 256x192, its SimCC head is
+    sized for that input."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.registry import MODELS
 
     import autopose_mm  # noqa: F401
-    path, variant, _ = ROWS[name]
-    if path.startswith('mmpose::'):  # a config shipped inside mmpose
-        import mmpose
-        path = osp.join(
-            osp.dirname(mmpose.__file__), '.mim', 'configs',
-            path[len('mmpose::'):])
-    cfg = Config.fromfile(osp.join(REPO, path))
+    variant = ROWS[name][1]
+    cfg = Config.fromfile(config_path(name))
     init_default_scope('mmpose')
     model_cfg = cfg.model
     model_cfg.backbone.init_cfg = None
+    if model_cfg.head.type == 'RTMCCHead' and shape is not None:
+        h, w = shape
+        model_cfg.head.input_size = (w, h)
+        model_cfg.head.in_featuremap_size = (w // 32, h // 32)
     if variant == 'stage1':
         model_cfg.neck.num_stages = 1
         head = dict(model_cfg.head)
@@ -116,118 +152,326 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
 
 
-def measure(name: str, args: argparse.Namespace) -> Dict:
-    """Measure one row in this process."""
-    import torch
+class RowBench:
+    """One row's model, built once in its own process, measured once per
+    round (see :func:`run_rounds`)."""
 
-    from autopose_mm.models import arch_modules
-    from autopose_mm.utils.complexity import count_macs, count_params
-    torch.manual_seed(0)
-    device = args.device
-    model = build_model(name).to(device)
-    h, w = args.shape
-    gmacs = count_macs(model, (3, h, w), device=device) / 1e9
-    params = count_params(model) / 1e6
-    memory_format = (
-        torch.channels_last if args.channels_last else torch.contiguous_format)
-    model = model.to(memory_format=memory_format)
-    x = torch.randn(
-        args.batch, 3, h, w,
-        device=device).contiguous(memory_format=memory_format)
-    with torch.no_grad():
-        out = model._forward(x)
-    outs = list(out) if isinstance(out, (list, tuple)) else [out]
-    targets = [torch.rand_like(o) for o in outs]
-    arch = [p for m in arch_modules(model) for p in m.parameters()]
-    arch_ids = {id(p) for p in arch}
-    weights = [p for p in model.parameters() if id(p) not in arch_ids]
-    search = ROWS[name][2]
-    if search:
-        opt_w = torch.optim.SGD(weights, lr=1e-3, momentum=0.9)
-        opt_a = torch.optim.Adam(arch, lr=4e-4, betas=(0.5, 0.999))
-    else:
-        opt_w = torch.optim.Adam(weights, lr=1e-3)
-    amp = torch.autocast(
-        device_type=device,
-        enabled=args.amp,
-        dtype=torch.bfloat16 if device == 'cpu' else torch.float16)
+    def __init__(self, name: str, args: argparse.Namespace) -> None:
+        import torch
 
-    compiled = args.compile and not search
-    forward = torch.compile(model._forward) if compiled else model._forward
+        from autopose_mm.utils.complexity import count_macs, count_params
+        torch.manual_seed(0)
+        self.name, self.args = name, args
+        self.search = ROWS[name][2]
+        device = args.device
+        model = build_model(name, args.shape).to(device)
+        h, w = args.shape
+        self.info = dict(
+            name=name,
+            params_m=count_params(model) / 1e6,
+            gmacs=count_macs(model, (3, h, w), device=device) / 1e9)
+        self.timed = make_timer(device)
+        self.model = model
+        if args.latency:
+            self._setup_latency()
+        else:
+            self._setup_training()
 
-    def update(optimizer, params=None) -> None:
-        model.zero_grad(set_to_none=True)
-        with amp:
-            pred = forward(x)
-            pred = list(pred) if isinstance(pred, (list, tuple)) else [pred]
-            loss = sum(
-                ((p.float() - t)**2).mean() for p, t in zip(pred, targets))
-        loss.backward(inputs=params)
-        optimizer.step()
+    # training table --------------------------------------------------------
+    def _setup_training(self) -> None:
+        import torch
 
-    controller = getattr(model.backbone, 'controller', None)
+        args, model, device = self.args, self.model, self.args.device
+        h, w = args.shape
+        memory_format = (
+            torch.channels_last
+            if args.channels_last else torch.contiguous_format)
+        model = self.model = model.to(memory_format=memory_format)
+        x = torch.randn(
+            args.batch, 3, h, w,
+            device=device).contiguous(memory_format=memory_format)
+        with torch.no_grad():
+            out = model._forward(x)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        targets = [torch.rand_like(o) for o in outs]
+        amp = torch.autocast(
+            device_type=device,
+            enabled=args.amp,
+            dtype=torch.bfloat16 if device == 'cpu' else torch.float16)
+        compiled = args.compile and not self.search
+        forward = torch.compile(model._forward) if compiled else model._forward
+        if self.search:
+            train_step = self._search_step(x, outs)
+        else:
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
-    def train_step() -> None:
-        if controller is not None:  # as BiLevelSearchLoop
-            model.backbone.active_layout = controller.space.layouts[
-                controller.sample()]
-        if search:  # as CellSearchLoop: the alpha step computes alpha grads
-            update(opt_a, arch)
-        update(opt_w)
-        if controller is not None:  # the controller's reward forward
-            model.backbone.active_layout = controller.space.layouts[
-                controller.sample()]
-            with torch.no_grad():
-                model._forward(x)
-            model.backbone.active_layout = None
+            def train_step() -> None:
+                model.zero_grad(set_to_none=True)
+                with amp:
+                    pred = forward(x)
+                    pred = list(pred) if isinstance(pred,
+                                                    (list, tuple)) else [pred]
+                    loss = sum(((p.float() - t)**2).mean()
+                               for p, t in zip(pred, targets))
+                loss.backward()
+                opt.step()
 
-    def infer(flip: bool) -> Callable[[], None]:
+        self.infer_model = model
+        if args.fuse_conv_bn:  # a folded copy for the inference columns
+            self.infer_model = fused_copy(model)
+        infer_forward = self.infer_model._forward
+        if compiled:
+            infer_forward = torch.compile(infer_forward)
+
+        def infer(flip: bool) -> Callable[[], None]:
+
+            def run() -> None:
+                with torch.no_grad(), amp:
+                    infer_forward(x)
+                    if flip:
+                        infer_forward(x.flip(3))
+
+            return run
+
+        self.train_step, self.infer = train_step, infer
+        model.train()
+        self.info['compile_s'] = (
+            self.timed(train_step) +
+            self.timed(infer(False)) if compiled else 0.)
+        if device == 'cuda':
+            torch.cuda.reset_peak_memory_stats()
+        self.base_rss = rss_bytes()
+        for _ in range(args.warmup):
+            self.timed(train_step)
+        self.info['peak_mib'] = self._peak_mib(compiled)
+
+    def _search_step(self, x, outs) -> Callable[[], None]:
+        """The search model's own step on a batch of ``x`` with random
+        target heatmaps: alpha step and weight step
+        (``AutoPoseSearchEstimator.search_step``) with the config's
+        optimisers; bi-level: under a sampled layout, then a controller
+        step."""
+        import torch
+        from mmengine.config import Config
+        from mmengine.structures import InstanceData, PixelData
+        from mmpose.registry import OPTIM_WRAPPER_CONSTRUCTORS
+        from mmpose.structures import PoseDataSample
+        model = self.model
+        cfg = Config.fromfile(config_path(self.name))
+        wrapper_cfg = dict(cfg.optim_wrapper)
+        constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(
+            dict(
+                type=wrapper_cfg.pop('constructor'),
+                optim_wrapper_cfg=wrapper_cfg))
+        wrappers = constructor(model)
+        mean = model.data_preprocessor.mean.view(-1, 1, 1)
+        std = model.data_preprocessor.std.view(-1, 1, 1)
+        heatmaps = outs[-1]
+        samples = []
+        for i in range(x.shape[0]):
+            sample = PoseDataSample()
+            sample.gt_fields = PixelData(heatmaps=torch.rand_like(heatmaps[i]))
+            sample.gt_instance_labels = InstanceData(
+                keypoint_weights=torch.ones(
+                    1, heatmaps.shape[1], device=x.device))
+            samples.append(sample)
+        images = (x * std + mean).clamp(0, 255)  # what the loader gives
+        data = dict(inputs=list(images), data_samples=samples)
+        bilevel = model.controller is not None
+
+        def step() -> None:
+            if bilevel:
+                with model.use_layout(model.sample_layout()):
+                    model.search_step(data, data, wrappers)
+                model.controller_step(data, wrappers['controller'])
+            else:
+                model.search_step(data, data, wrappers)
+
+        return step
+
+    def _peak_mib(self, compiled: bool) -> Optional[float]:
+        """Peak memory of the training steps so far."""
+        import torch
+        if self.args.device == 'cuda':
+            return torch.cuda.max_memory_allocated() / 2**20
+        if compiled:  # the process's peak RSS may be the compiler's
+            return None
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return max(0, peak_rss - self.base_rss) / 2**20
+
+    def _training_round(self) -> Dict[str, List[float]]:
+        args = self.args
+        self.model.train()
+        times = dict(
+            train=[self.timed(self.train_step) for _ in range(args.repeats)])
+        self.model.eval()
+        for key, flip in (('infer', False), ('flip', True)):
+            run = self.infer(flip)
+            times[key] = [self.timed(run) for _ in range(args.repeats)]
+        if self.info['peak_mib'] is not None:
+            self.info['peak_mib'] = self._peak_mib(False)
+        return times
+
+    # latency table ---------------------------------------------------------
+    def _setup_latency(self) -> None:
+        import tempfile
+
+        import torch
+
+        from autopose_mm.deploy import OnnxRuntimeNetwork, export_onnx
+        args, model = self.args, self.model.eval()
+        h, w = args.shape
+        self.x = torch.randn(1, 3, h, w)
+        fused = fused_copy(model)
+        self.runners: Dict[str, Callable[[], None]] = {}
+        for backend in args.backends:
+            if backend == 'eager':
+                net = model._forward
+            elif backend == 'fused':
+                net = fused._forward
+            else:
+                onnx_file = osp.join(tempfile.mkdtemp(), 'model.onnx')
+                export_onnx(model, onnx_file, (h, w))
+                net = OnnxRuntimeNetwork(onnx_file, threads=args.threads)
+            self.runners[backend] = self._runner(net)
+        for run in self.runners.values():
+            for _ in range(args.warmup):
+                run()
+
+    def _runner(self, net) -> Callable[[], None]:
+        import torch
 
         def run() -> None:
-            with torch.no_grad(), amp:
-                forward(x)
-                if flip:
-                    forward(x.flip(3))
+            with torch.no_grad():
+                net(self.x)
 
         return run
 
-    timed = make_timer(device)
-    model.train()
-    compile_s = timed(train_step) if compiled else 0.  # before base_rss
-    if device == 'cuda':
-        torch.cuda.reset_peak_memory_stats()
-    base_rss = rss_bytes()
-    train_times = [
-        timed(train_step) for _ in range(args.warmup + args.repeats)
-    ]
-    if device == 'cuda':
-        peak = torch.cuda.max_memory_allocated() / 2**20
-    elif compiled:  # the process's peak RSS may be the compiler's
-        peak = None
-    else:
-        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        peak = max(0, peak_rss - base_rss) / 2**20
-    model.eval()
-    if args.fuse_conv_bn:
-        from mmcv.cnn import fuse_conv_bn as fuse_generic
+    def _latency_round(self) -> Dict[str, List[float]]:
+        return {
+            backend: [self.timed(run) for _ in range(self.args.repeats)]
+            for backend, run in self.runners.items()
+        }
 
-        from autopose_mm.utils.fusion import fuse_conv_bn
-        # AutoPose's own modules first, then conv-bn children elsewhere
-        model = fuse_generic(fuse_conv_bn(model))
-    if compiled:  # eval mode (and fused BN) is a new graph
-        compile_s += timed(infer(False))
-    results = dict(
-        name=name,
-        params_m=params,
-        gmacs=gmacs,
-        peak_mib=peak,
-        compile_s=compile_s)
-    results['train_ips'] = args.batch / statistics.median(
-        train_times[args.warmup:])
-    for key, flip in (('infer_ips', False), ('flip_ips', True)):
-        times = [timed(infer(flip)) for _ in range(args.warmup + args.repeats)]
-        results[key] = args.batch / statistics.median(times[args.warmup:])
-    return results
+    def measure_round(self) -> Dict[str, List[float]]:
+        """Seconds per call of every measured quantity, ``--repeats``
+        calls each."""
+        if self.args.latency:
+            return self._latency_round()
+        return self._training_round()
+
+
+def fused_copy(model):
+    """An eval-mode copy of ``model`` with BN folded into the convolutions
+    (AutoPose's own modules, then conv-BN pairs elsewhere)."""
+    import copy
+
+    from mmcv.cnn import fuse_conv_bn as fuse_generic
+
+    from autopose_mm.utils.fusion import fuse_conv_bn
+    return fuse_generic(fuse_conv_bn(copy.deepcopy(model).eval()))
+
+
+def serve(name: str, args: argparse.Namespace) -> None:
+    """Worker process of one row: build it, then measure a round whenever
+    the driver asks (one line on stdin), answering on stdout."""
+    import torch
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    bench = RowBench(name, args)
+    print('READY ' + json.dumps(bench.info), flush=True)
+    for line in sys.stdin:
+        if line.strip() != 'ROUND':
+            break
+        times = bench.measure_round()
+        print(
+            'RESULT ' + json.dumps(dict(info=bench.info, times=times)),
+            flush=True)
+
+
+class Worker:
+    """The driver's handle on one row's worker process."""
+
+    def __init__(self, name: str, argv: List[str]) -> None:
+        self.name = name
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, '--worker', name] + argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=REPO)
+        self.output: List[str] = []
+
+    def answer(self, prefix: str) -> dict:
+        for line in self.proc.stdout:
+            if line.startswith(prefix + ' '):
+                return json.loads(line[len(prefix) + 1:])
+            self.output.append(line)
+        self.proc.wait()
+        tail = ''.join(self.output)[-3000:]
+        raise SystemExit(f'{tail}\nmeasuring {self.name} failed (exit '
+                         f'{self.proc.returncode})')
+
+    def ask(self, command: str) -> None:
+        self.proc.stdin.write(command + '\n')
+        self.proc.stdin.flush()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.ask('QUIT')
+            self.proc.wait(timeout=60)
+
+
+def run_rounds(args: argparse.Namespace, argv: List[str]) -> List[Dict]:
+    """Measure every row in its own process, in interleaved rounds: each
+    round measures every row once (the order rotating), so a slow spell of
+    the machine hits all rows alike. Returns per row its info and, per
+    quantity, the times of every round."""
+    workers = []
+    try:
+        for name in args.rows:  # one at a time: building is not measured
+            print(f'building {name} ...', flush=True)
+            worker = Worker(name, argv)
+            worker.answer('READY')
+            workers.append(worker)
+        results = {w.name: dict(rounds=[]) for w in workers}
+        for r in range(args.rounds):
+            print(f'round {r + 1} of {args.rounds} ...', flush=True)
+            shift = r % len(workers)
+            for worker in workers[shift:] + workers[:shift]:
+                worker.ask('ROUND')
+                answer = worker.answer('RESULT')
+                results[worker.name].update(answer['info'])
+                results[worker.name]['rounds'].append(answer['times'])
+    finally:
+        for worker in workers:
+            worker.close()
+    return [results[name] for name in args.rows]
+
+
+def summarise(row: Dict, key: str) -> Dict[str, float]:
+    """Median and p90 of all calls, and the per-round medians, in s."""
+    import numpy as np
+    rounds = [times[key] for times in row['rounds']]
+    flat = [t for times in rounds for t in times]
+    return dict(
+        median=float(np.median(flat)),
+        p90=float(np.percentile(flat, 90)),
+        per_round=[float(np.median(t)) for t in rounds])
+
+
+def ratio_spread(row: Dict, ref: Dict, key: str, faster: bool) -> tuple:
+    """The ratio of ``row`` to ``ref`` on the overall medians, and its
+    min and max over the rounds (a round compares calls made close in
+    time). ``faster``: the ratio of speeds (ref time / row time)."""
+    a, b = summarise(row, key), summarise(ref, key)
+
+    def ratio(x: float, y: float) -> float:
+        return y / x if faster else x / y
+
+    per_round = [ratio(x, y) for x, y in zip(a['per_round'], b['per_round'])]
+    return ratio(a['median'], b['median']), min(per_round), max(per_round)
 
 
 def measure_pipeline(workers: int, args: argparse.Namespace) -> float:
@@ -267,24 +511,38 @@ def measure_pipeline(workers: int, args: argparse.Namespace) -> float:
     return count / (time.perf_counter() - t0)
 
 
+def add_throughputs(rows: List[Dict], args: argparse.Namespace) -> None:
+    """``train_ips``, ``infer_ips`` and ``flip_ips`` of every row, from the
+    medians over all rounds."""
+    for r in rows:
+        for key in ('train', 'infer', 'flip'):
+            r[f'{key}_ips'] = args.batch / summarise(r, key)['median']
+
+
 def print_table(rows: List[Dict], args: argparse.Namespace) -> None:
     ref = next((r for r in rows if r['name'] == REFERENCE), None)
     print(f'\nbatch {args.batch}, input {args.shape[0]}x{args.shape[1]}, '
-          f'device {args.device}, median of {args.repeats} after '
-          f'{args.warmup} warm-up; train = forward + backward + optimiser '
-          f'step (supernet: alpha step + weight step)\n')
+          f'device {args.device}, median of {args.rounds} interleaved '
+          f'rounds x {args.repeats} steps after {args.warmup} warm-up; train '
+          f'= forward + backward + optimiser step (supernet: alpha step + '
+          f'weight step)\n')
     header = ('| model | params | GMACs | train img/s | vs HRNet-W32 | '
-              'train GMAC/s | infer img/s | flip-test img/s | peak MiB |')
+              'train GMAC/s | infer img/s | flip-test img/s | peak MiB | '
+              'vs HRNet-W32 per round |')
     print(header)
     print('|' + '---|' * (header.count('|') - 1))
     for r in rows:
-        ratio = (f'{r["train_ips"] / ref["train_ips"]:.2f}x' if ref else 'n/a')
+        ratio = spread = 'n/a'
+        if ref:
+            value, low, high = ratio_spread(r, ref, 'train', faster=True)
+            ratio = f'{r["train_ips"] / ref["train_ips"]:.2f}x'
+            spread = f'{low:.2f}-{high:.2f}x'
         achieved = 3 * r['gmacs'] * r['train_ips']
         print(f'| {r["name"]} | {r["params_m"]:.2f}M | {r["gmacs"]:.2f} | '
               f'{r["train_ips"]:.2f} | {ratio} | {achieved:.1f} | '
               f'{r["infer_ips"]:.2f} | {r["flip_ips"]:.2f} | ' +
               ('n/a' if r['peak_mib'] is None else f'{r["peak_mib"]:.0f}') +
-              ' |')
+              f' | {spread} |')
     if args.compile:
         print('\ntorch.compile time (first training and inference steps, '
               'not in the figures above; supernet rows run eager): ' +
@@ -296,10 +554,11 @@ def print_table(rows: List[Dict], args: argparse.Namespace) -> None:
         if derived:
             memory = ('n/a' if derived['peak_mib'] is None else
                       f'{r["peak_mib"] / max(derived["peak_mib"], 1e-6):.2f}x')
+            _, low, high = ratio_spread(r, derived, 'train', faster=False)
             print(f'\n{r["name"]} vs the derived AutoPose-L12-C32 (same batch '
                   f'and input): time per step '
-                  f'{derived["train_ips"] / r["train_ips"]:.2f}x, peak memory '
-                  f'{memory}')
+                  f'{derived["train_ips"] / r["train_ips"]:.2f}x (rounds '
+                  f'{low:.2f}-{high:.2f}x), peak memory {memory}')
     cell = next((r for r in search if r['name'].startswith('Cell')), None)
     for r in search:
         if cell and r is not cell:
@@ -308,19 +567,99 @@ def print_table(rows: List[Dict], args: argparse.Namespace) -> None:
                   f'search')
 
 
+def rtmpose_line(rows: List[Dict], backend: str) -> Optional[tuple]:
+    """Least-squares line ``ms = a + b * GMACs`` through the RTMPose rows'
+    median latencies on ``backend`` (None with fewer than two)."""
+    import numpy as np
+    points = [(r['gmacs'], r['latency'][backend]['median'] * 1e3) for r in rows
+              if r['name'].startswith('RTMPose')]
+    if len(points) < 2:
+        return None
+    x, y = np.array(points).T
+    b, a = np.polyfit(x, y, 1)
+    return float(a), float(b)
+
+
+def print_latency_table(rows: List[Dict], args: argparse.Namespace) -> None:
+    for r in rows:
+        r['latency'] = {b: summarise(r, b) for b in args.backends}
+    refs = [REFERENCE, LATENCY_REFERENCE]
+    print(f'\nbatch 1, input {args.shape[0]}x{args.shape[1]}, device '
+          f'{args.device}, {args.threads or "default"} threads; ms per '
+          f'forward: median and p90 of {args.rounds} interleaved rounds x '
+          f'{args.repeats} calls (after {args.warmup} warm-up); ratios: '
+          f'median latency / the reference\'s, with the range of the '
+          f'per-round ratios\n')
+    header = '| model | params | GMACs |'
+    for b in args.backends:
+        header += f' {BACKEND_NAMES[b]} ms (p90) |'
+    last = args.backends[-1]
+    for ref in refs:
+        header += f' {BACKEND_NAMES[last]} vs {ref} |'
+    print(header)
+    print('|' + '---|' * (header.count('|') - 1))
+    by_name = {r['name']: r for r in rows}
+    for r in rows:
+        line = f'| {r["name"]} | {r["params_m"]:.2f}M | {r["gmacs"]:.2f} |'
+        for b in args.backends:
+            lat = r['latency'][b]
+            line += f' {lat["median"] * 1e3:.1f} ({lat["p90"] * 1e3:.1f}) |'
+        for ref in refs:
+            if ref not in by_name:
+                line += ' n/a |'
+                continue
+            value, low, high = ratio_spread(r, by_name[ref], last, False)
+            r[f'vs_{ref}'] = dict(ratio=value, low=low, high=high)
+            line += f' {value:.2f}x ({low:.2f}-{high:.2f}) |'
+        print(line)
+    fit = rtmpose_line(rows, last)
+    if fit:
+        a, b = fit
+        print(f'\nRTMPose line on {BACKEND_NAMES[last]}: {a:.2f} ms + '
+              f'{b:.2f} ms per GMAC (least squares through the RTMPose rows)')
+        for r in rows:
+            if not r['name'].startswith('AutoPose'):
+                continue
+            expected = a + b * r['gmacs']
+            got = r['latency'][last]['median'] * 1e3
+            r['vs_rtmpose_line'] = got / expected
+            print(f'{r["name"]}: {got:.1f} ms, the line predicts '
+                  f'{expected:.1f} ms at {r["gmacs"]:.2f} GMACs: ' +
+                  ('on or below the line' if got <=
+                   expected else f'{got / expected:.2f}x above the line'))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--rows', nargs='+', choices=list(ROWS), metavar='ROW')
     parser.add_argument(
-        '--rows',
+        '--latency',
+        action='store_true',
+        help='measure batch-1 inference latency on --backends instead of '
+        'the training table')
+    parser.add_argument(
+        '--backends',
         nargs='+',
-        default=list(ROWS),
-        choices=list(ROWS),
-        metavar='ROW')
+        default=list(BACKENDS),
+        choices=BACKENDS,
+        help='latency backends (the last one is compared in the ratios)')
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument(
         '--shape', type=int, nargs=2, default=[256, 192], metavar=('H', 'W'))
     parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=None,
+        help='steps (or latency calls) per row and round (default 3; 10 '
+        'with --latency)')
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=3,
+        help='interleaved rounds: every row is measured once per round')
+    parser.add_argument(
+        '--threads', type=int, help='torch and ONNX Runtime threads')
     parser.add_argument('--device', default=None, choices=['cpu', 'cuda'])
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--amp', action='store_true')
@@ -346,7 +685,19 @@ def main() -> None:
     if args.device is None:
         import torch
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    if args.repeats is None:
+        args.repeats = 10 if args.latency else 3
+    if args.worker:
+        args.rows = [args.worker]
+    if args.rows is None:
+        args.rows = LATENCY_ROWS if args.latency else TRAINING_ROWS
     supernets = [r for r in args.rows if ROWS[r][2]]
+    if args.latency and supernets:
+        parser.error(f'--latency measures the fixed networks; leave out '
+                     f'{", ".join(supernets)}')
+    if args.latency and args.device != 'cpu':
+        parser.error('--latency measures the CPU (ONNX Runtime runs on the '
+                     'CPU here); pass --device cpu')
     if args.channels_last and supernets:
         parser.error(
             f'--channels-last cannot measure the search supernets '
@@ -355,39 +706,26 @@ def main() -> None:
             f'layout. Leave out --channels-last, or pick fixed-network rows '
             f'with --rows.')
     if args.worker:
-        print('RESULT ' + json.dumps(measure(args.worker, args)))
+        serve(args.worker, args)
         return
-    rows = []
-    passthrough = [a for a in sys.argv[1:]]
-    if '--rows' in passthrough:  # each worker measures one row
-        i = passthrough.index('--rows')
+    argv = [a for a in sys.argv[1:]]
+    if '--rows' in argv:  # each worker measures one row
+        i = argv.index('--rows')
         j = i + 1
-        while j < len(passthrough) and not passthrough[j].startswith('--'):
+        while j < len(argv) and not argv[j].startswith('--'):
             j += 1
-        passthrough = passthrough[:i] + passthrough[j:]
+        argv = argv[:i] + argv[j:]
+    argv += ['--device', args.device]
     start = time.time()
-    for name in args.rows:
-        print(f'measuring {name} ...', flush=True)
-        proc = subprocess.run(
-            [
-                sys.executable, __file__, '--worker', name, '--device',
-                args.device
-            ] + passthrough,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=REPO)
-        line = [
-            ln for ln in proc.stdout.splitlines() if ln.startswith('RESULT ')
-        ]
-        if proc.returncode or not line:
-            print(proc.stdout[-3000:])
-            raise SystemExit(f'measuring {name} failed')
-        rows.append(json.loads(line[-1][len('RESULT '):]))
-    print_table(rows, args)
+    rows = run_rounds(args, argv)
     pipeline = {}
-    for workers in args.pipeline_workers:
-        pipeline[workers] = measure_pipeline(workers, args)
+    if args.latency:
+        print_latency_table(rows, args)
+    else:
+        add_throughputs(rows, args)
+        print_table(rows, args)
+        for workers in args.pipeline_workers:
+            pipeline[workers] = measure_pipeline(workers, args)
     if pipeline:
         print('\nCOCO training pipeline (256x192, sample data) against what '
               'the models consume in training:')
@@ -403,11 +741,13 @@ def main() -> None:
                fastest['train_ips'] else 'pipeline limits training.'))
     print(f'\n(total {time.time() - start:.0f}s)')
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(
+        from autopose_mm.utils.io import atomic_write_text
+        atomic_write_text(
+            args.json,
+            json.dumps(
                 dict(settings=vars(args), rows=rows, pipeline_ips=pipeline),
-                f,
-                indent=2)
+                indent=2,
+                allow_nan=False))
 
 
 if __name__ == '__main__':

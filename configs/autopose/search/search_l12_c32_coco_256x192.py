@@ -8,6 +8,7 @@ _base_ = ['../_base_/autopose_coco_256x192.py']
 
 # the supernet: search encoder and decoder, one 1x1 heatmap layer
 model = dict(
+    type='AutoPoseSearchEstimator',
     genotype=None,  # the supernet holds every genotype
     backbone=dict(
         _delete_=True,

@@ -4,6 +4,7 @@
 _base_ = ['../l12_c32_mpii_256x256.py']
 
 model = dict(
+    type='AutoPoseSearchEstimator',
     genotype=None,  # the supernet holds every genotype
     backbone=dict(
         _delete_=True,

@@ -1,0 +1,121 @@
+"""Export a pose model to ONNX (BN folded) and check it against PyTorch.
+
+    python tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT
+        [--out model.onnx] [--shape H W] [--dynamic-batch] [--opset 17]
+        [--genotype FILE] [--no-fold-bn] [--no-verify] [--partial-load]
+
+The exported graph maps the normalised image batch (``input``: RGB, the
+config's mean and std applied, N x 3 x H x W) to the head's outputs
+(``heatmaps``, or ``heatmaps_<stage>`` for a multi-stage head). Unless
+``--no-verify``, ONNX Runtime runs the file on random images and the tool
+prints the largest heatmap difference (relative to the heatmap range) and
+the largest difference of the decoded keypoints in input pixels; it exits
+with status 1 when they exceed ``--atol`` (1e-4 of the range) or 0.5 px.
+A model trained from a searched genotype uses the genotype recorded in its
+checkpoint (or ``--genotype FILE``). ``CHECKPOINT`` may be ``none`` to
+export random weights (to measure latency or try the export).
+"""
+import argparse
+import json
+import os.path as osp
+import sys
+
+import autopose_mm  # noqa: F401  (registers modules, safe loading)
+from autopose_mm.deploy import compare_outputs, export_onnx, load_pose_model
+
+MAX_KEYPOINT_PX = 0.5
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='model config file')
+    parser.add_argument('checkpoint', help='checkpoint file, or "none"')
+    parser.add_argument(
+        '--out', help='ONNX file (default: the checkpoint name, .onnx)')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='network input size (default: the config codec input_size)')
+    parser.add_argument('--dynamic-batch', action='store_true')
+    parser.add_argument('--opset', type=int, default=17)
+    parser.add_argument('--genotype', help='genotype file (JSON/YAML)')
+    parser.add_argument(
+        '--no-fold-bn',
+        action='store_true',
+        help='keep BatchNorm as separate nodes')
+    parser.add_argument(
+        '--no-verify',
+        action='store_true',
+        help='skip the ONNX Runtime comparison')
+    parser.add_argument(
+        '--atol',
+        type=float,
+        default=1e-4,
+        help='largest heatmap difference allowed, as a fraction of the '
+        'heatmap range')
+    parser.add_argument('--partial-load', action='store_true')
+    return parser.parse_args()
+
+
+def input_size(cfg, shape) -> tuple:
+    """(H, W): ``--shape`` or the codec's ``input_size`` (W, H)."""
+    if shape:
+        return tuple(shape)
+    codec = cfg.get('codec')
+    if isinstance(codec, (list, tuple)):
+        codec = codec[0]
+    if not codec or 'input_size' not in codec:
+        raise SystemExit('the config has no codec.input_size: give --shape '
+                         'H W')
+    w, h = codec['input_size']
+    return h, w
+
+
+def main() -> None:
+    args = parse_args()
+    checkpoint = None if args.checkpoint.lower() == 'none' else args.checkpoint
+    if checkpoint is not None and not osp.isfile(checkpoint):
+        raise SystemExit(f'checkpoint {checkpoint!r} is not a file')
+    out = args.out
+    if out is None:
+        base = checkpoint or osp.join(
+            'work_dirs',
+            osp.splitext(osp.basename(args.config))[0] + '_random')
+        out = osp.splitext(base)[0] + '.onnx'
+    model, cfg = load_pose_model(args.config, checkpoint, args.genotype,
+                                 args.partial_load)
+    shape = input_size(cfg, args.shape)
+    names = export_onnx(
+        model,
+        out,
+        shape,
+        opset=args.opset,
+        dynamic_batch=args.dynamic_batch,
+        fold_bn=not args.no_fold_bn)
+    print(f'wrote {out} (input 1x3x{shape[0]}x{shape[1]}, outputs '
+          f'{", ".join(names)}, opset {args.opset}, BN '
+          f'{"kept" if args.no_fold_bn else "folded"}); onnx.checker passed')
+    if args.no_verify:
+        return
+    result = compare_outputs(model, out, shape)
+    print('ONNX Runtime vs PyTorch: ' + json.dumps({
+        k: float(f'{v:.3g}')
+        for k, v in result.items()
+    }))
+    bad = []
+    if not result['relative'] <= args.atol:
+        bad.append(f'heatmaps differ by {result["relative"]:.3g} of their '
+                   f'range (allowed {args.atol:g})')
+    if not result.get('max_keypoint_px', 0.) <= MAX_KEYPOINT_PX:
+        bad.append(f'decoded keypoints differ by '
+                   f'{result["max_keypoint_px"]:.3g} px (allowed '
+                   f'{MAX_KEYPOINT_PX})')
+    if bad:
+        sys.exit('ONNX Runtime does not reproduce PyTorch: ' + '; '.join(bad))
+    print('ONNX Runtime reproduces PyTorch')
+
+
+if __name__ == '__main__':
+    main()
