@@ -52,6 +52,13 @@ def parse_args() -> argparse.Namespace:
         help='"whole_image", or an MMDetection config for person boxes')
     parser.add_argument('--det-weights', help='detector checkpoint')
     parser.add_argument(
+        '--det-cat-ids',
+        type=int,
+        nargs='+',
+        default=[0],
+        help='class ids of people among the detector\'s classes (0 for '
+        'COCO-trained detectors)')
+    parser.add_argument(
         '--det-file', help='person boxes from a detection-results JSON')
     parser.add_argument(
         '--det-images',
@@ -150,6 +157,7 @@ def build_inferencer(args: argparse.Namespace):
         pose2d_weights=None if onnx else args.checkpoint,
         det_model=args.det_model,
         det_weights=args.det_weights,
+        det_cat_ids=tuple(args.det_cat_ids),
         device=args.device,
         show_progress=True)
     pose = inferencer.inferencer

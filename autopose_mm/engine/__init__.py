@@ -6,11 +6,17 @@ from .guards import (
     NonFiniteLossHook,
 )
 from .hooks import ArchGradientStatsHook, GenotypeExportHook
-from .loops import BiLevelSearchLoop, CellSearchLoop, split_in_halves
+from .loops import (
+    BiLevelSearchLoop,
+    CellSearchLoop,
+    SinglePathSearchLoop,
+    split_in_halves,
+)
 from .optimizers import SearchOptimWrapperConstructor
 
 __all__ = [
     'CheckpointGuardHook', 'CheckpointMismatchError', 'NonFiniteLossHook',
     'ArchGradientStatsHook', 'GenotypeExportHook', 'BiLevelSearchLoop',
-    'CellSearchLoop', 'split_in_halves', 'SearchOptimWrapperConstructor'
+    'CellSearchLoop', 'SinglePathSearchLoop', 'split_in_halves',
+    'SearchOptimWrapperConstructor'
 ]

@@ -2,8 +2,10 @@
 the search model (:class:`~autopose_mm.models.AutoPoseSearchEstimator`)
 defines."""
 import copy
+import json
+import os.path as osp
 import random
-from typing import Dict, Optional, Sequence, Union
+from typing import Callable, Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -12,6 +14,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 from mmpose.registry import DATASETS, LOOPS
 from torch.utils.data import DataLoader
+
+from ..models.layout import analytic_macs
 
 
 def split_in_halves(dataset: BaseDataset):
@@ -123,8 +127,13 @@ class CellSearchLoop(EpochBasedTrainLoop):
                     arch_iter = iter(self.arch_dataloader)
                     arch_batch = next(arch_iter)
             self.run_iter(idx, data_batch, arch_batch)
+        self.end_of_epoch()
         self.runner.call_hook('after_train_epoch')
         self._epoch += 1
+
+    def end_of_epoch(self) -> None:
+        """Called after an epoch's iterations, before the epoch's hooks
+        (which export the genotype); nothing here."""
 
     @property
     def _module(self):
@@ -234,3 +243,147 @@ class BiLevelSearchLoop(CellSearchLoop):
                                        self.runner.optim_wrapper['controller'],
                                        self.flops_target, self.flops_weight))
         return outputs
+
+
+@LOOPS.register_module()
+class SinglePathSearchLoop(CellSearchLoop):
+    """Single-path one-shot search: train the supernet's shared weights on
+    random derived-shaped cells, then pick the cells by scoring them with
+    those weights.
+
+    Every iteration is a weight step on a batch of the first half, the
+    supernet running one random cell per cell type (``sample_paths=True``
+    on the search backbone and neck, which this loop requires). After the
+    last epoch, ``num_candidates`` random genotypes whose derived network
+    costs within ``tolerance`` of ``flops_target`` GMACs (analytic; the
+    supernet's depth and width at the search's input size) are scored by
+    the supernet computing each of them (one-hot architecture weights, BN
+    with batch statistics) on ``score_batches`` batches of the held-out
+    half (``score``: ``'loss'``, minus the heatmap loss, or ``'pck'``;
+    see :func:`~autopose_mm.engine.search_eval.score_genotype`); the best
+    becomes the architecture weights
+    (:meth:`~autopose_mm.models.ArchParams.set_cells`), so the genotype
+    export writes it. ``path_search.json`` in the work dir lists every
+    candidate with its cost and score.
+
+    Args:
+        num_candidates (int): Genotypes scored. Defaults to 64.
+        score_batches (int): Held-out batches per score. Defaults to 4.
+        flops_target (float, optional): Cost in GMACs; defaults to the
+            median cost of random genotypes of the space.
+        tolerance (float): Relative width of the cost window.
+        score (str): ``'loss'`` (default) or ``'pck'``.
+        **kwargs: The arguments of :class:`CellSearchLoop` (no
+            ``warmup_epochs``: there are no alpha steps).
+    """
+
+    def __init__(self,
+                 runner,
+                 dataloader,
+                 max_epochs: int,
+                 num_candidates: int = 64,
+                 score_batches: int = 4,
+                 flops_target: Optional[float] = None,
+                 tolerance: float = 0.1,
+                 score: str = 'loss',
+                 **kwargs) -> None:
+        if kwargs.pop('warmup_epochs', max_epochs) != max_epochs:
+            raise ValueError('SinglePathSearchLoop has no alpha steps: '
+                             'leave out warmup_epochs')
+        super().__init__(
+            runner, dataloader, max_epochs, warmup_epochs=max_epochs, **kwargs)
+        if not all(a.sample_paths for a in self._module.arch_modules):
+            raise ValueError(
+                'SinglePathSearchLoop trains single paths: set '
+                'sample_paths=True on the search backbone and neck')
+        self.num_candidates = num_candidates
+        self.score_batches = score_batches
+        self.flops_target = flops_target
+        self.tolerance = tolerance
+        self.score = score
+
+    def end_of_epoch(self) -> None:
+        if self._epoch + 1 == self._max_epochs:
+            self.select()
+
+    def _cost(self, input_size) -> Callable:
+        module = self._module
+        backbone = module.backbone
+        bounds = (0, ) + tuple(
+            backbone.reduction_indices) + (backbone.num_cells, )
+        layout = [b - a for a, b in zip(bounds, bounds[1:])]
+
+        def cost(genotype) -> float:
+            return analytic_macs(genotype, layout, backbone.base_channels,
+                                 input_size, module.head.out_channels) / 1e9
+
+        return cost
+
+    @torch.no_grad()
+    def select(self) -> Dict:
+        """Score the candidates and set the best as the architecture."""
+        from mmengine.dist import all_reduce, is_main_process
+
+        from ..models.random_genotype import (
+            sample_genotype,
+            sample_genotypes_at_cost,
+        )
+        from ..utils.io import atomic_write_text
+        from .search_eval import score_genotype
+        module = self._module
+        arch = module.arch_modules
+        batches = []
+        for batch in self.arch_dataloader:
+            batches.append(batch)
+            if len(batches) == self.score_batches:
+                break
+        cost = self._cost(tuple(batches[0]['inputs'][0].shape[-2:]))
+        seed = (self.runner.seed or 0) + 7919
+        target = self.flops_target
+        if target is None:
+            rng = np.random.default_rng(seed)
+            target = float(
+                np.median([
+                    cost(
+                        sample_genotype(rng, arch[0].nodes,
+                                        arch[0].candidates))
+                    for _ in range(200)
+                ]))
+        candidates = sample_genotypes_at_cost(
+            self.num_candidates,
+            cost,
+            target,
+            self.tolerance,
+            seed=seed,
+            nodes=arch[0].nodes,
+            candidates=arch[0].candidates)
+        scores = torch.tensor([
+            score_genotype(module, g, batches, self.score) for g in candidates
+        ])
+        all_reduce(scores, op='mean')  # every rank picks the same
+        best = int(scores.argmax())
+        for a in arch:
+            a.set_cells(dict(candidates[best].cells))
+        record = dict(
+            epoch=self._epoch + 1,
+            gmacs_target=target,
+            tolerance=self.tolerance,
+            score=self.score,
+            best=best,
+            candidates=[
+                dict(
+                    gmacs=g.extra['cost'],
+                    score=float(s),
+                    genotype=g.to_dict())
+                for g, s in zip(candidates, scores.tolist())
+            ])
+        if is_main_process():
+            atomic_write_text(
+                osp.join(self.runner.work_dir, 'path_search.json'),
+                json.dumps(record, allow_nan=False))
+        self.runner.logger.info(
+            f'single-path search: scored {len(candidates)} genotypes of '
+            f'{target:.4f} GMACs +-{self.tolerance:.0%}; best score '
+            f'{float(scores[best]):.4f} (median '
+            f'{float(scores.median()):.4f})')
+        return record

@@ -22,16 +22,26 @@ __all__ = ['heatmap_pck', 'score_genotype', 'run_search', 'train_and_test']
 
 
 @torch.no_grad()
-def score_genotype(model: nn.Module, genotype: Genotype,
-                   data_batches: Sequence[dict]) -> float:
-    """The supernet's PCK on ``data_batches`` when its mixed cells compute
+def score_genotype(model: nn.Module,
+                   genotype: Genotype,
+                   data_batches: Sequence[dict],
+                   metric: str = 'pck') -> float:
+    """The supernet's score on ``data_batches`` when its mixed cells compute
     ``genotype`` with their inherited weights (one-hot architecture
-    weights).
+    weights); higher is better.
 
     Normalisation uses the statistics of each batch, since the running
     statistics of a supernet are those of the mixture; every buffer and the
     train/eval mode are restored afterwards.
+
+    Args:
+        metric (str): ``'pck'``: PCK of the heatmaps (0-1); ``'loss'``:
+            minus the head's loss, which varies smoothly where few
+            keypoints are within the PCK threshold yet.
     """
+    if metric not in SCORE_METRICS:
+        raise ValueError(f'metric must be one of {SCORE_METRICS}, got '
+                         f'{metric!r}')
     module = model.module if is_model_wrapper(model) else model
     archs = arch_modules(module)
     if not archs:
@@ -44,12 +54,27 @@ def score_genotype(model: nn.Module, genotype: Genotype,
         with ExitStack() as stack:
             for arch in archs:
                 stack.enter_context(arch.fixed(dict(genotype.cells)))
-            scores = [heatmap_pck(module, batch) for batch in data_batches]
+            scores = [
+                heatmap_pck(module, batch)
+                if metric == 'pck' else -_loss(module, batch)
+                for batch in data_batches
+            ]
     finally:
         for name, value in module.named_buffers():
             value.copy_(buffers[name])
         module.train(was_training)
     return sum(scores) / len(scores)
+
+
+SCORE_METRICS = ('pck', 'loss')
+
+
+def _loss(model: nn.Module, data_batch: dict) -> float:
+    """The model's training loss on a batch (no gradients)."""
+    data = model.data_preprocessor(data_batch, True)
+    losses = model(**data, mode='loss')
+    loss, _ = model.parse_losses(losses)
+    return float(loss)
 
 
 def _runner(cfg: Config, work_dir: str, seed: int, name: str) -> Runner:

@@ -25,6 +25,7 @@ stride-2 edges of reduction cells (its alpha there is masked out).
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -76,8 +77,13 @@ class ArchParams(BaseModule):
                  nodes: int = 4,
                  candidates: Sequence[str] = OPERATION_NAMES,
                  init_std: float = 1e-3,
-                 gumbel_tau: Optional[float] = None) -> None:
+                 gumbel_tau: Optional[float] = None,
+                 sample_paths: bool = False) -> None:
         super().__init__()
+        if sample_paths and gumbel_tau is not None:
+            raise ValueError('sample_paths and gumbel_tau are two ways of '
+                             'sampling operations; set only one of them')
+        self.sample_paths = sample_paths
         if gumbel_tau is not None and gumbel_tau <= 0:
             raise ValueError(f'gumbel_tau must be positive, got {gumbel_tau}')
         self.gumbel_tau = gumbel_tau
@@ -102,6 +108,8 @@ class ArchParams(BaseModule):
             nn.Parameter(init_std * torch.randn(num_edges))
             for t in self.cell_types
         })
+        if sample_paths:  # the architecture is chosen by scoring
+            self.requires_grad_(False)
         for t in self.cell_types:
             mask = torch.ones(num_edges, len(candidates), dtype=torch.bool)
             for e, src in enumerate(self.sources):
@@ -156,8 +164,19 @@ class ArchParams(BaseModule):
 
     def cell_weights(self) -> Dict[str, CellWeights]:
         """:meth:`mixing_weights` of every cell type: what the mixed cells
-        receive in a forward pass."""
-        return {t: self.mixing_weights(t) for t in self.cell_types}
+        receive in a forward pass. With ``sample_paths`` in training mode,
+        the one-hot weights of one random cell per type (not fixed by
+        :meth:`fixed`), drawn anew for every call."""
+        if not (self.sample_paths and self.training):
+            return {t: self.mixing_weights(t) for t in self.cell_types}
+        from .random_genotype import sample_cell
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())))
+        return {
+            t:
+            self._fixed[t] if t in self._fixed else self.one_hot(
+                t, sample_cell(t, rng, self.nodes, self.candidates))
+            for t in self.cell_types
+        }
 
     @torch.no_grad()
     def derive(self, cell_type: str, edges_per_node: int = 2) -> CellGenotype:
@@ -227,6 +246,22 @@ class ArchParams(BaseModule):
             yield
         finally:
             self._fixed = saved
+
+    @torch.no_grad()
+    def set_cells(self,
+                  cells: Dict[str, CellGenotype],
+                  strength: float = 10.) -> None:
+        """Set the alphas and betas so that :meth:`derive` gives ``cells``:
+        ``strength`` on their (input, operation) pairs, 0 elsewhere. This is
+        how a search that picks cells by another means than the gradient
+        (e.g. scoring, :class:`~autopose_mm.engine.SinglePathSearchLoop`)
+        hands its choice to the genotype export."""
+        for t, cell in cells.items():
+            if t not in self.cell_types:
+                continue
+            ops, edges = self.one_hot(t, cell)
+            self.alphas[t].copy_(ops * strength)
+            self.betas[t].copy_(edges * strength)
 
     def summary(self) -> Dict[str, Dict[str, list]]:
         """Softmaxed alphas and edge weights per cell type, as plain lists."""

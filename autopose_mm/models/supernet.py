@@ -21,7 +21,13 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
-from .backbone import CellEncoder, build_stem, resolve_arch
+from .backbone import (
+    CellEncoder,
+    build_stem,
+    cells_to_reductions,
+    plan_cells,
+    resolve_arch,
+)
 from .cells import EncoderCell, run_graph
 from .decoder import Decoder
 from .genotype import DECODER_CELLS, ENCODER_CELLS
@@ -49,6 +55,9 @@ class AutoPoseSearchNet(CellEncoder):
         gumbel_tau (float, optional): Sample one operation per edge in
             every training pass (see :meth:`ArchParams.mixing_weights`)
             instead of mixing all of them. Defaults to None (mixing).
+        sample_paths (bool): Run one random derived-shaped cell per cell
+            type in every training pass (see :meth:`ArchParams.cell_weights`;
+            single-path one-shot search). Defaults to False.
         arch, num_cells, base_channels, reduction_indices: As for
             :class:`AutoPoseNet`.
         in_channels (int): Image channels. Defaults to 3.
@@ -64,6 +73,7 @@ class AutoPoseSearchNet(CellEncoder):
                  nodes: int = 4,
                  partial_channels: int = 4,
                  gumbel_tau: Optional[float] = None,
+                 sample_paths: bool = False,
                  arch: Optional[str] = 'L12-C32',
                  num_cells: Optional[int] = None,
                  base_channels: Optional[int] = None,
@@ -74,7 +84,11 @@ class AutoPoseSearchNet(CellEncoder):
                  norm_eval: bool = False,
                  init_cfg: OptMultiConfig = None) -> None:
         arch_params = ArchParams(
-            ENCODER_CELLS, nodes, candidates, gumbel_tau=gumbel_tau)
+            ENCODER_CELLS,
+            nodes,
+            candidates,
+            gumbel_tau=gumbel_tau,
+            sample_paths=sample_paths)
         super().__init__(
             MixedGraphs(arch_params, partial_channels),
             resolve_arch(arch, num_cells, base_channels, reduction_indices),
@@ -102,6 +116,7 @@ class AutoPoseSearchDecoder(BaseModule):
         nodes (int): Intermediate nodes per cell. Defaults to 4.
         partial_channels (int): K of the partial-channel mixed operations.
         gumbel_tau (float, optional): As in :class:`AutoPoseSearchNet`.
+        sample_paths (bool): As in :class:`AutoPoseSearchNet`.
         conv_cfg (dict, optional): Config of the convolution layers.
         norm_cfg (dict): Normalisation config (non-affine BN by default).
         init_cfg (dict, optional): Initialisation config.
@@ -113,12 +128,17 @@ class AutoPoseSearchDecoder(BaseModule):
                  nodes: int = 4,
                  partial_channels: int = 4,
                  gumbel_tau: Optional[float] = None,
+                 sample_paths: bool = False,
                  conv_cfg: OptConfigType = None,
                  norm_cfg: ConfigType = SEARCH_NORM_CFG,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.arch_params = ArchParams(
-            DECODER_CELLS, nodes, candidates, gumbel_tau=gumbel_tau)
+            DECODER_CELLS,
+            nodes,
+            candidates,
+            gumbel_tau=gumbel_tau,
+            sample_paths=sample_paths)
         self.in_channels = tuple(in_channels)
         self.out_channels = self.in_channels[0]
         self.num_stages = 1
@@ -189,31 +209,40 @@ class AutoPoseBiLevelSearchNet(BaseBackbone):
         self.active_layout: Optional[Layout] = None
         self.stem0, self.stem1 = build_stem(in_channels, C, conv_cfg, norm_cfg)
         cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
+        # the cells of the deepest layout, as a fixed network lays them out
+        deepest = self.space.max_per_scale
+        plan = iter(
+            plan_cells((2 * C, 2 * C), C // 2, sum(deepest),
+                       cells_to_reductions(deepest), nodes))
         out = [nodes * (C // 2) * 2**s for s in range(4)]  # 2C .. 16C
         self.out_channels = tuple(out)
         self.cells = nn.ModuleList()
         self.skip_proj = nn.ModuleList()
-        for s, count in enumerate(self.space.max_per_scale):
-            c = C // 2 * 2**s
-            prev = out[s - 1] if s else 2 * C
+        for s, count in enumerate(deepest):
             scale = nn.ModuleList()
             for i in range(count):
-                if s and i == 0:
-                    cell = EncoderCell(
-                        prev, prev, c, graphs, reduction=True, **cfg)
-                elif s and i == 1:
-                    cell = EncoderCell(
-                        prev, out[s], c, graphs, reduction_prev=True, **cfg)
-                else:
-                    cell = EncoderCell(out[s] if i else prev,
-                                       out[s] if i else prev, c, graphs, **cfg)
-                scale.append(cell)
+                p = next(plan)
+                # a scale's first cell reads the last output of the scale
+                # before as both inputs (a layout with one cell there feeds
+                # the older one through skip_proj instead)
+                prev_prev = (
+                    p.prev_channels if p.reduction else p.prev_prev_channels)
+                scale.append(
+                    EncoderCell(
+                        prev_prev,
+                        p.prev_channels,
+                        p.channels,
+                        graphs,
+                        reduction=p.reduction,
+                        reduction_prev=p.reduction_prev,
+                        **cfg))
             self.cells.append(scale)
             if s >= 2:
                 # older input of the reduction cell when the scale before
                 # has a single cell: the last cell two scales up (2x size)
                 self.skip_proj.append(
-                    FactorizedReduce(out[s - 2], c, conv_cfg, norm_cfg))
+                    FactorizedReduce(out[s - 2], out[s] // nodes, conv_cfg,
+                                     norm_cfg))
 
     def sample_layout(self) -> Layout:
         """A layout drawn from the controller on rank 0 and shared by all

@@ -227,3 +227,31 @@ def test_a_diverging_search_stops_without_writing_a_genotype(
         with open(history_file) as f:
             history = json.load(f, parse_constant=lambda c: 1 / 0)
         assert [h['epoch'] for h in history['epochs']] == list(range(1, bad))
+
+
+def test_single_path_search_writes_the_best_scored_genotype(
+        sample_workspace, tmp_path):
+    cfg = osp.join(REPO, 'tests', 'configs', 'tiny_path_search.py')
+    run_tool(
+        'train.py',
+        cfg,
+        '--work-dir',
+        str(tmp_path),
+        '--cfg-options',
+        DETERMINISTIC,
+        cwd=sample_workspace)
+    with open(tmp_path / 'path_search.json') as f:
+        record = json.load(f)
+    candidates = record['candidates']
+    assert len(candidates) == 3 and record['epoch'] == 2
+    target = record['gmacs_target']
+    for c in candidates:
+        assert abs(c['gmacs'] / target - 1) <= 0.1
+        assert c['score'] < 0  # minus the heatmap loss
+    scores = [c['score'] for c in candidates]
+    assert record['best'] == int(np.argmax(scores))
+    best = Genotype.from_dict(candidates[record['best']]['genotype'])
+    written = Genotype.load(osp.join(tmp_path, 'genotype.json'))
+    assert dict(written.cells) == dict(best.cells)
+    for epoch in (1, 2):
+        assert osp.isfile(tmp_path / f'epoch_{epoch}.pth')

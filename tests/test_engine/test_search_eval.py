@@ -2,6 +2,7 @@
 import os.path as osp
 
 import numpy as np
+import pytest
 import torch
 from conftest import REPO
 from mmengine.config import Config
@@ -51,3 +52,23 @@ def test_score_genotype_restores_the_supernet():
     assert score_genotype(model, published, batches) == score
     other = sample_genotype(np.random.default_rng(1))
     assert 0.0 <= score_genotype(model, other, batches) <= 1.0
+
+
+def test_loss_score_is_minus_the_heatmap_loss_of_the_fixed_cells():
+    init_default_scope('mmpose')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(SEARCH_CFG).model).eval()
+    batch = _batch()
+    published = load_genotype('published')
+    score = score_genotype(model, published, [batch], metric='loss')
+    # the same as the loss of the supernet under the published cells
+    from contextlib import ExitStack
+    model.train()
+    with torch.no_grad(), ExitStack() as stack:
+        for arch in (model.backbone.arch_params, model.neck.arch_params):
+            stack.enter_context(arch.fixed(dict(published.cells)))
+        data = model.data_preprocessor(batch, True)
+        loss, _ = model.parse_losses(model(**data, mode='loss'))
+    assert score == pytest.approx(-float(loss), rel=1e-5)
+    with pytest.raises(ValueError, match='metric must be one of'):
+        score_genotype(model, published, [batch], metric='ap')

@@ -168,3 +168,52 @@ def test_gumbel_sampling_picks_one_operation_per_edge():
         arch.mixing_weights('normal')[0], arch.op_weights('normal'))
     with pytest.raises(ValueError, match='gumbel_tau'):
         ArchParams(('normal', ), gumbel_tau=0.0)
+
+
+def test_sampled_paths_are_derived_shaped_cells():
+    torch.manual_seed(0)
+    arch = ArchParams(('normal', 'reduce'), sample_paths=True).train()
+    assert not any(p.requires_grad for p in arch.parameters())
+    se = OPERATION_NAMES.index('se_connect')
+    draws = set()
+    for _ in range(5):
+        weights = arch.cell_weights()
+        for t, (ops, edges) in weights.items():
+            assert ops.sum() == edges.sum() == 8  # 2 inputs, 1 op each
+            assert set(ops.unique().tolist()) == {0.0, 1.0}
+            assert ops[:, OPERATION_NAMES.index('none')].sum() == 0
+        assert torch.all(weights['reduce'][0][[0, 1, 2, 3, 5, 6, 9, 10],
+                                              se] == 0)
+        draws.add(tuple(weights['normal'][0].argmax(-1).tolist()))
+    assert len(draws) > 1
+    cell = _random_normal_cell()
+    with arch.fixed(dict(normal=cell)):
+        assert torch.equal(arch.cell_weights()['normal'][0],
+                           arch.one_hot('normal', cell)[0])
+    arch.eval()  # outside training: the softmax, as without sampling
+    assert torch.equal(arch.cell_weights()['normal'][0],
+                       arch.op_weights('normal'))
+    with pytest.raises(ValueError, match='only one'):
+        ArchParams(('normal', ), gumbel_tau=1.0, sample_paths=True)
+
+
+def test_set_cells_makes_derive_return_them():
+    arch = ArchParams(('normal', 'reduce'), sample_paths=True)
+    cell = _random_normal_cell()
+    reduce = ArchParams(('reduce', )).derive('reduce')
+    arch.set_cells(dict(normal=cell, reduce=reduce, other=cell))
+    assert arch.derive('normal') == cell
+    assert arch.derive('reduce') == reduce
+
+
+def test_single_path_supernet_trains_the_weights_only():
+    backbone = AutoPoseSearchNet(
+        arch=None, num_cells=4, base_channels=16, sample_paths=True)
+    neck = AutoPoseSearchDecoder(backbone.out_channels, sample_paths=True)
+    neck(backbone(torch.rand(2, 3, 64, 48)))[0].mean().backward()
+    assert all(p.grad is None for p in backbone.arch_params.parameters())
+    grads = [
+        p.grad for n, p in backbone.named_parameters()
+        if 'arch_params' not in n
+    ]
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)

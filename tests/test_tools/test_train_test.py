@@ -609,3 +609,51 @@ def test_infer_tool_draws_a_video(trained, sample_workspace, tmp_path):
         pred = json.load(f)
     assert len(pred) == 3
     assert len(pred[0]['instances'][0]['keypoints']) == 17
+
+
+def test_infer_tool_boxes_from_an_mmdetection_detector(trained,
+                                                       sample_workspace,
+                                                       tmp_path):
+    """An MMDetection config and checkpoint given by the user (here MMDet's
+    RTMDet-tiny with random weights, saved as a plain state dict)."""
+    import mmdet
+    from mmdet.apis import init_detector
+    det_cfg = osp.join(
+        osp.dirname(mmdet.__file__), '.mim', 'configs', 'rtmdet',
+        'rtmdet_tiny_8xb32-300e_coco.py')
+    from mmdet.apis import inference_detector
+    torch.manual_seed(0)
+    detector = init_detector(det_cfg, None, device='cpu')
+    det_ckpt = tmp_path / 'det.pth'
+    torch.save(dict(state_dict=detector.state_dict()), det_ckpt)
+    image = _val_image(sample_workspace)
+    # the class this random detector reports most, standing for "person"
+    labels = inference_detector(detector, image).pred_instances.labels
+    person = int(torch.mode(labels).values)
+    out = tmp_path / 'out'
+    run_tool(
+        'infer.py',
+        TINY_CFG,
+        osp.join(trained, 'epoch_4.pth'),
+        image,
+        '--det-model',
+        det_cfg,
+        '--det-weights',
+        str(det_ckpt),
+        '--det-cat-ids',
+        str(person),
+        '--bbox-thr',
+        '0',
+        '--out-dir',
+        str(out),
+        cwd=sample_workspace)
+    pred = out / 'predictions' / (
+        osp.splitext(osp.basename(image))[0] + '.json')
+    with open(pred) as f:
+        people = json.load(f)
+    import cv2
+    h, w = cv2.imread(image).shape[:2]
+    # the detector's boxes, not the whole image
+    assert people and all(p['bbox'][0] != [0, 0, w, h]
+                          for p in people), people[:2]
+    assert all(len(p['keypoints']) == 17 for p in people)

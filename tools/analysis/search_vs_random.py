@@ -112,6 +112,12 @@ def parse_args() -> argparse.Namespace:
         '--metric',
         help='metric key (default: coco/AP, '
         'else PCKh, else PCK)')
+    parser.add_argument(
+        '--score',
+        choices=['loss', 'pck'],
+        default='loss',
+        help='what the supernet scores a genotype by (Kendall\'s tau): '
+        'minus its heatmap loss, or the PCK of its heatmaps')
     parser.add_argument('--work-dir', default='work_dirs/search_vs_random')
     args = parser.parse_args()
     for key, value in PROFILES[args.profile].items():
@@ -182,7 +188,7 @@ def load_cfg(path: str, epochs: Optional[int], search: bool):
     cfg = Config.fromfile(path)
     if epochs:
         cfg.train_cfg.max_epochs = epochs
-        if search:
+        if search and 'warmup_epochs' in cfg.train_cfg:
             cfg.train_cfg.warmup_epochs = epochs // 2
     if search:
         cfg.custom_hooks = [
@@ -341,7 +347,7 @@ def cell_level(args, progress: Progress) -> Dict:
         e['gmacs'] = cost(e['genotype_obj'])
         e['supernet_score'] = None if found['supernet'] is None else \
             score_genotype(found['supernet'], e['genotype_obj'],
-                           found['batches'])
+                           found['batches'], args.score)
     train_all(args, train_cfg, entries, progress)
     key = pick_metric(entries[0]['metrics'], args.metric)
     stats = group_stats(entries, key)
