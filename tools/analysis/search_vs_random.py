@@ -82,6 +82,17 @@ def parse_args() -> argparse.Namespace:
         'the network level')
     parser.add_argument('--seeds', type=int, help='searches (S)')
     parser.add_argument(
+        '--first-seed',
+        type=int,
+        default=0,
+        help='the searches use seeds first-seed .. first-seed + S - 1 (a '
+        'replication takes other seeds)')
+    parser.add_argument(
+        '--random-seed',
+        type=int,
+        default=1234,
+        help='seed of the draw of the random genotypes')
+    parser.add_argument(
         '--genotypes',
         nargs='+',
         help='evaluate these genotype files (e.g. an earlier search\'s '
@@ -114,8 +125,8 @@ def parse_args() -> argparse.Namespace:
         'else PCKh, else PCK)')
     parser.add_argument(
         '--score',
-        choices=['loss', 'pck'],
-        default='loss',
+        choices=['pck', 'loss'],
+        default='pck',
         help='what the supernet scores a genotype by (Kendall\'s tau): '
         'minus its heatmap loss, or the PCK of its heatmaps')
     parser.add_argument('--work-dir', default='work_dirs/search_vs_random')
@@ -203,12 +214,12 @@ def run_searches(args, cfg, progress: Progress) -> List[Dict]:
     """The S searches; keeps the first one's supernet for scoring."""
     from autopose_mm.engine.search_eval import run_search
     out = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         progress.step(f'cell search, seed {seed}')
         out.append(
             run_search(cfg, osp.join(args.work_dir, f'search_{seed}'), seed,
                        args.score_batches))
-        if seed:  # only the first supernet is scored with
+        if seed != args.first_seed:  # only the first supernet scores
             out[-1].pop('model'), out[-1].pop('score_batches')
     return out
 
@@ -329,7 +340,7 @@ def cell_level(args, progress: Progress) -> Dict:
     searched = found['genotypes']
     target = float(np.mean([cost(g) for g in searched]))
     randoms = sample_genotypes_at_cost(
-        args.num_random, cost, target, args.tolerance, seed=1234)
+        args.num_random, cost, target, args.tolerance, seed=args.random_seed)
     entries = [
         dict(group='searched', name=f'searched-{i}', genotype_obj=g)
         for i, g in enumerate(searched)
