@@ -20,7 +20,9 @@ class GenotypeExportHook(Hook):
     """Derive the genotype after every epoch and write it to the work dir.
 
     In a bi-level search the genotype also holds the network level: the
-    controller's most probable layout.
+    controller's most probable layout, and, for each budget of the loop
+    (GMACs, latency), the target and the derived network's predicted cost
+    (with the latency table it came from) under ``budgets``.
 
     Files (written atomically, by the main process):
 
@@ -64,6 +66,14 @@ class GenotypeExportHook(Hook):
             name=f'searched-epoch{epoch}',
             extra=dict(epoch=epoch),
             cells_per_scale=layout)
+        budget_records = getattr(runner.train_loop, 'budget_records', None)
+        budgets = budget_records(genotype) if budget_records else {}
+        if budgets:  # the predicted cost and where it comes from
+            genotype = derive_genotype(
+                archs,
+                name=genotype.name,
+                extra=dict(epoch=epoch, budgets=budgets),
+                cells_per_scale=layout)
         record = dict(epoch=epoch, genotype=genotype.to_dict(), cells={})
         for arch in archs:
             record['cells'].update(arch.summary())

@@ -5,7 +5,7 @@ import copy
 import json
 import os.path as osp
 import random
-from typing import Callable, Dict, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -15,6 +15,7 @@ from mmengine.runner import EpochBasedTrainLoop
 from mmpose.registry import DATASETS, LOOPS
 from torch.utils.data import DataLoader
 
+from ..models.budgets import Budget, GMACsBudget, LatencyBudget
 from ..models.layout import analytic_macs
 
 
@@ -204,13 +205,25 @@ class BiLevelSearchLoop(CellSearchLoop):
     layout. Every ``controller_interval`` iterations after the warm-up the
     model's ``controller_step`` samples another layout and rewards the
     controller with the supernet's keypoint accuracy on the held-out alpha
-    batch, minus ``flops_weight * |GMACs / flops_target - 1|`` when a
-    compute budget is set.
+    batch, minus a penalty per budget set: ``flops_weight * |GMACs /
+    flops_target - 1|`` (analytic GMACs at the search's input size) and
+    ``latency_weight * |latency / latency_target - 1|``, the latency that
+    ``latency_table`` predicts for the derived network (at the table's own
+    width and input size, usually those of the deployed network).
 
     Args:
         controller_interval (int): Iterations between controller steps.
         flops_target (float, optional): Compute budget in GMACs.
-        flops_weight (float): Weight of the budget penalty.
+        flops_weight (float): Weight of the compute penalty.
+        latency_target (float, optional): Latency budget in milliseconds;
+            needs ``latency_table``.
+        latency_table (str, optional): A lookup table written by
+            ``tools/analysis/latency_table.py`` for the target device and
+            runtime.
+        latency_weight (float): Weight of the latency penalty.
+        latency_check (str): What to do with a table measured on another
+            device or library versions: ``'warn'`` (default), ``'error'``
+            or ``'ignore'``.
         **kwargs: The arguments of :class:`CellSearchLoop`.
     """
 
@@ -221,11 +234,52 @@ class BiLevelSearchLoop(CellSearchLoop):
                  controller_interval: int = 1,
                  flops_target: Optional[float] = None,
                  flops_weight: float = 1.0,
+                 latency_target: Optional[float] = None,
+                 latency_table: Optional[str] = None,
+                 latency_weight: float = 1.0,
+                 latency_check: str = 'warn',
                  **kwargs) -> None:
         super().__init__(runner, dataloader, max_epochs, **kwargs)
         self.controller_interval = controller_interval
-        self.flops_target = flops_target
-        self.flops_weight = flops_weight
+        self.input_size: Optional[Tuple[int, int]] = None
+        self.budgets = self._build_budgets(flops_target, flops_weight,
+                                           latency_target, latency_table,
+                                           latency_weight, latency_check)
+
+    def _build_budgets(self, flops_target, flops_weight, latency_target,
+                       latency_table, latency_weight,
+                       latency_check) -> List[Budget]:
+        module = self._module
+        budgets: List[Budget] = []
+        if flops_target:
+            budgets.append(
+                GMACsBudget(flops_target, module.backbone.base_channels,
+                            module.head.out_channels, flops_weight))
+        if (latency_target is None) != (latency_table is None):
+            raise ValueError(
+                'train_cfg.latency_target (ms) and train_cfg.latency_table '
+                '(a file from tools/analysis/latency_table.py) go together: '
+                f'got latency_target={latency_target!r}, '
+                f'latency_table={latency_table!r}')
+        if latency_target is not None:
+            budget = LatencyBudget(latency_target, latency_table,
+                                   latency_weight, latency_check)
+            arch = module.arch_modules[0]
+            budget.check_covers(module.controller.space.layouts,
+                                arch.candidates, arch.nodes)
+            budgets.append(budget)
+        return budgets
+
+    def budget_records(self, genotype) -> Dict[str, Dict]:
+        """Per budget, its target and the cost of ``genotype`` (with its
+        layout), for the genotype file."""
+        if not self.budgets or genotype.cells_per_scale is None:
+            return {}
+        return {
+            b.name: b.record(genotype, genotype.cells_per_scale,
+                             self.input_size)
+            for b in self.budgets
+        }
 
     def search_step(self,
                     idx,
@@ -238,10 +292,11 @@ class BiLevelSearchLoop(CellSearchLoop):
         with module.use_layout(module.sample_layout()):
             outputs = super().search_step(idx, data_batch, arch_batch)
         if arch_batch is not None and idx % self.controller_interval == 0:
+            self.input_size = tuple(arch_batch['inputs'][0].shape[-2:])
             outputs.update(
                 module.controller_step(arch_batch,
                                        self.runner.optim_wrapper['controller'],
-                                       self.flops_target, self.flops_weight))
+                                       self.budgets))
         return outputs
 
 

@@ -13,7 +13,8 @@ from mmpose.registry import MODELS
 from torch import Tensor
 
 from .estimator import AutoPoseEstimator
-from .layout import Layout, LayoutController, analytic_macs
+from .budgets import Budget
+from .layout import Layout, LayoutController
 from .search_space import ArchParams, arch_modules, derive_genotype
 
 
@@ -161,28 +162,28 @@ class AutoPoseSearchEstimator(AutoPoseEstimator):
         with self._layout_backbone().use_layout(layout):
             yield
 
-    def layout_gmacs(self, layout: Sequence[int],
-                     input_size: Tuple[int, int]) -> float:
-        """Analytic GMACs of the network derived now, under ``layout``."""
-        genotype = derive_genotype(self.arch_modules)
-        return analytic_macs(genotype, layout, self.backbone.base_channels,
-                             input_size, self.head.out_channels) / 1e9
-
     def controller_step(self,
                         data: dict,
                         optim_wrapper: OptimWrapper,
-                        flops_target: Optional[float] = None,
-                        flops_weight: float = 1.0) -> Dict[str, Tensor]:
+                        budgets: Sequence[Budget] = ()) -> Dict[str, Tensor]:
         """One REINFORCE step of the layout controller.
 
         A layout is sampled and rewarded with the supernet's keypoint
         accuracy under it (PCK of its heatmaps on ``data``, averaged over
-        the ranks), minus ``flops_weight * |GMACs / flops_target - 1|`` when
-        a compute budget is set.
+        the ranks), minus each budget's penalty (``weight * |cost / target
+        - 1|``) for the network derived now under that layout.
+
+        Args:
+            data (dict): A held-out batch.
+            optim_wrapper (OptimWrapper): The controller's optimiser.
+            budgets (Sequence[Budget]): Cost budgets, e.g. a
+                :class:`~autopose_mm.models.budgets.GMACsBudget` or a
+                :class:`~autopose_mm.models.budgets.LatencyBudget`.
 
         Returns:
-            dict: ``reward_pck``, ``reward``, ``reward_baseline`` and, with
-            a budget, ``layout_gmacs``.
+            dict: ``reward_pck``, ``reward``, ``reward_baseline`` and, per
+            budget, ``layout_<name>`` (e.g. ``layout_gmacs``,
+            ``layout_latency_ms``).
         """
         controller = self.controller
         layout = self.sample_layout()
@@ -191,11 +192,13 @@ class AutoPoseSearchEstimator(AutoPoseEstimator):
         all_reduce(pck, op='mean')
         reward = float(pck)
         out = dict(reward_pck=torch.tensor(reward))
-        if flops_target:
-            h, w = data['inputs'][0].shape[-2:]
-            gmacs = self.layout_gmacs(layout, (h, w))
-            reward -= flops_weight * abs(gmacs / flops_target - 1)
-            out['layout_gmacs'] = torch.tensor(gmacs)
+        if budgets:
+            genotype = derive_genotype(self.arch_modules)
+            input_size = tuple(data['inputs'][0].shape[-2:])
+            for budget in budgets:
+                cost = budget.cost(genotype, layout, input_size)
+                reward -= budget.penalty(cost)
+                out[f'layout_{budget.name}'] = torch.tensor(cost)
         controller.reinforce(controller.space.index(layout), reward)
         optim_wrapper.step()
         optim_wrapper.zero_grad()

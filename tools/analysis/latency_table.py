@@ -1,0 +1,205 @@
+"""Build the latency lookup table of this machine for a search space, and
+validate the latency it predicts against whole networks measured end to
+end.
+
+    python tools/analysis/latency_table.py [--config SEARCH_CONFIG]
+        [--runtime eager|fused|onnxruntime] [--threads N]
+        [--channels C] [--input-size H W] [--out TABLE.json]
+        [--calibrate N] [--validate N]
+
+The search space (the layouts, candidates and nodes) comes from the search
+config's backbone; the width and input size default to the config's and
+are usually set to those of the network to deploy. The tool:
+
+1. measures the batch-1 latency of every block a network of the space can
+   contain (each candidate operation at each width, size and stride; the
+   stem, the cells' projections and sums, the decoder cells, the head),
+   writing the table after each block: run the same command again to
+   resume an interrupted build;
+2. measures ``--calibrate`` random networks end to end and fits the
+   correction ``measured = scale * block sum + offset``;
+3. measures ``--validate`` other random networks and prints the mean
+   absolute percentage error of the plain block sum and of the corrected
+   prediction.
+
+A table describes one machine and runtime: a search that reads a table
+measured elsewhere warns (or, with ``latency_check='error'``, refuses).
+"""
+import argparse
+import os.path as osp
+import sys
+import time
+
+from mmengine.config import Config
+
+import autopose_mm  # noqa: F401
+from autopose_mm.deploy.latency import (
+    RUNTIMES,
+    TABLE_FORMAT,
+    LatencyTable,
+    environment,
+    measure_networks,
+    measure_table,
+    random_networks,
+    space_blocks,
+    validate,
+)
+from autopose_mm.models.layout import LayoutSpace
+from autopose_mm.models.operations import OPERATION_NAMES
+
+DEFAULT_CONFIG = ('configs/autopose/demo/'
+                  'bilevel_search_tiny_sample_coco_64x48.py')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Build and validate a latency lookup table')
+    parser.add_argument(
+        '--config',
+        default=DEFAULT_CONFIG,
+        help='search config whose space the table covers (default: the '
+        'tiny bi-level search on the sample data)')
+    parser.add_argument('--runtime', choices=RUNTIMES, default='onnxruntime')
+    parser.add_argument(
+        '--threads',
+        type=int,
+        default=1,
+        help='intra-op threads of the runtime (default 1)')
+    parser.add_argument(
+        '--channels',
+        type=int,
+        help='C of the deployed network (default: the config\'s)')
+    parser.add_argument(
+        '--input-size',
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help='input size of the deployed network (default: the config\'s)')
+    parser.add_argument(
+        '--out',
+        help='table file (default: work_dirs/latency/'
+        '<runtime>_c<C>_<H>x<W>.json)')
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        default=20,
+        help='timed calls per block and network (at least 0.2 s of them)')
+    parser.add_argument(
+        '--calibrate',
+        type=int,
+        default=10,
+        help='random networks measured to fit the correction')
+    parser.add_argument(
+        '--validate',
+        type=int,
+        default=20,
+        help='other random networks measured to validate the prediction')
+    parser.add_argument('--seed', type=int, default=0)
+    return parser.parse_args(argv)
+
+
+def space_setting(args: argparse.Namespace) -> dict:
+    """The network setting and the search space the table covers."""
+    cfg = Config.fromfile(args.config)
+    backbone = cfg.model.backbone
+    nodes = backbone.get('nodes', 4)
+    candidates = list(backbone.get('candidates', OPERATION_NAMES))
+    if backbone.type == 'AutoPoseBiLevelSearchNet':
+        spec = dict(
+            num_cells=backbone.get('num_cells', 12),
+            min_cells=backbone.get('min_cells', 1),
+            max_cells=backbone.get('max_cells'))
+        layouts = LayoutSpace(**spec).layouts
+    else:
+        raise SystemExit(f'{args.config}: the latency table covers the '
+                         f'layouts of a bi-level search; its backbone is '
+                         f'{backbone.type}, not AutoPoseBiLevelSearchNet')
+    if args.input_size:
+        h, w = args.input_size
+    else:
+        w, h = cfg.codec['input_size']
+    return dict(
+        base_channels=args.channels or backbone.get('base_channels', 32),
+        input_size=[h, w],
+        num_keypoints=cfg.model.head.get('out_channels', 17),
+        nodes=nodes,
+        candidates=candidates,
+        layouts=spec), layouts
+
+
+class Progress:
+    """Prints ``[i/n] what  ms  elapsed  ETA``."""
+
+    def __init__(self, stage: str) -> None:
+        self.stage = stage
+        self.start = time.perf_counter()
+
+    def __call__(self, i: int, n: int, what: str, ms: float) -> None:
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / i * (n - i)
+        print(f'[{self.stage} {i}/{n}] {what}: {ms:.3f} ms  '
+              f'(elapsed {elapsed:.0f} s, ETA {eta:.0f} s)',
+              flush=True)
+
+
+def open_table(out: str, meta: dict) -> LatencyTable:
+    """The partial table at ``out`` when it was started with the same
+    settings on this machine (to resume), else a new one."""
+    if not osp.isfile(out):
+        return LatencyTable(meta)
+    table = LatencyTable.load(out, check='ignore')
+    same = all(table.meta.get(k) == meta[k]
+               for k in ('runtime', 'threads', 'setting', 'device',
+                         'versions'))
+    if not same:
+        raise SystemExit(
+            f'{out} holds a table of other settings, device or versions; '
+            f'delete it or choose another --out')
+    print(f'resuming {out}: {len(table.entries)} blocks measured')
+    return table
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    setting, layouts = space_setting(args)
+    h, w = setting['input_size']
+    out = args.out or osp.join(
+        'work_dirs', 'latency',
+        f'{args.runtime}_c{setting["base_channels"]}_{h}x{w}.json')
+    meta = dict(
+        format=TABLE_FORMAT,
+        **environment(args.runtime, args.threads),
+        setting=setting)
+    table = open_table(out, meta)
+    blocks = space_blocks(setting['candidates'], layouts,
+                          setting['base_channels'], (h, w),
+                          setting['num_keypoints'], setting['nodes'])
+    print(f'{len(blocks)} blocks of {len(layouts)} layouts, C='
+          f'{setting["base_channels"]}, {h}x{w}, {args.runtime}, '
+          f'{args.threads} thread(s), {meta["device"]["cpu"]}')
+    measure_table(table, blocks, out, args.repeats, Progress('block'))
+    common = (layouts, setting['candidates'], setting['nodes'])
+    calibration = random_networks(args.calibrate, args.seed, *common)
+    nets = measure_networks(table, 'calibration', calibration, out,
+                            args.repeats, Progress('calibrate'))
+    correction = table.fit_correction([n['block_sum_ms'] for n in nets],
+                                      [n['measured_ms'] for n in nets])
+    table.dump(out)
+    print(f'correction: measured = {correction["scale"]:.3f} x block sum '
+          f'{correction["offset_ms"]:+.3f} ms ({len(nets)} networks)')
+    if args.validate:
+        held_out = random_networks(args.validate, args.seed + 1, *common)
+        measure_networks(table, 'validation', held_out, out, args.repeats,
+                         Progress('validate'))
+        v = validate(table)
+        table.dump(out)
+        print(f'predicted vs measured on {v["networks"]} random networks '
+              f'({v["measured_ms_range"][0]:.1f}-'
+              f'{v["measured_ms_range"][1]:.1f} ms): MAPE '
+              f'{v["mape_pct"]:.1f}% (plain block sum '
+              f'{v["mape_sum_pct"]:.1f}%), worst {v["max_ape_pct"]:.1f}%')
+    print(f'table written to {out}')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
