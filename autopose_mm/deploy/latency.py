@@ -25,8 +25,16 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass
-from typing import (Callable, Dict, Iterable, List, Mapping, Optional,
-                    Sequence, Tuple)
+from typing import (
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 import numpy as np
 import torch
@@ -106,8 +114,8 @@ def _walk(layout: Sequence[int], base_channels: int,
         for op, src in edges_of(cell_type, p.reduction):
             stride = 2 if p.reduction and src < 2 else 1
             ih, iw = (h, w) if stride == 2 else (ho, wo)
-            blocks.append(_block('op', op=op, c=p.channels, h=ih, w=iw,
-                                 s=stride))
+            blocks.append(
+                _block('op', op=op, c=p.channels, h=ih, w=iw, s=stride))
         older = (h, w)
         h, w = ho, wo
         taps[p.scale] = (multiplier * p.channels, h, w)
@@ -171,8 +179,8 @@ def space_blocks(candidates: Sequence[str], layouts: Iterable[Sequence[int]],
 
     blocks: Dict[str, Block] = {}
     for layout in layouts:
-        for b in _walk(layout, base_channels, input_size, num_keypoints,
-                       nodes, nodes, edges_of):
+        for b in _walk(layout, base_channels, input_size, num_keypoints, nodes,
+                       nodes, edges_of):
             blocks.setdefault(b.key, b)
     return blocks
 
@@ -241,14 +249,15 @@ def build_block(block: Block) -> Tuple[nn.Module, Tuple[Tensor, ...]]:
             _GlueGraphs(f['nodes'], f['concat']),
             reduction=bool(f['red']),
             reduction_prev=bool(f['red_prev']))
-        inputs = (torch.randn(1, f['pp'], f['h0'], f['w0']),
-                  torch.randn(1, f['p'], f['h'], f['w']))
+        inputs = (torch.randn(1, f['pp'], f['h0'],
+                              f['w0']), torch.randn(1, f['p'], f['h'], f['w']))
     elif block.kind == 'up':
         module = UpsampleCell(f['cc'], f['fc'], f['c'] * f['concat'],
                               _GlueGraphs(f['nodes'], f['concat']),
                               DECODER_CELLS[0])
-        inputs = (torch.randn(1, f['cc'], f['ch'], f['cw']),
-                  torch.randn(1, f['fc'], f['h'], f['w']))
+        inputs = (torch.randn(1, f['cc'], f['ch'],
+                              f['cw']), torch.randn(1, f['fc'], f['h'],
+                                                    f['w']))
     elif block.kind == 'head':
         module = nn.Sequential(nn.ReLU(), nn.Conv2d(f['c'], f['k'], 1))
         inputs = (torch.randn(1, f['c'], f['h'], f['w']), )
@@ -328,7 +337,8 @@ def time_runner(run: Callable[[], None],
     return float(np.median(times)) * 1e3
 
 
-def build_network(genotype: Genotype, base_channels: int,
+def build_network(genotype: Genotype,
+                  base_channels: int,
                   input_size: Tuple[int, int],
                   num_keypoints: int = 17) -> nn.Module:
     """The stage-1 network of ``genotype`` (its ``cells_per_scale`` is the
@@ -357,9 +367,13 @@ def build_network(genotype: Genotype, base_channels: int,
     return _Forward(estimator).eval()
 
 
-def measure_network(genotype: Genotype, base_channels: int,
-                    input_size: Tuple[int, int], num_keypoints: int,
-                    runtime: str, threads: int, repeats: int = 20) -> float:
+def measure_network(genotype: Genotype,
+                    base_channels: int,
+                    input_size: Tuple[int, int],
+                    num_keypoints: int,
+                    runtime: str,
+                    threads: int,
+                    repeats: int = 20) -> float:
     """Measured median batch-1 latency (ms) of a whole network."""
     net = build_network(genotype, base_channels, input_size, num_keypoints)
     x = torch.randn(1, 3, *input_size)
@@ -461,9 +475,8 @@ class LatencyTable:
         if bad:
             raise ValueError(f'non-finite latency for {bad[:3]}: not '
                              f'writing {path}')
-        atomic_write_text(path,
-                          json.dumps(self.to_dict(), indent=1,
-                                     allow_nan=False))
+        atomic_write_text(
+            path, json.dumps(self.to_dict(), indent=1, allow_nan=False))
         self.path = path
 
     @classmethod
@@ -485,8 +498,7 @@ class LatencyTable:
                 data = json.load(f)
             meta = data['meta']
             entries = {str(k): float(v) for k, v in data['entries'].items()}
-            for key in ('runtime', 'threads', 'device', 'versions',
-                        'setting'):
+            for key in ('runtime', 'threads', 'device', 'versions', 'setting'):
                 meta[key]
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise ValueError(
@@ -536,7 +548,8 @@ class LatencyTable:
         warnings.warn(message, stacklevel=2)
 
     # prediction -----------------------------------------------------------
-    def blocks(self, genotype: Genotype,
+    def blocks(self,
+               genotype: Genotype,
                layout: Optional[Sequence[int]] = None) -> List[Block]:
         s = self.setting
         layout = layout or genotype.cells_per_scale
@@ -547,7 +560,8 @@ class LatencyTable:
         return network_blocks(genotype, layout, s['base_channels'],
                               tuple(s['input_size']), s['num_keypoints'])
 
-    def plain_sum(self, genotype: Genotype,
+    def plain_sum(self,
+                  genotype: Genotype,
                   layout: Optional[Sequence[int]] = None) -> float:
         """The sum of the network's block latencies, in ms."""
         total, missing = 0., []
@@ -565,13 +579,15 @@ class LatencyTable:
                 f'{self.setting["layouts"]}; rebuild it for this network')
         return total
 
-    def predict(self, genotype: Genotype,
+    def predict(self,
+                genotype: Genotype,
                 layout: Optional[Sequence[int]] = None) -> float:
         """Predicted batch-1 latency in ms: the corrected block sum."""
         total = self.plain_sum(genotype, layout)
         if self.correction:
-            total = (self.correction['scale'] * total +
-                     self.correction['offset_ms'])
+            total = (
+                self.correction['scale'] * total +
+                self.correction['offset_ms'])
         return total
 
     def fit_correction(self, sums: Sequence[float],
@@ -606,12 +622,13 @@ def mape(predicted: Sequence[float], measured: Sequence[float]) -> float:
     return float(np.mean(np.abs(p - m) / m) * 100)
 
 
-def measure_table(table: LatencyTable,
-                  blocks: Mapping[str, Block],
-                  out_file: str,
-                  repeats: int = 20,
-                  progress: Optional[Callable[[int, int, str, float],
-                                              None]] = None) -> None:
+def measure_table(
+        table: LatencyTable,
+        blocks: Mapping[str, Block],
+        out_file: str,
+        repeats: int = 20,
+        progress: Optional[Callable[[int, int, str, float],
+                                    None]] = None) -> None:
     """Measure every block of ``blocks`` that ``table`` lacks, writing the
     table to ``out_file`` after each one, so that an interrupted run
     resumes where it stopped."""
@@ -619,8 +636,8 @@ def measure_table(table: LatencyTable,
     runtime, threads = table.meta['runtime'], table.meta['threads']
     for i, block in enumerate(todo):
         module, inputs = build_block(block)
-        ms = time_runner(make_runner(module, inputs, runtime, threads),
-                         repeats)
+        ms = time_runner(
+            make_runner(module, inputs, runtime, threads), repeats)
         if not math.isfinite(ms):
             raise RuntimeError(f'non-finite latency measured for '
                                f'{block.key}')
@@ -647,13 +664,14 @@ def random_networks(count: int, seed: int, layouts: Sequence[Sequence[int]],
     return nets
 
 
-def measure_networks(table: LatencyTable,
-                     purpose: str,
-                     genotypes: Sequence[Genotype],
-                     out_file: str,
-                     repeats: int = 20,
-                     progress: Optional[Callable[[int, int, str, float],
-                                                 None]] = None) -> List[Dict]:
+def measure_networks(
+    table: LatencyTable,
+    purpose: str,
+    genotypes: Sequence[Genotype],
+    out_file: str,
+    repeats: int = 20,
+    progress: Optional[Callable[[int, int, str, float], None]] = None
+) -> List[Dict]:
     """Measure whole networks end to end with the table's runtime, keeping
     each result in ``table.networks[purpose]`` (written to ``out_file``
     after each, so that a run resumes)."""
@@ -672,9 +690,9 @@ def measure_networks(table: LatencyTable,
                 measured_ms=ms))
         table.dump(out_file)
         if progress:
-            progress(i + 1, len(genotypes),
-                     f'{purpose} network {i + 1} '
-                     f'{list(genotype.cells_per_scale)}', ms)
+            progress(
+                i + 1, len(genotypes), f'{purpose} network {i + 1} '
+                f'{list(genotype.cells_per_scale)}', ms)
     return done[:len(genotypes)]
 
 

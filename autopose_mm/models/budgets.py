@@ -35,8 +35,8 @@ class Budget:
         """``weight * |cost / target - 1|``."""
         return self.weight * abs(cost / self.target - 1)
 
-    def record(self, genotype: Genotype,
-               layout: Sequence[int], input_size: Tuple[int, int]) -> Dict:
+    def record(self, genotype: Genotype, layout: Sequence[int],
+               input_size: Tuple[int, int]) -> Dict:
         """What a written genotype keeps about this budget."""
         return dict(
             target=self.target,
@@ -116,12 +116,13 @@ class LatencyBudget(Budget):
                 f'{s["candidates"]}; rebuild it with '
                 f'tools/analysis/latency_table.py --config <this config>')
 
-    def cost(self, genotype: Genotype, layout: Sequence[int],
+    def cost(self,
+             genotype: Genotype,
+             layout: Sequence[int],
              input_size: Optional[Tuple[int, int]] = None) -> float:
         return self.table.predict(genotype, layout)
 
-    def record(self, genotype: Genotype,
-               layout: Sequence[int], input_size: Tuple[int, int]) -> Dict:
-        return dict(
-            super().record(genotype, layout, input_size),
-            **self.table.summary())
+    def record(self, genotype: Genotype, layout: Sequence[int],
+               input_size: Tuple[int, int]) -> Dict:
+        return dict(super().record(genotype, layout, input_size),
+                    **self.table.summary())

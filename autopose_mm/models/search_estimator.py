@@ -12,8 +12,8 @@ from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.registry import MODELS
 from torch import Tensor
 
-from .estimator import AutoPoseEstimator
 from .budgets import Budget
+from .estimator import AutoPoseEstimator
 from .layout import Layout, LayoutController
 from .search_space import ArchParams, arch_modules, derive_genotype
 
@@ -162,10 +162,12 @@ class AutoPoseSearchEstimator(AutoPoseEstimator):
         with self._layout_backbone().use_layout(layout):
             yield
 
-    def controller_step(self,
-                        data: dict,
-                        optim_wrapper: OptimWrapper,
-                        budgets: Sequence[Budget] = ()) -> Dict[str, Tensor]:
+    def controller_step(
+        self,
+        data: dict,
+        optim_wrapper: OptimWrapper,
+        budgets: Sequence[Budget] = ()
+    ) -> Dict[str, Tensor]:
         """One REINFORCE step of the layout controller.
 
         A layout is sampled and rewarded with the supernet's keypoint

@@ -6,6 +6,8 @@ end.
         [--runtime eager|fused|onnxruntime] [--threads N]
         [--channels C] [--input-size H W] [--out TABLE.json]
         [--calibrate N] [--validate N]
+    python tools/analysis/latency_table.py --out TABLE.json \
+        --measure GENOTYPE.json [GENOTYPE.json ...]
 
 The search space (the layouts, candidates and nodes) comes from the search
 config's backbone; the width and input size default to the config's and
@@ -21,6 +23,11 @@ are usually set to those of the network to deploy. The tool:
 3. measures ``--validate`` other random networks and prints the mean
    absolute percentage error of the plain block sum and of the corrected
    prediction.
+
+``--measure`` instead builds each searched network (a genotype file with a
+network level) at the table's width and input size, measures it end to end
+with the table's runtime and prints a row per file: the budget recorded in
+the file, the table's prediction, the measured latency and the GMACs.
 
 A table describes one machine and runtime: a search that reads a table
 measured elsewhere warns (or, with ``latency_check='error'``, refuses).
@@ -38,13 +45,15 @@ from autopose_mm.deploy.latency import (
     TABLE_FORMAT,
     LatencyTable,
     environment,
+    measure_network,
     measure_networks,
     measure_table,
     random_networks,
     space_blocks,
     validate,
 )
-from autopose_mm.models.layout import LayoutSpace
+from autopose_mm.models import load_genotype
+from autopose_mm.models.layout import LayoutSpace, analytic_macs
 from autopose_mm.models.operations import OPERATION_NAMES
 
 DEFAULT_CONFIG = ('configs/autopose/demo/'
@@ -95,6 +104,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=20,
         help='other random networks measured to validate the prediction')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--measure',
+        nargs='+',
+        metavar='GENOTYPE',
+        help='measure these searched networks against the table --out')
     return parser.parse_args(argv)
 
 
@@ -137,9 +151,10 @@ class Progress:
     def __call__(self, i: int, n: int, what: str, ms: float) -> None:
         elapsed = time.perf_counter() - self.start
         eta = elapsed / i * (n - i)
-        print(f'[{self.stage} {i}/{n}] {what}: {ms:.3f} ms  '
-              f'(elapsed {elapsed:.0f} s, ETA {eta:.0f} s)',
-              flush=True)
+        print(
+            f'[{self.stage} {i}/{n}] {what}: {ms:.3f} ms  '
+            f'(elapsed {elapsed:.0f} s, ETA {eta:.0f} s)',
+            flush=True)
 
 
 def open_table(out: str, meta: dict) -> LatencyTable:
@@ -148,9 +163,9 @@ def open_table(out: str, meta: dict) -> LatencyTable:
     if not osp.isfile(out):
         return LatencyTable(meta)
     table = LatencyTable.load(out, check='ignore')
-    same = all(table.meta.get(k) == meta[k]
-               for k in ('runtime', 'threads', 'setting', 'device',
-                         'versions'))
+    same = all(
+        table.meta.get(k) == meta[k]
+        for k in ('runtime', 'threads', 'setting', 'device', 'versions'))
     if not same:
         raise SystemExit(
             f'{out} holds a table of other settings, device or versions; '
@@ -159,8 +174,55 @@ def open_table(out: str, meta: dict) -> LatencyTable:
     return table
 
 
+def measure_genotypes(table: LatencyTable, files: list, repeats: int) -> list:
+    """Print and return, per genotype file, its budget target, the
+    predicted and the measured latency and the GMACs."""
+    s = table.setting
+    size = tuple(s['input_size'])
+    print('| genotype | layout | budget | predicted (ms) | measured (ms) | '
+          'measured / target | GMACs |')
+    print('|---|---|---|---:|---:|---:|---:|')
+    rows = []
+    for path in files:
+        genotype = load_genotype(path)
+        layout = genotype.cells_per_scale
+        budgets = genotype.extra.get('budgets', {})
+        predicted = table.predict(genotype)
+        measured = measure_network(genotype, s['base_channels'], size,
+                                   s['num_keypoints'], table.meta['runtime'],
+                                   table.meta['threads'], repeats)
+        gmacs = analytic_macs(genotype, layout, s['base_channels'], size,
+                              s['num_keypoints']) / 1e9
+        if 'latency_ms' in budgets:
+            target = budgets['latency_ms']['target']
+            budget, ratio = f'{target:g} ms', f'{measured / target:.2f}'
+        elif 'gmacs' in budgets:
+            budget, ratio = f'{budgets["gmacs"]["target"]:g} GMACs', '-'
+        else:
+            budget, ratio = '-', '-'
+        rows.append(
+            dict(
+                genotype=path,
+                layout=list(layout),
+                budgets=budgets,
+                predicted_ms=predicted,
+                measured_ms=measured,
+                gmacs=gmacs))
+        print(
+            f'| {path} | {list(layout)} | {budget} | {predicted:.2f} | '
+            f'{measured:.2f} | {ratio} | {gmacs:.3f} |',
+            flush=True)
+    return rows
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.measure:
+        if not args.out:
+            raise SystemExit('--measure needs the table: --out TABLE.json')
+        table = LatencyTable.load(args.out)
+        measure_genotypes(table, args.measure, args.repeats)
+        return
     setting, layouts = space_setting(args)
     h, w = setting['input_size']
     out = args.out or osp.join(

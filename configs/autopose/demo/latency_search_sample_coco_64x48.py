@@ -12,7 +12,7 @@ _base_ = ['./bilevel_search_tiny_sample_coco_64x48.py']
 
 model = dict(backbone=dict(num_cells=list(range(4, 19)), max_cells=8))
 train_cfg = dict(
-    max_epochs=8,
+    max_epochs=10,
     warmup_epochs=2,
     latency_target=20.,
     latency_table='work_dirs/latency/onnxruntime_c32_256x192.json',
