@@ -11,6 +11,7 @@ import pytest
 from conftest import REPO, run_tool
 
 from autopose_mm.deploy.latency import (
+    CALL_BLOCK,
     TABLE_FORMAT,
     LatencyTable,
     TableMismatch,
@@ -27,6 +28,7 @@ from autopose_mm.models import (
     load_genotype,
 )
 from autopose_mm.models.budgets import GMACsBudget, LatencyBudget
+from autopose_mm.models.layout import analytic_macs
 from autopose_mm.models.operations import OPERATION_NAMES
 
 BILEVEL_CFG = osp.join(REPO, 'configs', 'autopose', 'demo',
@@ -83,6 +85,10 @@ def test_prediction_is_the_corrected_sum_of_the_blocks():
     assert table.predict(genotype) == pytest.approx(74)
     table.correction = dict(scale=2.0, offset_ms=1.0, networks=2)
     assert table.predict(genotype) == pytest.approx(149)
+    # the runtime's cost of a call is in each of the 65 blocks' times and
+    # once in the network's
+    table.entries[CALL_BLOCK.key] = 0.5
+    assert table.plain_sum(genotype) == pytest.approx(74 - 65 * 0.5 + 0.5)
     del table.entries[blocks[0].key]
     with pytest.raises(KeyError, match='no entry for 1 block'):
         table.predict(genotype)
@@ -217,6 +223,30 @@ def test_tool_builds_validates_and_resumes(tiny_table):
     assert '[calibrate ' not in again
 
 
+def test_tool_measures_searched_networks(tiny_table, tmp_path):
+    out = tiny_table[0]
+    genotype = str(tmp_path / 'genotype.json')
+    _published((1, 2, 1, 1)).dump(genotype)
+    stdout = run_tool(
+        'analysis/latency_table.py',
+        '--out',
+        out,
+        '--measure',
+        genotype,
+        '--rounds',
+        '2',
+        '--repeats',
+        '2',
+        cwd=REPO).stdout
+    predicted = LatencyTable.load(out).predict(_published((1, 2, 1, 1)))
+    row = next(line for line in stdout.splitlines() if genotype in line)
+    cells = [c.strip() for c in row.split('|')]
+    assert cells[2] == '[1, 2, 1, 1]'
+    assert float(cells[4]) == pytest.approx(predicted, abs=0.01)
+    assert float(cells[5].split()[0]) > 0
+    assert 'drift: 2 of the table' in stdout
+
+
 def test_search_with_a_latency_target_records_it(tiny_table, sample_workspace,
                                                  tmp_path):
     out, _, _ = tiny_table
@@ -231,11 +261,20 @@ def test_search_with_a_latency_target_records_it(tiny_table, sample_workspace,
         'train_cfg.max_epochs=3',
         'train_cfg.latency_target=5.0',
         f'train_cfg.latency_table={out}',
+        'train_cfg.flops_target=0.01',
+        'train_cfg.controller_steps=2',
         cwd=sample_workspace)
     genotype = Genotype.load(osp.join(work_dir, 'genotype.json'))
     record = genotype.extra['budgets']['latency_ms']
     assert record['target'] == 5.0 and record['table'] == out
     assert record['predicted'] == pytest.approx(table.predict(genotype))
+    gmacs = genotype.extra['budgets']['gmacs']
+    assert gmacs['target'] == 0.01
+    assert gmacs['predicted'] == pytest.approx(
+        analytic_macs(genotype, genotype.cells_per_scale, 16, (64, 48)) / 1e9)
+    # the warm-up epochs' genotypes record the budgets too
+    first = Genotype.load(osp.join(work_dir, 'genotypes', 'epoch_1.json'))
+    assert set(first.extra['budgets']) == {'latency_ms', 'gmacs'}
     scalars_file, = glob.glob(
         osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
     scalars = [json.loads(line) for line in open(scalars_file)]

@@ -37,6 +37,8 @@ import os.path as osp
 import sys
 import time
 
+import numpy as np
+import torch
 from mmengine.config import Config
 
 import autopose_mm  # noqa: F401
@@ -44,15 +46,17 @@ from autopose_mm.deploy.latency import (
     RUNTIMES,
     TABLE_FORMAT,
     LatencyTable,
+    build_network,
     environment,
-    measure_network,
+    make_runner,
     measure_networks,
     measure_table,
     random_networks,
     space_blocks,
+    time_runner,
     validate,
 )
-from autopose_mm.models import load_genotype
+from autopose_mm.models import Genotype, load_genotype
 from autopose_mm.models.layout import LayoutSpace, analytic_macs
 from autopose_mm.models.operations import OPERATION_NAMES
 
@@ -104,6 +108,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=20,
         help='other random networks measured to validate the prediction')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--rounds',
+        type=int,
+        default=5,
+        help='interleaved rounds of --measure (default 5)')
     parser.add_argument(
         '--measure',
         nargs='+',
@@ -174,23 +183,52 @@ def open_table(out: str, meta: dict) -> LatencyTable:
     return table
 
 
-def measure_genotypes(table: LatencyTable, files: list, repeats: int) -> list:
+def measure_genotypes(table: LatencyTable,
+                      files: list,
+                      repeats: int,
+                      rounds: int,
+                      references: int = 3) -> list:
     """Print and return, per genotype file, its budget target, the
-    predicted and the measured latency and the GMACs."""
+    predicted latency, the measured one (median over ``rounds``
+    interleaved rounds, with their range) and the GMACs.
+
+    The same rounds re-measure ``references`` of the table's calibration
+    networks: their time now over their time when the table was built is
+    the machine's drift since, which the prediction cannot know."""
     s = table.setting
     size = tuple(s['input_size'])
-    print('| genotype | layout | budget | predicted (ms) | measured (ms) | '
-          'measured / target | GMACs |')
+    genotypes = [load_genotype(path) for path in files]
+    refs = table.networks.get('calibration', [])[:references]
+    x = torch.randn(1, 3, *size)
+    runners = [
+        make_runner(
+            build_network(g, s['base_channels'], size, s['num_keypoints']),
+            (x, ), table.meta['runtime'], table.meta['threads'])
+        for g in genotypes + [Genotype.from_dict(r['genotype']) for r in refs]
+    ]
+    times = [[] for _ in runners]
+    for r in range(rounds):
+        for i in [(r + j) % len(runners) for j in range(len(runners))]:
+            times[i].append(time_runner(runners[i], repeats))
+    if refs:
+        drift = [
+            float(np.median(t)) / ref['measured_ms']
+            for t, ref in zip(times[len(files):], refs)
+        ]
+        print(f'drift: {len(refs)} of the table\'s calibration networks run '
+              f'at {np.median(drift):.2f}x ({min(drift):.2f}-'
+              f'{max(drift):.2f}) of their time when it was built')
+    print(f'{rounds} interleaved rounds of {repeats}+ calls, '
+          f'{table.meta["runtime"]}, {table.meta["threads"]} thread(s)')
+    print('| genotype | layout | budget | predicted (ms) | measured (ms, '
+          'range) | measured / target | GMACs |')
     print('|---|---|---|---:|---:|---:|---:|')
     rows = []
-    for path in files:
-        genotype = load_genotype(path)
+    for path, genotype, t in zip(files, genotypes, times):
         layout = genotype.cells_per_scale
         budgets = genotype.extra.get('budgets', {})
         predicted = table.predict(genotype)
-        measured = measure_network(genotype, s['base_channels'], size,
-                                   s['num_keypoints'], table.meta['runtime'],
-                                   table.meta['threads'], repeats)
+        measured = float(np.median(t))
         gmacs = analytic_macs(genotype, layout, s['base_channels'], size,
                               s['num_keypoints']) / 1e9
         if 'latency_ms' in budgets:
@@ -207,11 +245,11 @@ def measure_genotypes(table: LatencyTable, files: list, repeats: int) -> list:
                 budgets=budgets,
                 predicted_ms=predicted,
                 measured_ms=measured,
+                measured_ms_rounds=t,
                 gmacs=gmacs))
-        print(
-            f'| {path} | {list(layout)} | {budget} | {predicted:.2f} | '
-            f'{measured:.2f} | {ratio} | {gmacs:.3f} |',
-            flush=True)
+        print(f'| {path} | {list(layout)} | {budget} | {predicted:.2f} | '
+              f'{measured:.2f} ({min(t):.2f}-{max(t):.2f}) | {ratio} | '
+              f'{gmacs:.3f} |')
     return rows
 
 
@@ -221,7 +259,7 @@ def main(argv=None) -> None:
         if not args.out:
             raise SystemExit('--measure needs the table: --out TABLE.json')
         table = LatencyTable.load(args.out)
-        measure_genotypes(table, args.measure, args.repeats)
+        measure_genotypes(table, args.measure, args.repeats, args.rounds)
         return
     setting, layouts = space_setting(args)
     h, w = setting['input_size']

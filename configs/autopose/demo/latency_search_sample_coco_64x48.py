@@ -14,6 +14,7 @@ model = dict(backbone=dict(num_cells=list(range(4, 19)), max_cells=8))
 train_cfg = dict(
     max_epochs=10,
     warmup_epochs=2,
+    controller_steps=4,
     latency_target=20.,
     latency_table='work_dirs/latency/onnxruntime_c32_256x192.json',
     latency_weight=1.0)
