@@ -1,4 +1,4 @@
-"""Command-line pieces shared by ``tools/train.py`` and ``tools/test.py``."""
+"""Command-line pieces shared by the tools."""
 import argparse
 import difflib
 import os
@@ -162,3 +162,31 @@ def enable_visualization(cfg: Config,
                     name='show_dir',
                     save_dir=osp.join(cfg.work_dir, show_dir)))
             visualizer['vis_backends'] = backends
+
+
+def add_shape_arg(parser: argparse.ArgumentParser,
+                  flag: str = '--shape',
+                  what: str = 'network input size') -> None:
+    """Add an ``(H, W)`` option defaulting to the config's codec input
+    size (read it with :func:`input_size`)."""
+    parser.add_argument(
+        flag,
+        type=int,
+        nargs=2,
+        metavar=('H', 'W'),
+        help=f'{what} (default: the config codec input_size)')
+
+
+def input_size(cfg: Config, shape: Optional[Iterable[int]]) -> tuple:
+    """(H, W): ``shape`` when given, else the config codec's
+    ``input_size`` (W, H)."""
+    if shape:
+        return tuple(shape)
+    codec = cfg.get('codec')
+    if isinstance(codec, (list, tuple)):
+        codec = codec[0]
+    if not codec or 'input_size' not in codec:
+        raise SystemExit('the config has no codec.input_size: give the input '
+                         'size (H W) on the command line')
+    w, h = codec['input_size']
+    return h, w

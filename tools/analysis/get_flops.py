@@ -13,18 +13,14 @@ from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 
 import autopose_mm  # noqa: F401
+from autopose_mm.utils.cli import add_shape_arg, input_size
 from autopose_mm.utils.complexity import count_macs, count_params
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description='Count params and GFLOPs')
     parser.add_argument('config', help='config file path')
-    parser.add_argument(
-        '--shape',
-        type=int,
-        nargs=2,
-        metavar=('H', 'W'),
-        help='input size; defaults to the codec input size of the config')
+    add_shape_arg(parser, what='input size')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     return parser.parse_args()
 
@@ -35,10 +31,7 @@ def main() -> None:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
-    if args.shape:
-        h, w = args.shape
-    else:
-        w, h = cfg.codec['input_size']
+    h, w = input_size(cfg, args.shape)
     model = MODELS.build(cfg.model)
     rows = [('encoder', model.backbone), ('full model', model)]
     print(f'config: {args.config}')

@@ -59,6 +59,7 @@ from autopose_mm.deploy.latency import (
 from autopose_mm.models import Genotype, load_genotype
 from autopose_mm.models.layout import LayoutSpace, analytic_macs
 from autopose_mm.models.operations import OPERATION_NAMES
+from autopose_mm.utils.cli import add_shape_arg, input_size
 
 DEFAULT_CONFIG = ('configs/autopose/demo/'
                   'bilevel_search_tiny_sample_coco_64x48.py')
@@ -82,12 +83,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--channels',
         type=int,
         help='C of the deployed network (default: the config\'s)')
-    parser.add_argument(
-        '--input-size',
-        type=int,
-        nargs=2,
-        metavar=('H', 'W'),
-        help='input size of the deployed network (default: the config\'s)')
+    add_shape_arg(parser, '--input-size', 'input size of the deployed '
+                  'network')
     parser.add_argument(
         '--out',
         help='table file (default: work_dirs/latency/'
@@ -137,10 +134,7 @@ def space_setting(args: argparse.Namespace) -> dict:
         raise SystemExit(f'{args.config}: the latency table covers the '
                          f'layouts of a bi-level search; its backbone is '
                          f'{backbone.type}, not AutoPoseBiLevelSearchNet')
-    if args.input_size:
-        h, w = args.input_size
-    else:
-        w, h = cfg.codec['input_size']
+    h, w = input_size(cfg, args.input_size)
     return dict(
         base_channels=args.channels or backbone.get('base_channels', 32),
         input_size=[h, w],

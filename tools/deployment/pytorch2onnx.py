@@ -22,6 +22,7 @@ import sys
 
 import autopose_mm  # noqa: F401  (registers modules, safe loading)
 from autopose_mm.deploy import compare_outputs, export_onnx, load_pose_model
+from autopose_mm.utils.cli import add_shape_arg, input_size
 
 MAX_KEYPOINT_PX = 0.5
 
@@ -32,12 +33,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('checkpoint', help='checkpoint file, or "none"')
     parser.add_argument(
         '--out', help='ONNX file (default: the checkpoint name, .onnx)')
-    parser.add_argument(
-        '--shape',
-        type=int,
-        nargs=2,
-        metavar=('H', 'W'),
-        help='network input size (default: the config codec input_size)')
+    add_shape_arg(parser)
     parser.add_argument('--dynamic-batch', action='store_true')
     parser.add_argument('--opset', type=int, default=17)
     parser.add_argument('--genotype', help='genotype file (JSON/YAML)')
@@ -57,20 +53,6 @@ def parse_args() -> argparse.Namespace:
         'heatmap range')
     parser.add_argument('--partial-load', action='store_true')
     return parser.parse_args()
-
-
-def input_size(cfg, shape) -> tuple:
-    """(H, W): ``--shape`` or the codec's ``input_size`` (W, H)."""
-    if shape:
-        return tuple(shape)
-    codec = cfg.get('codec')
-    if isinstance(codec, (list, tuple)):
-        codec = codec[0]
-    if not codec or 'input_size' not in codec:
-        raise SystemExit('the config has no codec.input_size: give --shape '
-                         'H W')
-    w, h = codec['input_size']
-    return h, w
 
 
 def main() -> None:
