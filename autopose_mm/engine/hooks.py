@@ -20,9 +20,11 @@ class GenotypeExportHook(Hook):
     """Derive the genotype after every epoch and write it to the work dir.
 
     In a bi-level search the genotype also holds the network level: the
-    controller's most probable layout, and, for each budget of the loop
-    (GMACs, latency), the target and the derived network's predicted cost
-    (with the latency table it came from) under ``budgets``.
+    controller's most probable layout (within the budgets, see
+    :meth:`~autopose_mm.engine.BiLevelSearchLoop.choose_layout`), and, for
+    each budget of the loop (GMACs, latency), the target and the derived
+    network's predicted cost (with the latency table it came from) under
+    ``budgets``.
 
     Files (written atomically, by the main process):
 
@@ -66,6 +68,14 @@ class GenotypeExportHook(Hook):
             name=f'searched-epoch{epoch}',
             extra=dict(epoch=epoch),
             cells_per_scale=layout)
+        choose_layout = getattr(runner.train_loop, 'choose_layout', None)
+        if controller and choose_layout:
+            layout = choose_layout(genotype)
+            genotype = derive_genotype(
+                archs,
+                name=genotype.name,
+                extra=genotype.extra,
+                cells_per_scale=layout)
         budget_records = getattr(runner.train_loop, 'budget_records', None)
         budgets = budget_records(genotype) if budget_records else {}
         if budgets:  # the predicted cost and where it comes from

@@ -228,6 +228,9 @@ class BiLevelSearchLoop(CellSearchLoop):
         latency_check (str): What to do with a table measured on another
             device or library versions: ``'warn'`` (default), ``'error'``
             or ``'ignore'``.
+        budget_tolerance (float): With budgets, the written layout is the
+            controller's most probable one within this relative distance of
+            every target (see :meth:`choose_layout`). Defaults to 0.05.
         **kwargs: The arguments of :class:`CellSearchLoop`.
     """
 
@@ -243,10 +246,12 @@ class BiLevelSearchLoop(CellSearchLoop):
                  latency_table: Optional[str] = None,
                  latency_weight: float = 1.0,
                  latency_check: str = 'warn',
+                 budget_tolerance: float = 0.05,
                  **kwargs) -> None:
         super().__init__(runner, dataloader, max_epochs, **kwargs)
         self.controller_interval = controller_interval
         self.controller_steps = controller_steps
+        self.budget_tolerance = budget_tolerance
         self.input_size: Optional[Tuple[int, int]] = None
         self.budgets = self._build_budgets(flops_target, flops_weight,
                                            latency_target, latency_table,
@@ -275,6 +280,28 @@ class BiLevelSearchLoop(CellSearchLoop):
                                 arch.candidates, arch.nodes)
             budgets.append(budget)
         return budgets
+
+    def choose_layout(self, genotype) -> Tuple[int, ...]:
+        """The layout written with the cells of ``genotype``: the
+        controller's most probable one; with budgets, the most probable one
+        whose every cost lies within ``budget_tolerance`` of its target for
+        these cells (the cells keep changing while the controller learns,
+        so its favourite may have drifted off the budget), else the one
+        closest to the budgets."""
+        controller = self._module.controller
+        if not self.budgets:
+            return controller.best()
+
+        def miss(layout) -> float:
+            return max(
+                abs(b.cost(genotype, layout, self.input_size) / b.target - 1)
+                for b in self.budgets)
+
+        ranked = controller.ranked()
+        for layout in ranked:
+            if miss(layout) <= self.budget_tolerance:
+                return layout
+        return min(ranked, key=miss)
 
     def budget_records(self, genotype) -> Dict[str, Dict]:
         """Per budget, its target and the cost of ``genotype`` (with its

@@ -139,6 +139,11 @@ class LayoutController(nn.Module):
         """The most probable layout."""
         return self.space.layouts[int(self.log_probs().argmax())]
 
+    def ranked(self) -> List[Layout]:
+        """All layouts, the most probable first."""
+        order = torch.argsort(self.log_probs(), descending=True)
+        return [self.space.layouts[int(i)] for i in order]
+
     def reinforce(self, index: int, reward: float) -> float:
         """Set the logits' gradients to the REINFORCE gradient of
         ``-(reward - baseline) * log p(layout) - entropy_weight * H(p)`` and

@@ -197,6 +197,11 @@ def test_controller_meets_a_latency_budget():
         optim.step()
     best = controller.best()
     assert abs(costs[best] / target - 1) < 0.1
+    ranked = controller.ranked()
+    assert ranked[0] == best and sorted(ranked) == sorted(space.layouts)
+    probs = controller.probs()
+    assert [float(probs[space.index(lay)]) for lay in ranked[:20]] == sorted(
+        [float(probs[space.index(lay)]) for lay in ranked[:20]], reverse=True)
 
 
 @pytest.fixture(scope='module')
@@ -272,6 +277,19 @@ def test_search_with_a_latency_target_records_it(tiny_table, sample_workspace,
     assert gmacs['target'] == 0.01
     assert gmacs['predicted'] == pytest.approx(
         analytic_macs(genotype, genotype.cells_per_scale, 16, (64, 48)) / 1e9)
+
+    # the written layout is the controller's most probable one within 5%
+    # of both budgets, or (none being) the one closest to them
+    def miss(layout):
+        gmacs = analytic_macs(genotype, layout, 16, (64, 48)) / 1e9
+        return max(
+            abs(table.predict(genotype, layout) / 5.0 - 1),
+            abs(gmacs / 0.01 - 1))
+
+    space = LayoutSpace([4, 5, 6, 7, 8], max_cells=3)
+    chosen = miss(genotype.cells_per_scale)
+    assert chosen <= 0.05 or chosen == pytest.approx(
+        min(miss(layout) for layout in space.layouts))
     # the warm-up epochs' genotypes record the budgets too
     first = Genotype.load(osp.join(work_dir, 'genotypes', 'epoch_1.json'))
     assert set(first.extra['budgets']) == {'latency_ms', 'gmacs'}

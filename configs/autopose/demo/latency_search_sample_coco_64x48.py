@@ -17,4 +17,4 @@ train_cfg = dict(
     controller_steps=4,
     latency_target=20.,
     latency_table='work_dirs/latency/onnxruntime_c32_256x192.json',
-    latency_weight=1.0)
+    latency_weight=3.0)
