@@ -1,4 +1,5 @@
 """Bookkeeping of a search: the derived genotype and the alpha history."""
+import dataclasses
 import json
 import os.path as osp
 from typing import Dict, List
@@ -62,28 +63,26 @@ class GenotypeExportHook(Hook):
                                'ArchParams (a search backbone and neck)')
         epoch = runner.epoch + 1
         controller = find_controller(model)
-        layout = controller.best() if controller else None
+        loop = runner.train_loop
+        cells = derive_genotype(archs)
+        layout = None
+        if controller is not None:
+            choose_layout = getattr(loop, 'choose_layout', None)
+            layout = (
+                choose_layout(cells) if choose_layout else controller.best())
+        extra = dict(epoch=epoch)
+        budget_records = getattr(loop, 'budget_records', None)
+        if budget_records and layout is not None:
+            # the predicted costs and where they come from
+            budgets = budget_records(
+                dataclasses.replace(cells, cells_per_scale=tuple(layout)))
+            if budgets:
+                extra['budgets'] = budgets
         genotype = derive_genotype(
             archs,
             name=f'searched-epoch{epoch}',
-            extra=dict(epoch=epoch),
+            extra=extra,
             cells_per_scale=layout)
-        choose_layout = getattr(runner.train_loop, 'choose_layout', None)
-        if controller and choose_layout:
-            layout = choose_layout(genotype)
-            genotype = derive_genotype(
-                archs,
-                name=genotype.name,
-                extra=genotype.extra,
-                cells_per_scale=layout)
-        budget_records = getattr(runner.train_loop, 'budget_records', None)
-        budgets = budget_records(genotype) if budget_records else {}
-        if budgets:  # the predicted cost and where it comes from
-            genotype = derive_genotype(
-                archs,
-                name=genotype.name,
-                extra=dict(epoch=epoch, budgets=budgets),
-                cells_per_scale=layout)
         record = dict(epoch=epoch, genotype=genotype.to_dict(), cells={})
         for arch in archs:
             record['cells'].update(arch.summary())
