@@ -8,6 +8,7 @@ import os.path as osp
 
 import numpy as np
 import pytest
+import torch
 from conftest import REPO, run_tool
 
 from autopose_mm.deploy.latency import (
@@ -20,6 +21,7 @@ from autopose_mm.deploy.latency import (
     measure_table,
     network_blocks,
     space_blocks,
+    time_runner,
 )
 from autopose_mm.models import (
     Genotype,
@@ -187,7 +189,6 @@ def test_controller_meets_a_latency_budget():
     target = float(np.percentile(list(costs.values()), 30))
     budget = LatencyBudget(target, table, weight=1.)
     controller = LayoutController(space)
-    import torch
     optim = torch.optim.Adam(controller.parameters(), lr=0.1)
     torch.manual_seed(0)
     for _ in range(400):
@@ -328,3 +329,19 @@ def test_search_with_a_latency_target_records_it(tiny_table, sample_workspace,
         cwd=sample_workspace)
     assert result.returncode != 0
     assert 'lacks' in result.stdout and 'std_conv_3x3' in result.stdout
+
+
+@pytest.mark.parametrize('runtime', ['eager', 'fused', 'onnxruntime'])
+def test_every_runtime_times_a_block(runtime):
+    from autopose_mm.deploy.latency import build_block, make_runner
+    blocks = space_blocks(['std_conv_3x3'], [(1, 1, 1, 1)], 8, (32, 24), 17, 4)
+    block = next(b for b in blocks.values() if b.kind == 'cell')
+    module, inputs = build_block(block)
+    threads = torch.get_num_threads()
+    try:
+        run = make_runner(module, inputs, runtime, threads=1)
+        assert time_runner(run, repeats=2, min_seconds=0.) > 0
+    finally:
+        torch.set_num_threads(threads)
+    with pytest.raises(ValueError, match='unknown runtime'):
+        make_runner(module, inputs, 'tensorrt', threads=1)
