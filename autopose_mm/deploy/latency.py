@@ -446,6 +446,8 @@ class LatencyTable:
         path (str, optional): Where the table was loaded from.
         networks (dict, optional): The random networks measured end to end
             for the correction and the validation.
+        samples (dict, optional): Each block's measurements, one per
+            round.
     """
 
     def __init__(self,
@@ -454,7 +456,8 @@ class LatencyTable:
                  correction: Optional[Dict] = None,
                  validation: Optional[Dict] = None,
                  path: Optional[str] = None,
-                 networks: Optional[Dict[str, List[Dict]]] = None) -> None:
+                 networks: Optional[Dict[str, List[Dict]]] = None,
+                 samples: Optional[Dict[str, List[float]]] = None) -> None:
         self.meta = meta
         self.entries: Dict[str, float] = dict(entries or {})
         self.correction = correction
@@ -463,6 +466,12 @@ class LatencyTable:
         # random networks measured end to end, by purpose ('calibration',
         # 'validation'): layout, genotype, block sum and measured ms
         self.networks: Dict[str, List[Dict]] = dict(networks or {})
+        # every measurement of every block, by round (the entry is their
+        # median)
+        self.samples: Dict[str, List[float]] = {
+            k: list(v)
+            for k, v in (samples or {}).items()
+        }
 
     @property
     def setting(self) -> Dict:
@@ -475,7 +484,8 @@ class LatencyTable:
             entries=self.entries,
             correction=self.correction,
             validation=self.validation,
-            networks=self.networks)
+            networks=self.networks,
+            samples=self.samples)
 
     def dump(self, path: str) -> None:
         """Write the table as strict JSON, atomically."""
@@ -521,7 +531,8 @@ class LatencyTable:
             raise ValueError(f'{path} holds a negative or non-finite '
                              f'latency: rebuild it')
         table = cls(meta, entries, data.get('correction'),
-                    data.get('validation'), path, data.get('networks'))
+                    data.get('validation'), path, data.get('networks'),
+                    data.get('samples'))
         table.check_environment(check)
         return table
 
@@ -632,29 +643,46 @@ def mape(predicted: Sequence[float], measured: Sequence[float]) -> float:
     return float(np.mean(np.abs(p - m) / m) * 100)
 
 
-def measure_table(
-        table: LatencyTable,
-        blocks: Mapping[str, Block],
-        out_file: str,
-        repeats: int = 20,
-        progress: Optional[Callable[[int, int, str, float],
-                                    None]] = None) -> None:
-    """Measure every block of ``blocks`` that ``table`` lacks, writing the
-    table to ``out_file`` after each one, so that an interrupted run
-    resumes where it stopped."""
-    todo = [b for k, b in blocks.items() if k not in table.entries]
+def measure_table(table: LatencyTable,
+                  blocks: Mapping[str, Block],
+                  out_file: str,
+                  repeats: int = 20,
+                  progress: Optional[Callable[[int, int, str, float],
+                                              None]] = None,
+                  rounds: int = 1) -> None:
+    """Measure the blocks of ``blocks`` in ``rounds`` interleaved rounds
+    (each round times every block once, the order rotating), so that a
+    block's entry, the median of its rounds, does not depend on what the
+    machine was doing at one moment. The table, with every block's
+    samples, is written to ``out_file`` after each measurement, so that an
+    interrupted run resumes where it stopped."""
+    samples = table.samples
+    for key in table.entries:  # a table built before samples were kept
+        samples.setdefault(key, [table.entries[key]])
+    todo = [b for k, b in blocks.items() if len(samples.get(k, ())) < rounds]
     runtime, threads = table.meta['runtime'], table.meta['threads']
-    for i, block in enumerate(todo):
+    runners = {}
+    for block in todo:
         module, inputs = build_block(block)
-        ms = time_runner(
-            make_runner(module, inputs, runtime, threads), repeats)
-        if not math.isfinite(ms):
-            raise RuntimeError(f'non-finite latency measured for '
-                               f'{block.key}')
-        table.entries[block.key] = ms
-        table.dump(out_file)
-        if progress:
-            progress(i + 1, len(todo), block.key, ms)
+        runners[block.key] = make_runner(module, inputs, runtime, threads)
+    total = sum(rounds - len(samples.get(b.key, ())) for b in todo)
+    done = 0
+    for r in range(rounds):
+        shift = r % max(len(todo), 1)
+        for block in todo[shift:] + todo[:shift]:
+            got = samples.setdefault(block.key, [])
+            if len(got) > r:
+                continue
+            ms = time_runner(runners[block.key], repeats)
+            if not math.isfinite(ms):
+                raise RuntimeError(f'non-finite latency measured for '
+                                   f'{block.key}')
+            got.append(ms)
+            table.entries[block.key] = float(np.median(got))
+            table.dump(out_file)
+            done += 1
+            if progress:
+                progress(done, total, f'{block.key} (round {r + 1})', ms)
 
 
 def random_networks(count: int, seed: int, layouts: Sequence[Sequence[int]],

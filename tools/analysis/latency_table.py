@@ -15,8 +15,9 @@ are usually set to those of the network to deploy. The tool:
 
 1. measures the batch-1 latency of every block a network of the space can
    contain (each candidate operation at each width, size and stride; the
-   stem, the cells' projections and sums, the decoder cells, the head),
-   writing the table after each block: run the same command again to
+   stem, the cells' projections and sums, the decoder cells, the head) in
+   ``--rounds`` interleaved rounds, each entry the median of its rounds,
+   writing the table after each measurement: run the same command again to
    resume an interrupted build;
 2. measures ``--calibrate`` random networks end to end and fits the
    correction ``measured = scale * block sum + offset``;
@@ -108,8 +109,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--rounds',
         type=int,
-        default=5,
-        help='interleaved rounds of --measure (default 5)')
+        help='interleaved rounds: of the blocks when building (default 3), '
+        'of the networks with --measure (default 5)')
     parser.add_argument(
         '--measure',
         nargs='+',
@@ -253,7 +254,7 @@ def main(argv=None) -> None:
         if not args.out:
             raise SystemExit('--measure needs the table: --out TABLE.json')
         table = LatencyTable.load(args.out)
-        measure_genotypes(table, args.measure, args.repeats, args.rounds)
+        measure_genotypes(table, args.measure, args.repeats, args.rounds or 5)
         return
     setting, layouts = space_setting(args)
     h, w = setting['input_size']
@@ -271,7 +272,8 @@ def main(argv=None) -> None:
     print(f'{len(blocks)} blocks of {len(layouts)} layouts, C='
           f'{setting["base_channels"]}, {h}x{w}, {args.runtime}, '
           f'{args.threads} thread(s), {meta["device"]["cpu"]}')
-    measure_table(table, blocks, out, args.repeats, Progress('block'))
+    measure_table(table, blocks, out, args.repeats, Progress('block'),
+                  args.rounds or 3)
     common = (layouts, setting['candidates'], setting['nodes'])
     calibration = random_networks(args.calibrate, args.seed, *common)
     nets = measure_networks(table, 'calibration', calibration, out,
