@@ -226,8 +226,8 @@ def tiny_table(sample_workspace, tmp_path_factory):
     """A table of the tiny bi-level search space, built by the tool."""
     out = str(tmp_path_factory.mktemp('latency') / 'table.json')
     args = ('--config', BILEVEL_CFG, '--runtime', 'eager', '--channels', '8',
-            '--input-size', '32', '24', '--repeats', '2', '--calibrate', '2',
-            '--validate', '2', '--out', out)
+            '--input-size', '32', '24', '--repeats', '2', '--rounds', '1',
+            '--calibrate', '2', '--validate', '2', '--out', out)
     result = run_tool('analysis/latency_table.py', *args, cwd=REPO)
     return out, args, result.stdout
 
