@@ -104,6 +104,9 @@ def test_correction_fit_and_error_measure():
     fit = table.fit_correction(sums, [1.5 * s + 2 for s in sums])
     assert fit['scale'] == pytest.approx(1.5)
     assert fit['offset_ms'] == pytest.approx(2)
+    # a slope drowned in noise keeps the sum's proportions
+    fit = table.fit_correction([10., 20.], [12., 11.])
+    assert fit['scale'] == pytest.approx(11.5 / 15) and fit['offset_ms'] == 0
     with pytest.raises(ValueError, match='at least 2'):
         table.fit_correction([10.], [12.])
     assert mape([11., 9.], [10., 10.]) == pytest.approx(10.)

@@ -52,6 +52,7 @@ from autopose_mm.deploy.latency import (
     make_runner,
     measure_networks,
     measure_table,
+    network_runner,
     random_networks,
     space_blocks,
     time_runner,
@@ -194,11 +195,9 @@ def measure_genotypes(table: LatencyTable,
     size = tuple(s['input_size'])
     genotypes = [load_genotype(path) for path in files]
     refs = table.networks.get('calibration', [])[:references]
-    x = torch.randn(1, 3, *size)
     runners = [
-        make_runner(
-            build_network(g, s['base_channels'], size, s['num_keypoints']),
-            (x, ), table.meta['runtime'], table.meta['threads'])
+        network_runner(g, s['base_channels'], size, s['num_keypoints'],
+                       table.meta['runtime'], table.meta['threads'])
         for g in genotypes + [Genotype.from_dict(r['genotype']) for r in refs]
     ]
     times = [[] for _ in runners]
