@@ -6,7 +6,7 @@ import json
 import os.path as osp
 import time
 from contextlib import ExitStack
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -18,7 +18,10 @@ from ..models.genotype import Genotype
 from ..models.search_estimator import heatmap_pck
 from ..models.search_space import arch_modules
 
-__all__ = ['heatmap_pck', 'score_genotype', 'run_search', 'train_and_test']
+__all__ = [
+    'heatmap_pck', 'score_genotype', 'run_search', 'train_and_test',
+    'train_many'
+]
 
 
 @torch.no_grad()
@@ -142,3 +145,50 @@ def train_and_test(cfg: Config,
     runner.train()
     metrics = runner.test()
     return {k: float(v) for k, v in metrics.items()}
+
+
+def _train_job(cfg: dict, genotype: dict, work_dir: str, seed: int,
+               layout: Optional[Sequence[int]]) -> Dict[str, float]:
+    from mmengine.registry import init_default_scope
+
+    import autopose_mm  # noqa: F401  (registers the modules)
+    init_default_scope('mmpose')
+    return train_and_test(
+        Config(cfg), Genotype.from_dict(genotype), work_dir, seed, layout)
+
+
+def _init_worker(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+def train_many(cfg: Config,
+               jobs: Sequence[Tuple[Genotype, str, int,
+                                    Optional[Sequence[int]]]],
+               workers: int = 1) -> Iterator[Tuple[int, Dict[str, float]]]:
+    """:func:`train_and_test` for each ``(genotype, work_dir, seed,
+    layout)`` in ``jobs``; yields ``(index, metrics)`` as each finishes.
+
+    With ``workers > 1`` they run in that many fresh processes, which share
+    the CPU's cores between them (small networks keep one core busier than
+    they keep two); otherwise one after the other in this process.
+    """
+    if workers <= 1:
+        for i, (genotype, work_dir, seed, layout) in enumerate(jobs):
+            yield i, train_and_test(cfg, genotype, work_dir, seed, layout)
+        return
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context('spawn'),
+            initializer=_init_worker,
+            initargs=(threads, )) as pool:
+        futures = {}
+        for i, (g, work_dir, seed, layout) in enumerate(jobs):
+            future = pool.submit(_train_job, cfg.to_dict(), g.to_dict(),
+                                 work_dir, seed, layout)
+            futures[future] = i
+        for future in as_completed(futures):
+            yield futures[future], future.result()

@@ -31,6 +31,20 @@ def welch_greater(a: Sequence[float], b: Sequence[float]) -> Optional[float]:
         stats.ttest_ind(a, b, equal_var=False, alternative='greater').pvalue)
 
 
+def seed_std(per_item: Sequence[Sequence[float]]) -> Optional[float]:
+    """The pooled standard deviation of repeated measurements of the same
+    items (e.g. one genotype trained with several seeds): the square root
+    of the within-item sample variances, weighted by their degrees of
+    freedom; ``None`` when no item has two values."""
+    dof = sum(len(v) - 1 for v in per_item if len(v) > 1)
+    if dof == 0:
+        return None
+    ss = sum(
+        float(((np.asarray(v, float) - np.mean(v))**2).sum()) for v in per_item
+        if len(v) > 1)
+    return math.sqrt(ss / dof)
+
+
 def kendall_tau(x: Sequence[float], y: Sequence[float]) -> Optional[float]:
     """Kendall's tau-b between two scorings of the same items; ``None``
     for fewer than three items or a constant scoring."""

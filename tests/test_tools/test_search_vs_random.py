@@ -1,9 +1,11 @@
 """The search-versus-random evaluation, end to end at test size."""
 import json
+import math
 import os.path as osp
 import re
 
 import cv2
+import pytest
 from conftest import TINY_CFG, run_tool
 
 
@@ -57,7 +59,9 @@ def test_search_vs_random_test_profile(sample_workspace, tmp_path):
     img = cv2.imread(osp.join(work_dir, 'search_vs_random.png'))
     assert img is not None and img.shape[1] > 500
 
-    # a second run reuses every finished training (one result file each)
+    # a second run with two training seeds reuses every finished training
+    # (one result file each) and adds the second seed's, two at a time in
+    # their own processes
     proc = run_tool(
         'analysis/search_vs_random.py',
         '--profile',
@@ -68,8 +72,30 @@ def test_search_vs_random_test_profile(sample_workspace, tmp_path):
         work_dir,
         '--bilevel-config',
         'none',
+        '--train-seeds',
+        '2',
+        '--jobs',
+        '2',
         cwd=sample_workspace)
+    # 2 searches, then the 5 finished trainings, then the 5 new ones
+    done = re.findall(r'run (\d+)/12: training \S+ .*seed (\d), done before',
+                      proc.stdout)
+    assert [(int(i), s) for i, s in done] == [(i, '0') for i in range(3, 8)]
+    new = re.findall(r'run (\d+)/12: training (\S+) .*seed 1, finished',
+                     proc.stdout)
+    assert sorted(int(i) for i, _ in new) == list(range(8, 13))
+    assert sorted(name for _, name in new) == sorted(e['name']
+                                                     for e in cells['entries'])
     with open(osp.join(work_dir, 'results.json')) as f:
-        again = json.load(f)
-    assert [e['metrics'] for e in again['cells']['entries']
-            ] == [e['metrics'] for e in cells['entries']]
+        again = json.load(f)['cells']
+    for first, e in zip(cells['entries'], again['entries']):
+        assert e['seed_metrics'][0] == first['metrics']
+        assert len(e['seed_metrics']) == 2
+        ap = [m['coco/AP'] for m in e['seed_metrics']]
+        assert e['metrics']['coco/AP'] == pytest.approx(sum(ap) / 2)
+    assert again['train_seeds'] == 2
+    # the noise of one training, pooled over the genotypes' two seeds
+    aps = [[m['coco/AP'] for m in e['seed_metrics']] for e in again['entries']]
+    noise = math.sqrt(sum((a - b)**2 / 2 for a, b in aps) / len(aps))
+    assert again['seed_std'] == pytest.approx(noise)
+    assert 'evaluation noise: one training' in proc.stdout

@@ -9,6 +9,7 @@ from autopose_mm.utils.search_stats import (
     max_over_uniform,
     normalized_entropy,
     rank_among,
+    seed_std,
     summarize,
     welch_greater,
 )
@@ -30,6 +31,15 @@ def test_welch_greater_against_a_hand_computation():
     assert welch_greater(b, a) == pytest.approx(1 - p)
     assert welch_greater([1.0], b) is None
     assert welch_greater([1.0, 1.0], [1.0, 1.0]) is None
+
+
+def test_seed_std_pools_within_item_variances():
+    # item 1: variance 1 (1 dof); item 2: values 2, 4, 6, variance 4
+    # (2 dof); a single value adds nothing: sqrt((1 + 2 * 4) / 3)
+    assert seed_std([[1.0, 1.0 + math.sqrt(2)], [2.0, 4.0, 6.0],
+                     [9.0]]) == pytest.approx(math.sqrt((1 + 8) / 3))
+    assert seed_std([[0.3, 0.3], [0.5, 0.5]]) == 0.0
+    assert seed_std([[0.3], [0.5]]) is None
 
 
 def test_kendall_tau():

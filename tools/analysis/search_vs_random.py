@@ -29,6 +29,7 @@ own result file, so an interrupted evaluation continues where it stopped.
 import argparse
 import hashlib
 import json
+import math
 import os
 import os.path as osp
 import sys
@@ -53,7 +54,8 @@ PROFILES = {
         train_epochs=None,
         random_layouts=3,
         bilevel_seeds=1,
-        score_batches=4),
+        score_batches=4,
+        train_seeds=1),
     'test':
     dict(
         seeds=2,
@@ -62,7 +64,8 @@ PROFILES = {
         train_epochs=1,
         random_layouts=1,
         bilevel_seeds=1,
-        score_batches=1),
+        score_batches=1,
+        train_seeds=1),
 }
 
 
@@ -113,7 +116,19 @@ def parse_args() -> argparse.Namespace:
         '--train-epochs',
         type=int,
         help='override the training schedule length')
-    parser.add_argument('--train-seed', type=int, default=0)
+    parser.add_argument(
+        '--train-seed', type=int, default=0, help='first training seed')
+    parser.add_argument(
+        '--train-seeds',
+        type=int,
+        help='trainings per genotype, with seeds train-seed, train-seed + '
+        '1, ...; a genotype\'s metric is their mean')
+    parser.add_argument(
+        '--jobs',
+        type=int,
+        default=1,
+        help='trainings run at the same time, each in its own process '
+        'with an equal share of the CPU cores')
     parser.add_argument(
         '--tolerance',
         type=float,
@@ -154,17 +169,6 @@ class Progress:
             f'\n===== run {self.done}/{self.total}: {what} '
             f'[elapsed {elapsed / 60:.1f} min{eta}] =====',
             flush=True)
-
-
-def cached(path: str, compute: Callable[[], Dict]) -> Dict:
-    """The JSON at ``path``, or ``compute()`` written there atomically."""
-    from autopose_mm.utils.io import atomic_write_text
-    if osp.isfile(path):
-        with open(path) as f:
-            return json.load(f)
-    result = compute()
-    atomic_write_text(path, json.dumps(result, allow_nan=False))
-    return result
 
 
 def network_cost(cfg) -> Callable:
@@ -225,24 +229,76 @@ def run_searches(args, cfg, progress: Progress) -> List[Dict]:
 
 
 def train_all(args, cfg, entries: List[Dict], progress: Progress) -> None:
-    """Train and test every entry's network; adds ``metrics``."""
-    from autopose_mm.engine.search_eval import train_and_test
+    """Train and test every entry's network once per training seed (in
+    ``--jobs`` processes); adds ``seed_metrics`` (one dict per seed) and
+    ``metrics`` (their mean)."""
+    from autopose_mm.engine.search_eval import train_many
+    from autopose_mm.utils.io import atomic_write_text
+    seeds = train_seeds(args)
+    runs = []  # (entry, seed, run directory)
     for e in entries:
-        progress.step(f'training {e["name"]} ({e["gmacs"]:.3f} GMACs)')
-        # the run's identity: what is trained, and how
-        key = json.dumps([
-            e['genotype_obj'].to_dict(),
-            e.get('layout'),
-            cfg.to_dict(), args.train_seed
-        ],
-                         sort_keys=True,
-                         default=str)
-        digest = hashlib.sha1(key.encode()).hexdigest()[:10]
-        run_dir = osp.join(args.work_dir, 'train', f'{e["name"]}-{digest}')
-        e['metrics'] = cached(
-            osp.join(run_dir, 'result.json'),
-            lambda: train_and_test(cfg, e['genotype_obj'], run_dir, args.
-                                   train_seed, e.get('layout')))
+        e['seed_metrics'] = [None] * len(seeds)
+        for seed in seeds:
+            # the run's identity: what is trained, and how
+            key = json.dumps([
+                e['genotype_obj'].to_dict(),
+                e.get('layout'),
+                cfg.to_dict(), seed
+            ],
+                             sort_keys=True,
+                             default=str)
+            digest = hashlib.sha1(key.encode()).hexdigest()[:10]
+            runs.append((e, seed,
+                         osp.join(args.work_dir, 'train',
+                                  f'{e["name"]}-{digest}')))
+
+    def what(run) -> str:
+        e, seed, _ = run
+        return (f'training {e["name"]} ({e["gmacs"]:.3f} GMACs), training '
+                f'seed {seed}')
+
+    def record(run, metrics: Dict[str, float]) -> None:
+        e, seed, _ = run
+        e['seed_metrics'][seeds.index(seed)] = metrics
+
+    def save(run, metrics: Dict[str, float]) -> None:
+        # strict JSON: a non-finite metric stops the evaluation here
+        atomic_write_text(
+            osp.join(run[2], 'result.json'),
+            json.dumps(metrics, allow_nan=False))
+        record(run, metrics)
+
+    todo = []
+    for run in runs:
+        result = osp.join(run[2], 'result.json')
+        if osp.isfile(result):  # finished earlier
+            progress.step(what(run) + ', done before')
+            with open(result) as f:
+                record(run, json.load(f))
+        else:
+            todo.append(run)
+    if args.jobs <= 1:
+        for run in todo:
+            progress.step(what(run))
+            (_, metrics), = train_many(cfg, [
+                (run[0]['genotype_obj'], run[2], run[1], run[0].get('layout'))
+            ])
+            save(run, metrics)
+    else:
+        jobs = [(e['genotype_obj'], run_dir, seed, e.get('layout'))
+                for e, seed, run_dir in todo]
+        for i, metrics in train_many(cfg, jobs, args.jobs):
+            save(todo[i], metrics)
+            progress.step(what(todo[i]) + ', finished')
+    for e in entries:
+        e['metrics'] = {
+            k: float(np.mean([m[k] for m in e['seed_metrics']]))
+            for k in e['seed_metrics'][0]
+        }
+
+
+def train_seeds(args) -> List[int]:
+    return list(range(args.train_seed, args.train_seed + args.train_seeds))
 
 
 def entropy_rows(histories: Sequence[Dict]) -> List[Dict]:
@@ -267,6 +323,7 @@ def entropy_rows(histories: Sequence[Dict]) -> List[Dict]:
 def group_stats(entries: List[Dict], key: str) -> Dict:
     from autopose_mm.utils.search_stats import (
         rank_among,
+        seed_std,
         summarize,
         welch_greater,
     )
@@ -281,11 +338,22 @@ def group_stats(entries: List[Dict], key: str) -> Dict:
     searched = [i['metrics'][key] for i in by.get('searched', [])]
     random = [i['metrics'][key] for i in by.get('random', [])]
     ranks = [rank_among(v, random) for v in searched]
+    # how well the evaluation resolves architectures: the noise of one
+    # training (seed to seed) against the random group's spread
+    noise = seed_std([[m[key] for m in e['seed_metrics']] for e in entries])
+    seeds = len(entries[0]['seed_metrics'])
+    spread = table['random']['std'] if len(random) > 1 else None
+    arch = None
+    if noise is not None and spread is not None:
+        arch = math.sqrt(max(0.0, spread**2 - noise**2 / seeds))
     return dict(
         table=table,
         searched_ranks=ranks,
         num_random=len(random),
-        welch_p=welch_greater(searched, random))
+        welch_p=welch_greater(searched, random),
+        train_seeds=seeds,
+        seed_std=noise,
+        architecture_std=arch)
 
 
 def print_table(title: str, stats: Dict, key: str) -> None:
@@ -299,6 +367,13 @@ def print_table(title: str, stats: Dict, key: str) -> None:
     print(f'searched ranks among {stats["num_random"]} random: '
           f'{stats["searched_ranks"]}; Welch t-test searched > random: '
           f'p = {"n/a" if p is None else f"{p:.4f}"}')
+    noise, n = stats['seed_std'], stats['train_seeds']
+    if noise is not None:
+        arch = stats['architecture_std']
+        print(f'evaluation noise: one training\'s {key} has std {noise:.3f} '
+              f'between seeds, the mean of {n}: {noise / math.sqrt(n):.3f}; '
+              f'spread of the random architectures beyond that noise: '
+              f'{"n/a" if arch is None else f"{arch:.3f}"}')
 
 
 def searched_genotypes(args, progress: Progress) -> Dict:
@@ -413,7 +488,8 @@ def network_level(args, progress: Progress) -> Dict:
     ]
     rng = np.random.default_rng(4321)
     picks = rng.permutation(len(pool))[:args.random_layouts]
-    progress.total -= args.random_layouts - len(picks)  # fewer in window
+    # fewer layouts in the window: fewer trainings
+    progress.total -= (args.random_layouts - len(picks)) * args.train_seeds
     entries += [
         dict(
             group='random',
@@ -445,11 +521,22 @@ def draw(results: Dict, path: str) -> None:
     cells = results['cells']
     colors = dict(searched='tab:red', random='tab:gray', published='tab:blue')
     for group, color in colors.items():
-        pts = [(e['gmacs'], e['metrics'][cells['metric']])
-               for e in cells['entries'] if e['group'] == group]
-        if pts:
-            x, y = zip(*pts)
-            ax1.scatter(x, y, c=color, label=group, s=36)
+        items = [e for e in cells['entries'] if e['group'] == group]
+        if items:
+            key = cells['metric']
+            x = [e['gmacs'] for e in items]
+            y = [e['metrics'][key] for e in items]
+            # the range over training seeds
+            lo = [
+                y_ - min(m[key] for m in e['seed_metrics'])
+                for y_, e in zip(y, items)
+            ]
+            hi = [
+                max(m[key] for m in e['seed_metrics']) - y_
+                for y_, e in zip(y, items)
+            ]
+            ax1.errorbar(
+                x, y, yerr=[lo, hi], fmt='o', c=color, label=group, ms=6)
     net = results.get('network')
     if net:
         pts = [(e['gmacs'], e['metrics'][net['metric']])
@@ -480,14 +567,34 @@ def draw(results: Dict, path: str) -> None:
     plt.close(fig)
 
 
-def ensure_data() -> None:
+# The generated data sets the configs read: root -> generate_coco arguments.
+SAMPLE_DATA = {
+    'data/sample_coco': dict(),
+    # the sample data's 50 validation images and 350 more
+    'data/sample_coco_val400': dict(num_train=0, num_val=400),
+}
+
+
+def ensure_data(*cfg_paths: str) -> None:
     """Generate the built-in sample data (as tools/misc/
-    generate_sample_data.py does) when it is not there yet."""
+    generate_sample_data.py does) and the proxy's larger validation set,
+    where the configs read them and they are not there yet."""
+    from mmengine.config import Config
+
     from autopose_mm.datasets import generate_coco
-    root = 'data/sample_coco'
-    if not osp.isfile(
-            osp.join(root, 'annotations', 'person_keypoints_val2017.json')):
-        generate_coco(root)
+    roots = {'data/sample_coco'}
+    for path in cfg_paths:
+        cfg = Config.fromfile(path)
+        for loader in ('train_dataloader', 'test_dataloader'):
+            root = cfg.get(loader, {}).get('dataset', {}).get('data_root')
+            if root and root.rstrip('/') in SAMPLE_DATA:
+                roots.add(root.rstrip('/'))
+    for root in sorted(roots):
+        # the detections are the last file written
+        if not osp.isfile(
+                osp.join(root, 'person_detection_results',
+                         'detections_val2017.json')):
+            generate_coco(root, **SAMPLE_DATA[root])
 
 
 def main() -> None:
@@ -497,14 +604,16 @@ def main() -> None:
     import autopose_mm  # noqa: F401
     from autopose_mm.utils.io import atomic_write_text
     init_default_scope('mmpose')
-    ensure_data()
+    ensure_data(args.train_config)
     os.makedirs(args.work_dir, exist_ok=True)
     with_net = args.bilevel_config.lower() != 'none'
     searches = 0 if args.genotypes else args.seeds
-    total = searches + len(args.genotypes or []) + searches + \
-        args.num_random + (0 if args.no_published else 1)
+    trainings = searches + len(args.genotypes or []) + args.num_random + \
+        (0 if args.no_published else 1)
     if with_net:
-        total += 2 * args.bilevel_seeds + args.random_layouts
+        trainings += args.bilevel_seeds + args.random_layouts
+    total = searches + trainings * args.train_seeds + \
+        (args.bilevel_seeds if with_net else 0)
     progress = Progress(total)
     results = dict(profile=args.profile, cells=cell_level(args, progress))
     if with_net:
