@@ -156,7 +156,8 @@ def versus_random(args, work_dir: str, genotype: str) -> dict:
         '--genotypes', genotype, '--num-random',
         str(args.random), '--bilevel-config', 'none', '--train-config',
         PROXY_CFG, '--no-published', '--train-epochs',
-        str(args.proxy_epochs), '--work-dir', out_dir
+        str(args.proxy_epochs), '--train-seeds', '1', '--jobs', '2',
+        '--work-dir', out_dir
     ]
     run(cmd)
     with open(osp.join(out_dir, 'results.json')) as f:

@@ -55,7 +55,8 @@ PROFILES = {
         random_layouts=3,
         bilevel_seeds=1,
         score_batches=4,
-        train_seeds=1),
+        train_seeds=2,
+        jobs=2),
     'test':
     dict(
         seeds=2,
@@ -65,7 +66,8 @@ PROFILES = {
         random_layouts=1,
         bilevel_seeds=1,
         score_batches=1,
-        train_seeds=1),
+        train_seeds=1,
+        jobs=1),
 }
 
 
@@ -126,7 +128,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--jobs',
         type=int,
-        default=1,
         help='trainings run at the same time, each in its own process '
         'with an equal share of the CPU cores')
     parser.add_argument(
@@ -158,13 +159,16 @@ class Progress:
     def __init__(self, total: int) -> None:
         self.total, self.done, self.start = total, 0, time.time()
 
-    def step(self, what: str) -> None:
+    def step(self, what: str, finished: bool = False) -> None:
+        """Announce run ``what``: one that starts now, or with ``finished``
+        one that has just ended (runs in parallel processes)."""
         self.done += 1
+        completed = self.done if finished else self.done - 1
         elapsed = time.time() - self.start
         eta = ''
-        if self.done > 1:
-            left = self.total - self.done + 1
-            eta = f', ETA {elapsed / (self.done - 1) * left / 60:.1f} min'
+        if completed > 0 and completed < self.total:
+            left = self.total - completed
+            eta = f', ETA {elapsed / completed * left / 60:.1f} min'
         print(
             f'\n===== run {self.done}/{self.total}: {what} '
             f'[elapsed {elapsed / 60:.1f} min{eta}] =====',
@@ -287,9 +291,12 @@ def train_all(args, cfg, entries: List[Dict], progress: Progress) -> None:
     else:
         jobs = [(e['genotype_obj'], run_dir, seed, e.get('layout'))
                 for e, seed, run_dir in todo]
+        print(
+            f'\n{len(jobs)} trainings to run, {args.jobs} at a time',
+            flush=True)
         for i, metrics in train_many(cfg, jobs, args.jobs):
             save(todo[i], metrics)
-            progress.step(what(todo[i]) + ', finished')
+            progress.step(what(todo[i]) + ', finished', finished=True)
     for e in entries:
         e['metrics'] = {
             k: float(np.mean([m[k] for m in e['seed_metrics']]))
