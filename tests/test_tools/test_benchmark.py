@@ -5,7 +5,10 @@ import re
 import pytest
 from conftest import REPO, run_tool
 
-ROWS = ['AutoPose-L12-C32', 'HRNet-W32', 'Cell-search supernet L12-C32 K=4']
+ROWS = [
+    'AutoPose-L12-C32', 'HRNet-W32', 'Cell-search supernet L12-C32 K=4',
+    'Cell-search supernet L12-C32 K=4 weight step'
+]
 
 
 def test_benchmark_prints_ratios_and_writes_json(tmp_path):
@@ -57,9 +60,10 @@ def test_benchmark_prints_ratios_and_writes_json(tmp_path):
     achieved = 3 * rows['AutoPose-L12-C32']['gmacs'] * rows[
         'AutoPose-L12-C32']['train_ips']
     assert table['AutoPose-L12-C32'][5] == f'{achieved:.1f}'
-    assert re.search(
-        r'Cell-search supernet L12-C32 K=4 vs the derived '
-        r'AutoPose-L12-C32 .*time per step [\d.]+x', proc.stdout)
+    for name in ROWS[2:]:
+        assert re.search(
+            name + r' vs the derived '
+            r'AutoPose-L12-C32 .*time per step [\d.]+x', proc.stdout)
     assert result['pipeline_ips']['0'] > 0
     assert osp.isfile(
         osp.join(
