@@ -168,9 +168,10 @@ def train_many(cfg: Config,
     """:func:`train_and_test` for each ``(genotype, work_dir, seed,
     layout)`` in ``jobs``; yields ``(index, metrics)`` as each finishes.
 
-    With ``workers > 1`` they run in that many fresh processes, which share
-    the CPU's cores between them (small networks keep one core busier than
-    they keep two); otherwise one after the other in this process.
+    With ``workers > 1`` they run in that many fresh processes that share
+    the CPU's cores equally: for small networks, which keep one core busier
+    than they keep several, this gets more trainings done per hour.
+    Otherwise they run one after the other in this process.
     """
     if workers <= 1:
         for i, (genotype, work_dir, seed, layout) in enumerate(jobs):
@@ -190,5 +191,12 @@ def train_many(cfg: Config,
             future = pool.submit(_train_job, cfg.to_dict(), g.to_dict(),
                                  work_dir, seed, layout)
             futures[future] = i
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:
+            # a failed training stops the rest: those not started yet are
+            # dropped, the running ones end before the error is raised
+            for future in futures:
+                future.cancel()
+            raise
