@@ -85,6 +85,30 @@ def test_halves_split_the_training_set(sample_workspace, tmp_path,
     assert abs(len(weights) - len(arch)) <= 1
 
 
+def test_arch_interval_spaces_the_alpha_steps(sample_workspace, tmp_path,
+                                              monkeypatch):
+    monkeypatch.chdir(sample_workspace)
+    cfg = Config.fromfile(SEARCH_CFG)
+    cfg.work_dir = str(tmp_path)
+    cfg.train_cfg.update(warmup_epochs=0, arch_interval=2)
+    runner = Runner.from_cfg(cfg)
+    loop = runner.train_loop
+    steps = []
+    monkeypatch.setattr(runner, 'call_hook', lambda *a, **k: None)
+    monkeypatch.setattr(
+        loop,
+        'run_iter',
+        lambda idx, data, arch=None: steps.append(arch is not None))
+    loop.run_epoch()
+    assert len(steps) == len(loop.dataloader) >= 3
+    assert steps == [i % 2 == 0 for i in range(len(steps))]
+
+    cfg.train_cfg.arch_interval = 0
+    cfg.work_dir = str(tmp_path / 'bad')
+    with pytest.raises(ValueError, match='train_cfg.arch_interval'):
+        Runner.from_cfg(cfg).train_loop
+
+
 def test_search_writes_valid_genotypes_that_build(searched):
     files = sorted(glob.glob(osp.join(searched, 'genotypes', '*.json')))
     assert len(files) == 4  # one per epoch

@@ -7,7 +7,8 @@ from conftest import REPO, run_tool
 
 ROWS = [
     'AutoPose-L12-C32', 'HRNet-W32', 'Cell-search supernet L12-C32 K=4',
-    'Cell-search supernet L12-C32 K=4 weight step'
+    'Cell-search supernet L12-C32 K=4 weight step',
+    'Cell-search supernet L12-C32 K=4 alpha every 2nd step'
 ]
 
 

@@ -20,7 +20,8 @@ The training table reports per row:
   step (Adam) on a random batch; for a supernet row one *search step*: an
   alpha step (Adam on the architecture weights) plus a weight step (SGD);
   the "weight step" row is the supernet's weight step alone, which shows
-  what the alpha step adds;
+  what the alpha step adds, and the "alpha every 2nd step" row the mean
+  iteration of a search with ``train_cfg.arch_interval=2``;
 - infer img/s without and with flip test (a second, flipped forward);
 - peak memory of the training steps: CUDA max allocated on GPU, the growth
   of the process's peak RSS over its size after building the model on CPU;
@@ -55,7 +56,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MMPOSE_COCO = 'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
 
 # row name -> (config, overrides, search step: True, 'weights' for the
-# weight step alone, or False)
+# weight step alone, 'interval2' for an alpha step every other iteration
+# (train_cfg.arch_interval=2), or False)
 ROWS: Dict[str, tuple] = {
     'AutoPose-L12-C32': ('configs/autopose/l12_c32_coco_256x192.py', 'stage1',
                          False),
@@ -79,6 +81,9 @@ ROWS: Dict[str, tuple] = {
     'Cell-search supernet L12-C32 K=4 weight step':
     ('configs/autopose/search/search_l12_c32_coco_256x192.py', None,
      'weights'),
+    'Cell-search supernet L12-C32 K=4 alpha every 2nd step':
+    ('configs/autopose/search/search_l12_c32_coco_256x192.py', None,
+     'interval2'),
     'Bi-level supernet C32 L=12 K=4':
     ('configs/autopose/search/bilevel_search_c32_coco_256x192.py', None, True),
 }
@@ -89,9 +94,11 @@ for _size in 'tsm':
     ROWS[f'RTMPose-{_size}'] = (MMPOSE_RTMPOSE +
                                 f'rtmpose-{_size}_8xb256-420e_coco-256x192.py',
                                 None, False)
-# by default every row but RTMPose's and the weight step alone
+# by default every row but RTMPose's and the search step's variants
 TRAINING_ROWS = [
-    n for n in ROWS if not n.startswith('RTMPose') and ROWS[n][2] != 'weights'
+    n for n in ROWS
+    if not n.startswith('RTMPose') and ROWS[n][2] not in ('weights',
+                                                          'interval2')
 ]
 LATENCY_ROWS = [n for n in ROWS if not ROWS[n][2]]
 BACKENDS = ('eager', 'fused', 'onnxruntime')
@@ -181,6 +188,7 @@ class RowBench:
             gmacs=count_macs(model, (3, h, w), device=device) / 1e9)
         self.timed = make_timer(device)
         self.model = model
+        self.iters_per_call = 1  # training iterations per timed call
         if args.latency:
             self._setup_latency()
         else:
@@ -287,16 +295,23 @@ class RowBench:
         images = (x * std + mean).clamp(0, 255)  # what the loader gives
         data = dict(inputs=list(images), data_samples=samples)
         bilevel = model.controller is not None
-        # no alpha data: the weight step alone
-        arch_data = None if ROWS[self.name][2] == 'weights' else data
+        mode = ROWS[self.name][2]
+        # one call: a search iteration with its alpha step, or the weight
+        # step alone (no alpha data), or with interval2 one iteration of
+        # each kind (timed as a pair, reported per iteration)
+        alphas = dict(
+            weights=[False], interval2=[True, False]).get(mode, [True])
+        self.iters_per_call = len(alphas)
 
         def step() -> None:
-            if bilevel:
-                with model.use_layout(model.sample_layout()):
+            for alpha in alphas:
+                arch_data = data if alpha else None
+                if bilevel:
+                    with model.use_layout(model.sample_layout()):
+                        model.search_step(data, arch_data, wrappers)
+                    model.controller_step(data, wrappers['controller'])
+                else:
                     model.search_step(data, arch_data, wrappers)
-                model.controller_step(data, wrappers['controller'])
-            else:
-                model.search_step(data, arch_data, wrappers)
 
         return step
 
@@ -313,8 +328,10 @@ class RowBench:
     def _training_round(self) -> Dict[str, List[float]]:
         args = self.args
         self.model.train()
-        times = dict(
-            train=[self.timed(self.train_step) for _ in range(args.repeats)])
+        times = dict(train=[
+            self.timed(self.train_step) / self.iters_per_call
+            for _ in range(args.repeats)
+        ])
         self.model.eval()
         for key, flip in (('infer', False), ('flip', True)):
             run = self.infer(flip)

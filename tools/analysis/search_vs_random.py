@@ -3,15 +3,18 @@ cost, trained and evaluated identically.
 
     python tools/analysis/search_vs_random.py [--profile cpu|test]
         [--search-config CFG] [--train-config CFG] [--bilevel-config CFG]
-        [--seeds S] [--num-random R] [--work-dir DIR]
+        [--seeds S] [--num-random R] [--train-seeds T] [--jobs J]
+        [--work-dir DIR]
 
 1. runs the cell search with S seeds (S searched genotypes);
 2. draws R random genotypes of the same space whose derived network costs
    within +-10% of the searched ones' mean GMACs (analytic);
 3. adds the published genotype;
-4. trains every derived network with one schedule and seed, and evaluates
-   it with the training config's test metric (COCO AP with the detection
-   file, or PCKh);
+4. trains every derived network with one schedule and T training seeds
+   (J at a time, each in its own process), and evaluates it with the
+   training config's test metric (COCO AP with the detection file, or
+   PCKh); a genotype's metric is the mean over its trainings, and the
+   standard deviation between seeds measures the evaluation's own noise;
 5. scores every genotype with the first seed's supernet (its weights,
    discretised to that genotype, on the held-out half) and prints Kendall's
    tau between that score and the trained metric;
@@ -43,8 +46,9 @@ sys.path.insert(0, REPO)
 DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
 
 # Settings of the two profiles; every one can be overridden on the command
-# line. "cpu" fits 45 minutes on 2 CPU cores with the built-in sample data,
-# "test" is the test suite's end-to-end run.
+# line. "cpu" is for 2 CPU cores and the built-in sample data (two
+# trainings per genotype, two at a time: 51 min with the single-path
+# search), "test" is the test suite's end-to-end run.
 PROFILES = {
     'cpu':
     dict(
@@ -150,6 +154,10 @@ def parse_args() -> argparse.Namespace:
     for key, value in PROFILES[args.profile].items():
         if getattr(args, key, None) is None:
             setattr(args, key, value)
+    for key in ('train_seeds', 'jobs'):
+        if getattr(args, key) < 1:
+            parser.error(f'--{key.replace("_", "-")} must be at least 1, got '
+                         f'{getattr(args, key)}')
     return args
 
 
