@@ -69,7 +69,8 @@ def run_tool(
 
 @pytest.fixture(scope='session')
 def sample_workspace(tmp_path_factory) -> str:
-    """A working directory holding ``data/sample_coco`` (generated)."""
+    """A working directory holding ``data/sample_coco`` and a small
+    ``data/sample_coco_val400`` (the proxy's test set), generated."""
     from autopose_mm.datasets import generate_coco
     root = str(tmp_path_factory.mktemp('workspace'))
     generate_coco(
@@ -78,4 +79,10 @@ def sample_workspace(tmp_path_factory) -> str:
         num_val=8,
         image_size=(128, 128),
         seed=1)
+    generate_coco(
+        osp.join(root, 'data', 'sample_coco_val400'),
+        num_train=0,
+        num_val=8,
+        image_size=(128, 128),
+        seed=2)
     return root

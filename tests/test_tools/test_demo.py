@@ -16,6 +16,13 @@ def test_demo_end_to_end(tmp_path):
         num_val=20,
         image_size=(192, 192),
         seed=5)
+    # the proxy's test set, small (the tool generates 400 images if missing)
+    generate_coco(
+        osp.join(workspace, 'data', 'sample_coco_val400'),
+        num_train=0,
+        num_val=20,
+        image_size=(192, 192),
+        seed=6)
     proc = run_tool(
         'demo.py',
         '--epochs',

@@ -1,12 +1,14 @@
 """The search-versus-random evaluation, end to end at test size."""
+import importlib.util
 import json
 import math
+import os
 import os.path as osp
 import re
 
 import cv2
 import pytest
-from conftest import TINY_CFG, run_tool
+from conftest import REPO, TINY_CFG, run_tool
 
 
 def test_search_vs_random_test_profile(sample_workspace, tmp_path):
@@ -99,3 +101,32 @@ def test_search_vs_random_test_profile(sample_workspace, tmp_path):
     noise = math.sqrt(sum((a - b)**2 / 2 for a, b in aps) / len(aps))
     assert again['seed_std'] == pytest.approx(noise)
     assert 'evaluation noise: one training' in proc.stdout
+
+
+def test_missing_sample_data_is_generated_once(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location(
+        'search_vs_random',
+        osp.join(REPO, 'tools', 'analysis', 'search_vs_random.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    small = dict(num_val=3, image_size=(64, 64))
+    monkeypatch.setattr(
+        tool, 'SAMPLE_DATA', {
+            'data/sample_coco': dict(small, num_train=2),
+            'data/sample_coco_val400': dict(small, num_train=0)
+        })
+    monkeypatch.chdir(tmp_path)
+    proxy = osp.join(REPO, 'configs', 'autopose', 'demo',
+                     'proxy_l6_c16_sample_coco_128x96.py')
+    tool.ensure_data(proxy)
+    written = {}
+    for root in tool.SAMPLE_DATA:
+        with open(
+                osp.join(root, 'annotations',
+                         'person_keypoints_val2017.json')) as f:
+            assert len(json.load(f)['images']) == 3
+        det = osp.join(root, 'person_detection_results',
+                       'detections_val2017.json')
+        written[det] = os.stat(det).st_mtime_ns
+    tool.ensure_data(proxy)  # present: nothing is generated again
+    assert {d: os.stat(d).st_mtime_ns for d in written} == written
