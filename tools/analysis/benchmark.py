@@ -55,9 +55,11 @@ from typing import Callable, Dict, List, Optional
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 MMPOSE_COCO = 'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
 
-# row name -> (config, overrides, search step: True, 'weights' for the
-# weight step alone, 'interval2' for an alpha step every other iteration
-# (train_cfg.arch_interval=2), or False)
+# row name -> (config, overrides, search iterations): False for a fixed
+# network; for a supernet, whether each iteration of one timed call makes
+# an alpha step: (True, ) the search step, (False, ) the weight step alone,
+# (True, False) a search with train_cfg.arch_interval=2
+SEARCH = (True, )
 ROWS: Dict[str, tuple] = {
     'AutoPose-L12-C32': ('configs/autopose/l12_c32_coco_256x192.py', 'stage1',
                          False),
@@ -77,15 +79,16 @@ ROWS: Dict[str, tuple] = {
     (MMPOSE_COCO + 'td-hm_litehrnet-18_8xb64-210e_coco-256x192.py', None,
      False),
     'Cell-search supernet L12-C32 K=4':
-    ('configs/autopose/search/search_l12_c32_coco_256x192.py', None, True),
+    ('configs/autopose/search/search_l12_c32_coco_256x192.py', None, SEARCH),
     'Cell-search supernet L12-C32 K=4 weight step':
     ('configs/autopose/search/search_l12_c32_coco_256x192.py', None,
-     'weights'),
+     (False, )),
     'Cell-search supernet L12-C32 K=4 alpha every 2nd step':
-    ('configs/autopose/search/search_l12_c32_coco_256x192.py', None,
-     'interval2'),
+    ('configs/autopose/search/search_l12_c32_coco_256x192.py', None, (True,
+                                                                      False)),
     'Bi-level supernet C32 L=12 K=4':
-    ('configs/autopose/search/bilevel_search_c32_coco_256x192.py', None, True),
+    ('configs/autopose/search/bilevel_search_c32_coco_256x192.py', None,
+     SEARCH),
 }
 REFERENCE = 'HRNet-W32'
 LATENCY_REFERENCE = 'RTMPose-s'
@@ -97,8 +100,7 @@ for _size in 'tsm':
 # by default every row but RTMPose's and the search step's variants
 TRAINING_ROWS = [
     n for n in ROWS
-    if not n.startswith('RTMPose') and ROWS[n][2] not in ('weights',
-                                                          'interval2')
+    if not n.startswith('RTMPose') and ROWS[n][2] in (False, SEARCH)
 ]
 LATENCY_ROWS = [n for n in ROWS if not ROWS[n][2]]
 BACKENDS = ('eager', 'fused', 'onnxruntime')
@@ -295,12 +297,9 @@ class RowBench:
         images = (x * std + mean).clamp(0, 255)  # what the loader gives
         data = dict(inputs=list(images), data_samples=samples)
         bilevel = model.controller is not None
-        mode = ROWS[self.name][2]
-        # one call: a search iteration with its alpha step, or the weight
-        # step alone (no alpha data), or with interval2 one iteration of
-        # each kind (timed as a pair, reported per iteration)
-        alphas = dict(
-            weights=[False], interval2=[True, False]).get(mode, [True])
+        # one call: the row's iterations, timed together and reported per
+        # iteration; one without an alpha step gets no alpha data
+        alphas = ROWS[self.name][2]
         self.iters_per_call = len(alphas)
 
         def step() -> None:
