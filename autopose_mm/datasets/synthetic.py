@@ -18,7 +18,7 @@ import json
 import os
 import os.path as osp
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -536,3 +536,49 @@ def generate_mpii(out_dir: str,
                 })
             paths['headbox'] = mat_path
     return paths
+
+
+# The generated datasets that configs of this repository read, by root:
+# generate_coco's arguments for each.
+SAMPLE_DATASETS: Dict[str, Dict[str, Any]] = {
+    'data/sample_coco': dict(),
+    # the sample data's 50 validation images and 350 more: the test set of
+    # the proxy trainings that compare architectures
+    'data/sample_coco_val400': dict(num_train=0, num_val=400),
+    # 400 other images (another seed): what a search that trains candidates
+    # briefly scores them on, kept apart from the comparison's test set
+    'data/sample_coco_search400': dict(num_train=0, num_val=400, seed=1),
+}
+
+
+def ensure_sample_data(*cfgs: Union[str, Any]) -> List[str]:
+    """Generate the built-in datasets that the configs (paths or
+    ``mmengine.Config`` objects) read and that are not there yet, as
+    ``tools/misc/generate_sample_data.py`` does for ``data/sample_coco``.
+
+    Roots are looked up relative to the working directory, as the configs'
+    ``data_root`` is; other datasets are left alone.
+
+    Returns:
+        list[str]: The roots generated now.
+    """
+    from mmengine.config import Config
+    roots = set()
+    for cfg in cfgs:
+        if isinstance(cfg, str):
+            cfg = Config.fromfile(cfg)
+        for loader in ('train_dataloader', 'val_dataloader',
+                       'test_dataloader'):
+            root = ((cfg.get(loader) or {}).get('dataset')
+                    or {}).get('data_root')
+            if root and root.rstrip('/') in SAMPLE_DATASETS:
+                roots.add(root.rstrip('/'))
+    made = []
+    for root in sorted(roots):
+        # the detections are the last file generate_coco writes
+        if not osp.isfile(
+                osp.join(root, 'person_detection_results',
+                         'detections_val2017.json')):
+            generate_coco(root, **SAMPLE_DATASETS[root])
+            made.append(root)
+    return made

@@ -20,8 +20,18 @@ from ..models.search_space import arch_modules
 
 __all__ = [
     'heatmap_pck', 'score_genotype', 'run_search', 'train_and_test',
-    'train_many'
+    'train_many', 'pick_metric'
 ]
+
+
+def pick_metric(metrics: Dict[str, float], key: Optional[str] = None) -> str:
+    """The key of ``metrics`` to compare networks by: ``key`` when given,
+    else COCO AP, else PCKh, else PCK."""
+    for k in ([key] if key else ['coco/AP', 'PCKh', 'PCK']):
+        if k in metrics:
+            return k
+    raise KeyError(f'metric {key!r} not among {sorted(metrics)}; name one '
+                   f'of them')
 
 
 @torch.no_grad()

@@ -202,14 +202,6 @@ def network_cost(cfg) -> Callable:
     return cost
 
 
-def pick_metric(metrics: Dict[str, float], key: Optional[str]) -> str:
-    for k in ([key] if key else ['coco/AP', 'PCKh', 'PCK']):
-        if k in metrics:
-            return k
-    raise KeyError(f'metric {key!r} not among {sorted(metrics)}; pass '
-                   f'--metric with one of them')
-
-
 def load_cfg(path: str, epochs: Optional[int], search: bool):
     from mmengine.config import Config
     cfg = Config.fromfile(path)
@@ -417,7 +409,7 @@ def searched_genotypes(args, progress: Progress) -> Dict:
 
 
 def cell_level(args, progress: Progress) -> Dict:
-    from autopose_mm.engine.search_eval import score_genotype
+    from autopose_mm.engine.search_eval import pick_metric, score_genotype
     from autopose_mm.models import load_genotype
     from autopose_mm.models.random_genotype import (
         pair_agreement,
@@ -471,7 +463,7 @@ def cell_level(args, progress: Progress) -> Dict:
 def network_level(args, progress: Progress) -> Dict:
     """The bi-level search's layout against random layouts of equal GMACs,
     all with the bi-level search's cells."""
-    from autopose_mm.engine.search_eval import run_search
+    from autopose_mm.engine.search_eval import pick_metric, run_search
     from autopose_mm.models import LayoutSpace
     search_cfg = load_cfg(args.bilevel_config, args.search_epochs, True)
     train_cfg = load_cfg(args.train_config, args.train_epochs, False)
@@ -582,36 +574,6 @@ def draw(results: Dict, path: str) -> None:
     plt.close(fig)
 
 
-# The generated data sets the configs read: root -> generate_coco arguments.
-SAMPLE_DATA = {
-    'data/sample_coco': dict(),
-    # the sample data's 50 validation images and 350 more
-    'data/sample_coco_val400': dict(num_train=0, num_val=400),
-}
-
-
-def ensure_data(*cfg_paths: str) -> None:
-    """Generate the built-in sample data (as tools/misc/
-    generate_sample_data.py does) and the proxy's larger validation set,
-    where the configs read them and they are not there yet."""
-    from mmengine.config import Config
-
-    from autopose_mm.datasets import generate_coco
-    roots = {'data/sample_coco'}
-    for path in cfg_paths:
-        cfg = Config.fromfile(path)
-        for loader in ('train_dataloader', 'test_dataloader'):
-            root = cfg.get(loader, {}).get('dataset', {}).get('data_root')
-            if root and root.rstrip('/') in SAMPLE_DATA:
-                roots.add(root.rstrip('/'))
-    for root in sorted(roots):
-        # the detections are the last file written
-        if not osp.isfile(
-                osp.join(root, 'person_detection_results',
-                         'detections_val2017.json')):
-            generate_coco(root, **SAMPLE_DATA[root])
-
-
 def main() -> None:
     args = parse_args()
     from mmengine.registry import init_default_scope
@@ -619,7 +581,8 @@ def main() -> None:
     import autopose_mm  # noqa: F401
     from autopose_mm.utils.io import atomic_write_text
     init_default_scope('mmpose')
-    ensure_data(args.train_config)
+    from autopose_mm.datasets import ensure_sample_data
+    ensure_sample_data(args.train_config, args.search_config)
     os.makedirs(args.work_dir, exist_ok=True)
     with_net = args.bilevel_config.lower() != 'none'
     searches = 0 if args.genotypes else args.seeds
