@@ -69,8 +69,9 @@ def run_tool(
 
 @pytest.fixture(scope='session')
 def sample_workspace(tmp_path_factory) -> str:
-    """A working directory holding ``data/sample_coco`` and a small
-    ``data/sample_coco_val400`` (the proxy's test set), generated."""
+    """A working directory holding ``data/sample_coco`` and small
+    ``data/sample_coco_val400`` and ``data/sample_coco_search400`` (the
+    test sets of the proxy and of a search's short trainings), generated."""
     from autopose_mm.datasets import generate_coco
     root = str(tmp_path_factory.mktemp('workspace'))
     generate_coco(
@@ -79,10 +80,12 @@ def sample_workspace(tmp_path_factory) -> str:
         num_val=8,
         image_size=(128, 128),
         seed=1)
-    generate_coco(
-        osp.join(root, 'data', 'sample_coco_val400'),
-        num_train=0,
-        num_val=8,
-        image_size=(128, 128),
-        seed=2)
+    for name, seed in (('sample_coco_val400', 2), ('sample_coco_search400',
+                                                   3)):
+        generate_coco(
+            osp.join(root, 'data', name),
+            num_train=0,
+            num_val=8,
+            image_size=(128, 128),
+            seed=seed)
     return root

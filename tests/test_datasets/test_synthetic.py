@@ -121,3 +121,52 @@ def test_mmpose_reads_both_formats(coco, tmp_path):
     assert info['head_size'].item() > 0
     heads = loadmat(osp.join(mpii, 'annot', 'gt_valid.mat'))['headboxes_src']
     assert heads.shape == (2, 2, len(val))
+
+
+def test_missing_sample_data_is_generated_once(tmp_path, monkeypatch):
+    import os
+
+    from autopose_mm.datasets import synthetic
+    small = dict(num_val=3, image_size=(64, 64))
+    monkeypatch.setattr(
+        synthetic, 'SAMPLE_DATASETS', {
+            'data/sample_coco': dict(small, num_train=2),
+            'data/sample_coco_val400': dict(small, num_train=0),
+            'data/sample_coco_search400': dict(small, num_train=0, seed=1),
+        })
+    monkeypatch.chdir(tmp_path)
+    demo = osp.join(
+        osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))),
+        'configs', 'autopose', 'demo')
+    proxy = osp.join(demo, 'proxy_l6_c16_sample_coco_128x96.py')
+    screen = osp.join(demo, 'proxy_screen_l6_c16_sample_coco_128x96.py')
+    # the proxy reads the sample data and the 400 test images, not the
+    # search's screen set
+    assert synthetic.ensure_sample_data(proxy) == [
+        'data/sample_coco', 'data/sample_coco_val400'
+    ]
+    assert not osp.exists('data/sample_coco_search400')
+    assert synthetic.ensure_sample_data(screen) == [
+        'data/sample_coco_search400'
+    ]
+    written = {}
+    for root in synthetic.SAMPLE_DATASETS:
+        with open(
+                osp.join(root, 'annotations',
+                         'person_keypoints_val2017.json')) as f:
+            assert len(json.load(f)['images']) == 3
+        det = osp.join(root, 'person_detection_results',
+                       'detections_val2017.json')
+        written[det] = os.stat(det).st_mtime_ns
+    # present: nothing is generated again
+    assert synthetic.ensure_sample_data(proxy, screen) == []
+    assert {d: os.stat(d).st_mtime_ns for d in written} == written
+    # another seed: the screen's images are not the comparison's
+    with open('data/sample_coco_val400/annotations/'
+              'person_keypoints_val2017.json') as f:
+        test_set = json.load(f)['annotations']
+    with open('data/sample_coco_search400/annotations/'
+              'person_keypoints_val2017.json') as f:
+        screen_set = json.load(f)['annotations']
+    assert [a['keypoints']
+            for a in test_set] != [a['keypoints'] for a in screen_set]

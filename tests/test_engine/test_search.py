@@ -279,3 +279,78 @@ def test_single_path_search_writes_the_best_scored_genotype(
     assert dict(written.cells) == dict(best.cells)
     for epoch in (1, 2):
         assert osp.isfile(tmp_path / f'epoch_{epoch}.pth')
+
+
+def test_rerank_keeps_the_best_trained_of_the_shortlist(
+        sample_workspace, tmp_path):
+    cfg = osp.join(REPO, 'tests', 'configs', 'tiny_path_rerank_search.py')
+    run_tool(
+        'train.py',
+        cfg,
+        '--work-dir',
+        str(tmp_path),
+        '--cfg-options',
+        DETERMINISTIC,
+        cwd=sample_workspace)
+    with open(tmp_path / 'path_search.json') as f:
+        record = json.load(f)
+    scores = [c['score'] for c in record['candidates']]
+    shortlist = record['rerank']['shortlist']
+    # the two best scored by the supernet, best first
+    assert [s['candidate'] for s in shortlist] == \
+        list(np.argsort(scores)[::-1][:2])
+    # seeds apart from the comparison's training seeds (randomness.seed 0)
+    assert [s['seed'] for s in shortlist] == [10_000, 10_001]
+    assert record['rerank']['metric'] == 'coco/AP'
+    aps = [s['metrics']['coco/AP'] for s in shortlist]
+    assert all(0 <= ap <= 1 for ap in aps)
+    assert record['best'] == shortlist[int(np.argmax(aps))]['candidate']
+    best = Genotype.from_dict(record['candidates'][record['best']]['genotype'])
+    written = Genotype.load(osp.join(tmp_path, 'genotype.json'))
+    assert dict(written.cells) == dict(best.cells)
+    for s in shortlist:
+        assert glob.glob(
+            osp.join(tmp_path, 'rerank', f'candidate_{s["candidate"]}', '*',
+                     '*.log'))
+
+
+@pytest.mark.parametrize('rerank, error, words', [
+    (dict(config='{screen}', topp=2), ValueError, 'unknown keys'),
+    (dict(config='missing.py'), FileNotFoundError, 'missing.py'),
+    (dict(config='{screen}', top=4), ValueError, 'num_candidates (3)'),
+    (dict(config='{screen}', jobs=0), ValueError, 'rerank.jobs'),
+])
+def test_rerank_settings_are_checked(rerank, error, words):
+    from autopose_mm.engine.loops import SinglePathSearchLoop
+    screen = osp.join(REPO, 'tests', 'configs', 'tiny_screen.py')
+    rerank = {
+        k: v.format(screen=screen) if isinstance(v, str) else v
+        for k, v in rerank.items()
+    }
+    with pytest.raises(error, match=re.escape(words)):
+        SinglePathSearchLoop._check_rerank(rerank, 3)
+
+
+def test_a_non_finite_rerank_metric_stops_the_search(sample_workspace,
+                                                     tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from autopose_mm.engine import search_eval
+    from autopose_mm.engine.loops import SinglePathSearchLoop
+
+    def nan_training(cfg, jobs, workers):
+        for i, _ in enumerate(jobs):
+            yield i, {'coco/AP': float('nan') if i == 1 else 0.5}
+
+    monkeypatch.setattr(search_eval, 'train_many', nan_training)
+    monkeypatch.chdir(sample_workspace)
+    screen = osp.join(REPO, 'tests', 'configs', 'tiny_screen.py')
+    loop = SimpleNamespace(
+        rerank=SinglePathSearchLoop._check_rerank(dict(config=screen), 8),
+        runner=SimpleNamespace(
+            seed=0,
+            work_dir=str(tmp_path),
+            logger=SimpleNamespace(info=lambda msg: None)))
+    with pytest.raises(FloatingPointError, match='non-finite coco/AP'):
+        SinglePathSearchLoop.rerank_shortlist(loop, [None] * 8,
+                                              torch.arange(8.))

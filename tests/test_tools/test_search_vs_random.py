@@ -103,30 +103,34 @@ def test_search_vs_random_test_profile(sample_workspace, tmp_path):
     assert 'evaluation noise: one training' in proc.stdout
 
 
-def test_missing_sample_data_is_generated_once(tmp_path, monkeypatch):
+def test_eta_counts_each_kind_of_run_at_its_own_pace(monkeypatch, capsys):
     spec = importlib.util.spec_from_file_location(
         'search_vs_random',
         osp.join(REPO, 'tools', 'analysis', 'search_vs_random.py'))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    small = dict(num_val=3, image_size=(64, 64))
-    monkeypatch.setattr(
-        tool, 'SAMPLE_DATA', {
-            'data/sample_coco': dict(small, num_train=2),
-            'data/sample_coco_val400': dict(small, num_train=0)
-        })
-    monkeypatch.chdir(tmp_path)
-    proxy = osp.join(REPO, 'configs', 'autopose', 'demo',
-                     'proxy_l6_c16_sample_coco_128x96.py')
-    tool.ensure_data(proxy)
-    written = {}
-    for root in tool.SAMPLE_DATA:
-        with open(
-                osp.join(root, 'annotations',
-                         'person_keypoints_val2017.json')) as f:
-            assert len(json.load(f)['images']) == 3
-        det = osp.join(root, 'person_detection_results',
-                       'detections_val2017.json')
-        written[det] = os.stat(det).st_mtime_ns
-    tool.ensure_data(proxy)  # present: nothing is generated again
-    assert {d: os.stat(d).st_mtime_ns for d in written} == written
+    clock = [0.]
+    monkeypatch.setattr(tool.time, 'time', lambda: clock[0])
+    progress = tool.Progress({'search': 2, 'training': 4})
+
+    def announce(at, *args, **kwargs) -> str:
+        clock[0] = at
+        capsys.readouterr()
+        progress.step(*args, **kwargs)
+        return capsys.readouterr().out
+
+    out = announce(0., 'search 0', 'search')
+    assert 'run 1/6' in out and 'ETA once a run of each kind' in out
+    # one search took 600 s; the trainings' pace is not known yet
+    assert 'ETA once' in announce(600., 'search 1', 'search')
+    clock[0] = 1200.
+    progress.begin('training')  # the second search has ended
+    assert progress.completed['search'] == 2
+    announce(1230., 'training 0, done before', 'training', skipped=True)
+    # two at a time: the first finishes after 120 s, the second 10 s later
+    out = announce(1320., 'training 1, finished', 'training', finished=True)
+    assert 'run 4/6' in out and 'ETA 4.0 min' in out  # 2 left x 120 s
+    out = announce(1330., 'training 2, finished', 'training', finished=True)
+    assert 'ETA 1.1 min' in out  # 130 s for 2: 65 s for the last
+    out = announce(1400., 'training 3, finished', 'training', finished=True)
+    assert 'run 6/6' in out and 'ETA' not in out

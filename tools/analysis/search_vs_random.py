@@ -162,24 +162,83 @@ def parse_args() -> argparse.Namespace:
 
 
 class Progress:
-    """Prints which run of how many, the elapsed time and an ETA."""
+    """Prints which run of how many, the elapsed time and an ETA: for each
+    kind of run (``totals``: kind -> count), the runs left times the time
+    that kind has taken per run so far (trainings in parallel processes
+    count by their throughput); no ETA until every kind with runs left has
+    finished one."""
 
-    def __init__(self, total: int) -> None:
-        self.total, self.done, self.start = total, 0, time.time()
+    def __init__(self, totals: Dict[str, int]) -> None:
+        self.totals = dict(totals)
+        self.total = sum(self.totals.values())
+        self.count = 0
+        self.completed = dict.fromkeys(self.totals, 0)  # timed
+        self.skipped = dict.fromkeys(self.totals, 0)  # done before
+        self.spent = dict.fromkeys(self.totals, 0.)
+        self.kind: Optional[str] = None  # what the clock counts now
+        self.running: Optional[str] = None  # a run announced at its start
+        self.start = self.mark = time.time()
 
-    def step(self, what: str, finished: bool = False) -> None:
-        """Announce run ``what``: one that starts now, or with ``finished``
-        one that has just ended (runs in parallel processes)."""
-        self.done += 1
-        completed = self.done if finished else self.done - 1
+    def drop(self, kind: str, count: int) -> None:
+        """``count`` runs of ``kind`` announced in the totals will not
+        run."""
+        self.totals[kind] -= count
+        self.total -= count
+
+    def begin(self, kind: str) -> None:
+        """From now on the time is ``kind``'s; a run announced at its start
+        has ended."""
+        now = time.time()
+        if self.kind is not None:
+            self.spent[self.kind] += now - self.mark
+        if self.running is not None:
+            self.completed[self.running] += 1
+            self.running = None
+        self.kind, self.mark = kind, now
+
+    def eta(self) -> Optional[float]:
+        """Seconds left, or None while a kind has no finished run."""
+        left = 0.
+        for kind, total in self.totals.items():
+            rest = total - self.completed[kind] - self.skipped[kind]
+            if rest <= 0:
+                continue
+            if not self.completed[kind]:
+                return None
+            per_run = self.spent[kind] / self.completed[kind]
+            if kind == self.running:  # under way since the last mark
+                rest -= 1
+                left += max(0., per_run - (time.time() - self.mark))
+            left += rest * per_run
+        return left
+
+    def step(self,
+             what: str,
+             kind: str,
+             finished: bool = False,
+             skipped: bool = False) -> None:
+        """Announce run ``what`` of ``kind``: one that starts now, with
+        ``finished`` one that has just ended (runs in parallel processes),
+        with ``skipped`` one finished before this invocation."""
+        self.begin(kind)
+        self.count += 1
+        if skipped:
+            self.skipped[kind] += 1
+        elif finished:
+            self.completed[kind] += 1
+        else:
+            self.running = kind
+        eta = self.eta()
+        if self.count - (self.running is not None) >= self.total:
+            note = ''
+        elif eta is None:
+            note = ', ETA once a run of each kind has finished'
+        else:
+            note = f', ETA {eta / 60:.1f} min'
         elapsed = time.time() - self.start
-        eta = ''
-        if completed > 0 and completed < self.total:
-            left = self.total - completed
-            eta = f', ETA {elapsed / completed * left / 60:.1f} min'
         print(
-            f'\n===== run {self.done}/{self.total}: {what} '
-            f'[elapsed {elapsed / 60:.1f} min{eta}] =====',
+            f'\n===== run {self.count}/{self.total}: {what} '
+            f'[elapsed {elapsed / 60:.1f} min{note}] =====',
             flush=True)
 
 
@@ -223,7 +282,7 @@ def run_searches(args, cfg, progress: Progress) -> List[Dict]:
     from autopose_mm.engine.search_eval import run_search
     out = []
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        progress.step(f'cell search, seed {seed}')
+        progress.step(f'cell search, seed {seed}', 'search')
         out.append(
             run_search(cfg, osp.join(args.work_dir, f'search_{seed}'), seed,
                        args.score_batches))
@@ -276,14 +335,15 @@ def train_all(args, cfg, entries: List[Dict], progress: Progress) -> None:
     for run in runs:
         result = osp.join(run[2], 'result.json')
         if osp.isfile(result):  # finished earlier
-            progress.step(what(run) + ', done before')
+            progress.step(
+                what(run) + ', done before', 'training', skipped=True)
             with open(result) as f:
                 record(run, json.load(f))
         else:
             todo.append(run)
     if args.jobs <= 1:
         for run in todo:
-            progress.step(what(run))
+            progress.step(what(run), 'training')
             (_, metrics), = train_many(cfg, [
                 (run[0]['genotype_obj'], run[2], run[1], run[0].get('layout'))
             ])
@@ -294,9 +354,11 @@ def train_all(args, cfg, entries: List[Dict], progress: Progress) -> None:
         print(
             f'\n{len(jobs)} trainings to run, {args.jobs} at a time',
             flush=True)
+        progress.begin('training')
         for i, metrics in train_many(cfg, jobs, args.jobs):
             save(todo[i], metrics)
-            progress.step(what(todo[i]) + ', finished', finished=True)
+            progress.step(
+                what(todo[i]) + ', finished', 'training', finished=True)
     for e in entries:
         e['metrics'] = {
             k: float(np.mean([m[k] for m in e['seed_metrics']]))
@@ -473,7 +535,7 @@ def network_level(args, progress: Progress) -> Dict:
                         bb.get('max_cells'))
     entries = []
     for seed in range(args.bilevel_seeds):
-        progress.step(f'bi-level search, seed {seed}')
+        progress.step(f'bi-level search, seed {seed}', 'bi-level search')
         result = run_search(search_cfg,
                             osp.join(args.work_dir, f'bilevel_{seed}'), seed,
                             0)
@@ -496,7 +558,8 @@ def network_level(args, progress: Progress) -> Dict:
     rng = np.random.default_rng(4321)
     picks = rng.permutation(len(pool))[:args.random_layouts]
     # fewer layouts in the window: fewer trainings
-    progress.total -= (args.random_layouts - len(picks)) * args.train_seeds
+    progress.drop('training',
+                  (args.random_layouts - len(picks)) * args.train_seeds)
     entries += [
         dict(
             group='random',
@@ -590,9 +653,14 @@ def main() -> None:
         (0 if args.no_published else 1)
     if with_net:
         trainings += args.bilevel_seeds + args.random_layouts
-    total = searches + trainings * args.train_seeds + \
-        (args.bilevel_seeds if with_net else 0)
-    progress = Progress(total)
+    progress = Progress({
+        'search':
+        searches,
+        'training':
+        trainings * args.train_seeds,
+        'bi-level search':
+        args.bilevel_seeds if with_net else 0
+    })
     results = dict(profile=args.profile, cells=cell_level(args, progress))
     if with_net:
         results['network'] = network_level(args, progress)
