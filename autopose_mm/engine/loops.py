@@ -567,10 +567,17 @@ class SinglePathSearchLoop(CellSearchLoop):
                          scores: torch.Tensor) -> Tuple[int, Dict]:
         """Train the ``rerank['top']`` best-scored candidates with the
         rerank config; returns the index of the one with the best test
-        metric and a summary of the trainings."""
+        metric and a summary of the trainings.
+
+        Each finished training's metrics are written to ``result.json`` in
+        its directory, so a search resumed after a kill trains only what is
+        missing."""
+        import hashlib
+
         from mmengine.config import Config
 
         from ..datasets import ensure_sample_data
+        from ..utils.io import atomic_write_text
         from .search_eval import pick_metric, train_many
         cfg = Config.fromfile(self.rerank['config'])
         ensure_sample_data(cfg)
@@ -581,18 +588,43 @@ class SinglePathSearchLoop(CellSearchLoop):
                  osp.join(self.runner.work_dir, 'rerank',
                           f'candidate_{i}'), base + place, None)
                 for place, i in enumerate(shortlist)]
+        identity = [
+            hashlib.sha1(
+                json.dumps(
+                    [g.to_dict(), seed, cfg.to_dict()],
+                    sort_keys=True,
+                    default=str).encode()).hexdigest()
+            for g, _, seed, _ in jobs
+        ]
         done: Dict[int, Dict[str, float]] = {}
-        for place, metrics in train_many(cfg, jobs, self.rerank['jobs']):
+        for place, (_, work_dir, _, _) in enumerate(jobs):
+            path = osp.join(work_dir, 'result.json')
+            if osp.isfile(path):
+                with open(path) as f:
+                    saved = json.load(f)
+                if saved.get('identity') == identity[place]:
+                    done[place] = saved['metrics']
+        todo = [p for p in range(len(jobs)) if p not in done]
+        for n, metrics in train_many(cfg, [jobs[p] for p in todo],
+                                     self.rerank['jobs']):
+            place = todo[n]
+            key = pick_metric(metrics, self.rerank['metric'])
+            if not np.isfinite(metrics[key]):
+                raise FloatingPointError(
+                    f'rerank: candidate {shortlist[place]} trained to a '
+                    f'non-finite {key} ({metrics[key]}); see '
+                    f'{jobs[place][1]}')
+            atomic_write_text(
+                osp.join(jobs[place][1], 'result.json'),
+                json.dumps(
+                    dict(identity=identity[place], metrics=metrics),
+                    allow_nan=False))
             done[place] = metrics
             self.runner.logger.info(
                 f'rerank: {len(done)}/{len(jobs)} trained (candidate '
                 f'{shortlist[place]}, seed {jobs[place][2]})')
         key = pick_metric(done[0], self.rerank['metric'])
         values = [done[p][key] for p in range(len(jobs))]
-        if not all(np.isfinite(values)):
-            raise FloatingPointError(
-                f'rerank: a shortlisted network trained to a non-finite '
-                f'{key} ({values}); see {self.runner.work_dir}/rerank')
         place = int(np.argmax(values))
         return shortlist[place], dict(
             metric=key,

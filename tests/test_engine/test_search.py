@@ -331,12 +331,27 @@ def test_rerank_settings_are_checked(rerank, error, words):
         SinglePathSearchLoop._check_rerank(rerank, 3)
 
 
-def test_a_non_finite_rerank_metric_stops_the_search(sample_workspace,
-                                                     tmp_path, monkeypatch):
+def _rerank_loop(work_dir: str, top: int):
+    """A stand-in for a search loop at its last epoch: what
+    ``rerank_shortlist`` reads from it."""
     from types import SimpleNamespace
 
+    from autopose_mm.engine.loops import SinglePathSearchLoop
+    screen = osp.join(REPO, 'tests', 'configs', 'tiny_screen.py')
+    return SimpleNamespace(
+        rerank=SinglePathSearchLoop._check_rerank(
+            dict(config=screen, top=top), 8),
+        runner=SimpleNamespace(
+            seed=0,
+            work_dir=work_dir,
+            logger=SimpleNamespace(info=lambda msg: None)))
+
+
+def test_a_non_finite_rerank_metric_stops_the_search(sample_workspace,
+                                                     tmp_path, monkeypatch):
     from autopose_mm.engine import search_eval
     from autopose_mm.engine.loops import SinglePathSearchLoop
+    from autopose_mm.models import load_genotype
 
     def nan_training(cfg, jobs, workers):
         for i, _ in enumerate(jobs):
@@ -344,13 +359,40 @@ def test_a_non_finite_rerank_metric_stops_the_search(sample_workspace,
 
     monkeypatch.setattr(search_eval, 'train_many', nan_training)
     monkeypatch.chdir(sample_workspace)
-    screen = osp.join(REPO, 'tests', 'configs', 'tiny_screen.py')
-    loop = SimpleNamespace(
-        rerank=SinglePathSearchLoop._check_rerank(dict(config=screen), 8),
-        runner=SimpleNamespace(
-            seed=0,
-            work_dir=str(tmp_path),
-            logger=SimpleNamespace(info=lambda msg: None)))
+    loop = _rerank_loop(str(tmp_path), 8)
     with pytest.raises(FloatingPointError, match='non-finite coco/AP'):
-        SinglePathSearchLoop.rerank_shortlist(loop, [None] * 8,
+        SinglePathSearchLoop.rerank_shortlist(loop,
+                                              [load_genotype('published')] * 8,
                                               torch.arange(8.))
+    # only the finite result was kept
+    assert len(glob.glob(str(tmp_path / 'rerank' / '*' / 'result.json'))) == 1
+
+
+def test_a_resumed_rerank_trains_only_what_is_missing(sample_workspace,
+                                                      tmp_path, monkeypatch):
+    from autopose_mm.engine import search_eval
+    from autopose_mm.engine.loops import SinglePathSearchLoop
+    from autopose_mm.models import load_genotype
+    trained = []
+
+    def training(cfg, jobs, workers):
+        for i, (_, work_dir, seed, _) in enumerate(jobs):
+            trained.append(seed)
+            if len(trained) == 3:
+                raise KeyboardInterrupt  # killed during the third
+            yield i, {'coco/AP': 0.1 * (seed % 100)}
+
+    monkeypatch.setattr(search_eval, 'train_many', training)
+    monkeypatch.chdir(sample_workspace)
+    loop = _rerank_loop(str(tmp_path), 3)
+    candidates = [load_genotype('published')] * 4
+    scores = torch.tensor([0., 3., 2., 1.])
+    with pytest.raises(KeyboardInterrupt):
+        SinglePathSearchLoop.rerank_shortlist(loop, candidates, scores)
+    assert trained == [10_000, 10_001, 10_002]
+    best, summary = SinglePathSearchLoop.rerank_shortlist(
+        loop, candidates, scores)
+    assert trained[3:] == [10_002]  # the first two were reused
+    # shortlist by score: candidates 1, 2, 3; AP 0, 0.1, 0.2
+    assert [r[0] for r in summary['runs']] == [1, 2, 3]
+    assert best == 3 and summary['best'] == pytest.approx(0.2)
