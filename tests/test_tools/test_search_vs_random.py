@@ -120,9 +120,11 @@ def test_eta_counts_each_kind_of_run_at_its_own_pace(monkeypatch, capsys):
         return capsys.readouterr().out
 
     out = announce(0., 'search 0', 'search')
-    assert 'run 1/6' in out and 'ETA once a run of each kind' in out
+    assert 'run 1/6' in out
+    assert 'ETA 2 search(s), 4 training(s) not timed yet' in out
     # one search took 600 s; the trainings' pace is not known yet
-    assert 'ETA once' in announce(600., 'search 1', 'search')
+    out = announce(600., 'search 1', 'search')
+    assert 'ETA 10.0 min + 4 training(s) not timed yet' in out
     clock[0] = 1200.
     progress.begin('training')  # the second search has ended
     assert progress.completed['search'] == 2

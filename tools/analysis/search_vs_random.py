@@ -37,7 +37,7 @@ import os
 import os.path as osp
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -166,8 +166,8 @@ class Progress:
     """Prints which run of how many, the elapsed time and an ETA: for each
     kind of run (``totals``: kind -> count), the runs left times the time
     that kind has taken per run so far (trainings in parallel processes
-    count by their throughput); no ETA until every kind with runs left has
-    finished one."""
+    count by their throughput); the runs of a kind that has not finished
+    one yet are named beside it."""
 
     def __init__(self, totals: Dict[str, int]) -> None:
         self.totals = dict(totals)
@@ -197,21 +197,23 @@ class Progress:
             self.running = None
         self.kind, self.mark = kind, now
 
-    def eta(self) -> Optional[float]:
-        """Seconds left, or None while a kind has no finished run."""
-        left = 0.
+    def eta(self) -> Tuple[float, Dict[str, int]]:
+        """Seconds left for the kinds that have finished a run, and how
+        many runs are left of the kinds that have not (not timed yet)."""
+        left, untimed = 0., {}
         for kind, total in self.totals.items():
             rest = total - self.completed[kind] - self.skipped[kind]
             if rest <= 0:
                 continue
             if not self.completed[kind]:
-                return None
+                untimed[kind] = rest
+                continue
             per_run = self.spent[kind] / self.completed[kind]
             if kind == self.running:  # under way since the last mark
                 rest -= 1
                 left += max(0., per_run - (time.time() - self.mark))
             left += rest * per_run
-        return left
+        return left, untimed
 
     def step(self,
              what: str,
@@ -229,13 +231,15 @@ class Progress:
             self.completed[kind] += 1
         else:
             self.running = kind
-        eta = self.eta()
-        if self.count - (self.running is not None) >= self.total:
-            note = ''
-        elif eta is None:
-            note = ', ETA once a run of each kind has finished'
-        else:
-            note = f', ETA {eta / 60:.1f} min'
+        left, untimed = self.eta()
+        note = ''
+        if self.count - (self.running is not None) < self.total:
+            parts = [f'{left / 60:.1f} min'] if left or not untimed else []
+            if untimed:
+                parts.append(', '.join(f'{n} {kind}(s)'
+                                       for kind, n in untimed.items()) +
+                             ' not timed yet')
+            note = ', ETA ' + ' + '.join(parts)
         elapsed = time.time() - self.start
         print(
             f'\n===== run {self.count}/{self.total}: {what} '
