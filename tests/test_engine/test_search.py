@@ -253,19 +253,24 @@ def test_a_diverging_search_stops_without_writing_a_genotype(
         assert [h['epoch'] for h in history['epochs']] == list(range(1, bad))
 
 
-def test_single_path_search_writes_the_best_scored_genotype(
-        sample_workspace, tmp_path):
-    cfg = osp.join(REPO, 'tests', 'configs', 'tiny_path_search.py')
+def _path_search(config: str, workspace: str, work_dir) -> dict:
+    """Run a single-path search config of tests/configs through
+    tools/train.py; returns its path_search.json."""
     run_tool(
         'train.py',
-        cfg,
+        osp.join(REPO, 'tests', 'configs', config),
         '--work-dir',
-        str(tmp_path),
+        str(work_dir),
         '--cfg-options',
         DETERMINISTIC,
-        cwd=sample_workspace)
-    with open(tmp_path / 'path_search.json') as f:
-        record = json.load(f)
+        cwd=workspace)
+    with open(osp.join(work_dir, 'path_search.json')) as f:
+        return json.load(f)
+
+
+def test_single_path_search_writes_the_best_scored_genotype(
+        sample_workspace, tmp_path):
+    record = _path_search('tiny_path_search.py', sample_workspace, tmp_path)
     candidates = record['candidates']
     assert len(candidates) == 3 and record['epoch'] == 2
     target = record['gmacs_target']
@@ -283,17 +288,8 @@ def test_single_path_search_writes_the_best_scored_genotype(
 
 def test_rerank_keeps_the_best_trained_of_the_shortlist(
         sample_workspace, tmp_path):
-    cfg = osp.join(REPO, 'tests', 'configs', 'tiny_path_rerank_search.py')
-    run_tool(
-        'train.py',
-        cfg,
-        '--work-dir',
-        str(tmp_path),
-        '--cfg-options',
-        DETERMINISTIC,
-        cwd=sample_workspace)
-    with open(tmp_path / 'path_search.json') as f:
-        record = json.load(f)
+    record = _path_search('tiny_path_rerank_search.py', sample_workspace,
+                          tmp_path)
     scores = [c['score'] for c in record['candidates']]
     shortlist = record['rerank']['shortlist']
     # the two best scored by the supernet, best first
