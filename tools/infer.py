@@ -28,9 +28,12 @@ import os
 import os.path as osp
 from typing import List
 
+import numpy as np
+
 import autopose_mm  # noqa: F401  (registers modules, safe loading, drawing)
 from autopose_mm.engine.guards import check_checkpoint, stored_genotype
 from autopose_mm.utils.checkpoint import load_from_local_safely
+from autopose_mm.utils.limits import limit, limit_hint
 
 IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 VIDEO_EXTS = ('.mp4', '.avi', '.mov', '.mkv', '.webm')
@@ -109,10 +112,59 @@ def check_inputs(path: str) -> List[str]:
             if not ok:
                 raise ValueError(f'video {f!r} cannot be read (damaged, or a '
                                  f'codec OpenCV lacks)')
-        elif cv2.imread(f) is None:
-            raise ValueError(f'image {f!r} cannot be read (damaged, or not '
-                             f'an image)')
+        else:
+            check_image(f)
     return files
+
+
+def check_image(path: str) -> None:
+    """An image must be complete, and within ``limit('image_pixels')``
+    (read from its header before anything is decoded)."""
+    import cv2
+    from PIL import Image
+    try:
+        img = Image.open(path)
+    except Image.DecompressionBombError as e:
+        raise ValueError(f'image {path!r}: {e}') from None
+    except Exception:  # a format only OpenCV reads, or not an image
+        if cv2.imread(path) is None:
+            raise ValueError(f'image {path!r} cannot be read (damaged, or '
+                             f'not an image)') from None
+        return
+    with img:
+        width, height = img.size
+        if width * height > limit('image_pixels'):
+            raise ValueError(
+                f'image {path!r} has {width}x{height} pixels, more than '
+                f'this tool decodes {limit_hint("image_pixels")}')
+        try:
+            img.load()  # a truncated file fails here
+        except Exception as e:
+            raise ValueError(f'image {path!r} cannot be read (damaged or '
+                             f'truncated: {e})') from None
+
+
+def check_predictions(pose) -> None:
+    """Make the inferencer stop at a non-finite prediction, before it is
+    drawn or written (its keypoints would be NaN in the JSON)."""
+    forward = pose.forward
+
+    def checked(*args, **kwargs):
+        preds = forward(*args, **kwargs)
+        for sample in preds:
+            inst = sample.pred_instances
+            for name in ('keypoints', 'keypoint_scores'):
+                value = inst.get(name)
+                if value is not None and not np.isfinite(
+                        np.asarray(value)).all():
+                    raise FloatingPointError(
+                        f'the prediction for '
+                        f'{sample.metainfo.get("img_path", "a frame")} has '
+                        f'non-finite {name}; nothing is written for it. '
+                        f'Check the boxes and the weights')
+        return preds
+
+    pose.forward = checked
 
 
 def check_detector(args: argparse.Namespace) -> None:
@@ -148,10 +200,11 @@ def build_inferencer(args: argparse.Namespace):
             args.checkpoint, map_location='cpu')
     if args.genotype:
         config.model.genotype = args.genotype
-    elif checkpoint is not None and stored_genotype(checkpoint) is not None:
-        config.model.genotype = stored_genotype(checkpoint)
+    elif checkpoint is not None and stored_genotype(
+            checkpoint, args.checkpoint) is not None:
+        config.model.genotype = stored_genotype(checkpoint, args.checkpoint)
         print('using the genotype stored in the checkpoint '
-              f'({stored_genotype(checkpoint).get("name") or "unnamed"})')
+              f'({config.model.genotype.get("name") or "unnamed"})')
     inferencer = MMPoseInferencer(
         pose2d=config,
         pose2d_weights=None if onnx else args.checkpoint,
@@ -175,6 +228,7 @@ def build_inferencer(args: argparse.Namespace):
     else:
         check_checkpoint(pose.model, checkpoint, args.checkpoint,
                          args.partial_load)
+    check_predictions(pose)
     if args.det_file:
         from autopose_mm.deploy import DetectionFileBoxes
         pose.detector = DetectionFileBoxes(args.det_file, args.det_images)

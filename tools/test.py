@@ -13,18 +13,14 @@ loads with ``weights_only=True`` (see ``autopose_mm.utils.checkpoint``) and
 must fit the model (``--partial-load`` to load only what matches).
 """
 import argparse
-import json
+import math
 import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 import autopose_mm  # noqa: F401  (registers modules, installs safe loading)
-from autopose_mm.utils import (
-    atomic_write_text,
-    check_data_paths,
-    init_dist_for_device,
-)
+from autopose_mm.utils import check_data_paths, init_dist_for_device
 from autopose_mm.utils.cli import (
     add_config_args,
     add_show_args,
@@ -32,6 +28,7 @@ from autopose_mm.utils.cli import (
     load_config,
     parse_config_args,
 )
+from autopose_mm.utils.io import check_output, write_json
 
 
 def parse_args() -> argparse.Namespace:
@@ -47,16 +44,34 @@ def parse_args() -> argparse.Namespace:
     return parse_config_args(parser)
 
 
+def write_metrics(path: str, metrics: dict) -> None:
+    """Write the metrics as strict JSON; a non-finite metric is an error,
+    not a result, and nothing is written."""
+    values = {k: float(v) for k, v in metrics.items()}
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
+    if bad:
+        raise SystemExit(
+            f'metrics {", ".join(bad)} are not finite '
+            f'({", ".join(str(values[k]) for k in bad)}); not writing '
+            f'{path}. Check the data (boxes, keypoints) and the weights')
+    write_json(path, values, indent=2)
+
+
 def main() -> None:
     args = parse_args()
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     enable_visualization(cfg, args.show_dir, args.interval, args.show,
                          args.wait_time)
+    inputs = [args.config, args.checkpoint, args.work_dir]
+    if args.out is not None:
+        check_output(args.out, '--out', inputs, suffixes=('.json', ))
     if args.dump is not None:
-        if not args.dump.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--dump must end with .pkl or .pickle, got '
-                             f'{args.dump!r}')
+        check_output(
+            args.dump,
+            '--dump',
+            inputs + [args.out],
+            suffixes=('.pkl', '.pickle'))
         dump_metric = dict(type='DumpResults', out_file_path=args.dump)
         evaluator = cfg.test_evaluator
         if isinstance(evaluator, (list, tuple)):
@@ -69,12 +84,7 @@ def main() -> None:
     runner = Runner.from_cfg(cfg)
     metrics = runner.test()
     if args.out is not None and is_main_process():
-        atomic_write_text(
-            args.out,
-            json.dumps({
-                k: float(v)
-                for k, v in metrics.items()
-            }, indent=2))
+        write_metrics(args.out, metrics)
         print(f'metrics written to {args.out}')
     if args.show_dir is not None and is_main_process():
         print('predictions drawn into '

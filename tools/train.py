@@ -7,11 +7,15 @@
 The flags are MMPose's. Differences from MMPose's own script: the dataset
 paths are checked before anything is built, checkpoints load with
 ``weights_only=True`` (see ``autopose_mm.utils.checkpoint``), and
-``--launcher`` also works on machines without CUDA (gloo).
+``--launcher`` also works on machines without CUDA (gloo), and a second
+run on a work dir that a training is using stops instead of overwriting its
+checkpoints.
 """
 import argparse
+import contextlib
 
 from mmengine.config import Config
+from mmengine.dist import get_rank
 from mmengine.runner import Runner
 
 import autopose_mm  # noqa: F401  (registers modules, installs safe loading)
@@ -23,6 +27,7 @@ from autopose_mm.utils.cli import (
     load_config,
     parse_config_args,
 )
+from autopose_mm.utils.io import work_dir_lock
 
 
 def parse_args() -> argparse.Namespace:
@@ -86,8 +91,12 @@ def main() -> None:
     check_data_paths(cfg, loaders)
     if args.launcher != 'none':
         init_dist_for_device(args.launcher, cfg)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    # one run per work dir: a second one would overwrite its checkpoints
+    lock = work_dir_lock(cfg.work_dir, 'training') if get_rank() == 0 \
+        else contextlib.nullcontext()
+    with lock:
+        runner = Runner.from_cfg(cfg)
+        runner.train()
 
 
 if __name__ == '__main__':

@@ -404,12 +404,14 @@ def generate_coco(out_dir: str,
                         description='autopose_mm synthetic people', seed=seed),
                     images=images,
                     annotations=annotations,
-                    categories=_COCO_CATEGORIES)))
+                    categories=_COCO_CATEGORIES),
+                allow_nan=False))
         paths[f'{split}_ann'] = ann_path
         if split == 'val':
             det_path = osp.join(out_dir, 'person_detection_results',
                                 'detections_val2017.json')
-            atomic_write_text(det_path, json.dumps(detections))
+            atomic_write_text(det_path,
+                              json.dumps(detections, allow_nan=False))
             paths['val_det'] = det_path
     return paths
 
@@ -524,7 +526,7 @@ def generate_mpii(out_dir: str,
                         joints_vis=labelled.tolist()))
                 head_boxes.append(np.array(person.head_box).reshape(2, 2))
         ann_path = osp.join(out_dir, 'annot', f'{split}.json')
-        atomic_write_text(ann_path, json.dumps(anns))
+        atomic_write_text(ann_path, json.dumps(anns, allow_nan=False))
         paths[f'{split}_ann'] = ann_path
         if split == 'valid':
             mat_path = osp.join(out_dir, 'annot', 'gt_valid.mat')

@@ -6,7 +6,7 @@ from typing import Dict, List, Optional
 import numpy as np
 from mmengine.structures import InstanceData
 
-from ..utils.data_check import DataFileError, _read_json, check_detections
+from ..utils.data_check import DataFileError, check_detections, read_data_json
 
 
 class _Detections:
@@ -45,22 +45,33 @@ class DetectionFileBoxes:
                                                           images_file)):
             if path is not None and not osp.isfile(path):
                 raise FileNotFoundError(f'{what} {path!r} does not exist')
-        data = _read_json(det_file, 'detection file')
+        data = read_data_json(det_file, 'detection file')
         names: Dict[int, str] = {}
         if images_file is not None:
-            info = _read_json(images_file, 'images file')
+            info = read_data_json(images_file, 'images file')
             if not isinstance(info, dict) or not isinstance(
                     info.get('images'), list):
                 raise DataFileError(
                     f'images file {images_file!r} has no "images" list of '
                     f'{{"id", "file_name"}} (a COCO annotation or image-info '
                     f'file)')
+            bad = [
+                i for i, img in enumerate(info['images'])
+                if not isinstance(img, dict)
+                or not isinstance(img.get('file_name'), str)
+                or isinstance(img.get('id'), (list, dict, type(None)))
+            ]
+            if bad:
+                raise DataFileError(
+                    f'images file {images_file!r}: images{bad[:3]} are not '
+                    f'{{"id", "file_name"}} entries')
             names = {
                 img['id']: osp.basename(img['file_name'])
                 for img in info['images']
             }
         if isinstance(data, list) and data and all(
-                isinstance(d, dict) and 'file_name' in d for d in data):
+                isinstance(d, dict) and isinstance(d.get('file_name'), str)
+                for d in data):
             for d in data:  # entries that name their image directly
                 d.setdefault('image_id', osp.basename(d['file_name']))
                 names.setdefault(d['image_id'], osp.basename(d['file_name']))

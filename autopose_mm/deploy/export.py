@@ -9,9 +9,7 @@ and returns the head's outputs: ``heatmaps`` for a heatmap head, one
 outside, as in MMPose's own pipeline, so any runtime can run the file.
 """
 import copy
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -19,6 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from ..utils.fusion import fuse_conv_bn
+from ..utils.io import atomic_path
 
 META_OUTPUTS = 'autopose.outputs'  # ONNX metadata: how to rebuild the head
 
@@ -86,11 +85,7 @@ def export_onnx(estimator: nn.Module,
     dynamic_axes = None
     if dynamic_batch:
         dynamic_axes = {n: {0: 'batch'} for n in ['input'] + names}
-    out_dir = osp.dirname(osp.abspath(out_file))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.onnx', dir=out_dir)
-    os.close(fd)
-    try:
+    with atomic_path(out_file, suffix='.onnx') as tmp:
         with torch.no_grad():
             torch.onnx.export(
                 HeadOutputs(model), (example, ),
@@ -103,14 +98,30 @@ def export_onnx(estimator: nn.Module,
                 dynamo=False)
         proto = onnx.load(tmp)
         onnx.checker.check_model(proto)
+        check_finite_initializers(proto, out_file)
         entry = proto.metadata_props.add()
         entry.key, entry.value = META_OUTPUTS, ','.join(names)
         onnx.save(proto, tmp)
-        os.replace(tmp, out_file)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
     return names
+
+
+def check_finite_initializers(proto, where: str) -> None:
+    """Refuse an ONNX graph whose weights hold NaN or infinite values.
+
+    Raises:
+        FloatingPointError: Names the file and the first initializers.
+    """
+    from onnx import numpy_helper
+    bad = []
+    for init in proto.graph.initializer:
+        value = numpy_helper.to_array(init)
+        if value.dtype.kind == 'f' and not np.isfinite(value).all():
+            bad.append(init.name)
+    if bad:
+        raise FloatingPointError(
+            f'ONNX file {where}: {len(bad)} weights hold NaN or infinite '
+            f'values (first: {", ".join(bad[:3])}); its outputs would be '
+            f'meaningless. Export it again from a good checkpoint')
 
 
 class OnnxRuntimeNetwork:
@@ -127,6 +138,15 @@ class OnnxRuntimeNetwork:
             raise FileNotFoundError(f'ONNX file {onnx_file!r} does not exist; '
                                     f'export one with '
                                     f'tools/deployment/pytorch2onnx.py')
+        import onnx
+        try:
+            proto = onnx.load(onnx_file)
+        except Exception as e:
+            raise ValueError(
+                f'{onnx_file!r} is not an ONNX file ({type(e).__name__}); '
+                f'export one with tools/deployment/pytorch2onnx.py') from None
+        check_finite_initializers(proto, onnx_file)
+        del proto
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads

@@ -437,6 +437,46 @@ def environment(runtime: str, threads: int) -> Dict:
             python=platform.python_version()))
 
 
+MAX_OFFSET_MS = 1e4  # a correction offset beyond 10 s is not a fit
+
+
+def check_table_fields(path: str, meta: Dict,
+                       correction: Optional[Dict]) -> None:
+    """The fields a table's predictions depend on: the runtime, the
+    thread count and the correction ``scale * sum + offset_ms``.
+
+    Raises:
+        ValueError: Naming the file and the field.
+    """
+
+    def bad(field: str, value, expected: str) -> ValueError:
+        return ValueError(f'latency table {path}: {field} is {value!r}, '
+                          f'expected {expected}; rebuild the table with '
+                          f'tools/analysis/latency_table.py')
+
+    if meta['runtime'] not in RUNTIMES:
+        raise bad('meta.runtime', meta['runtime'],
+                  f'one of {", ".join(RUNTIMES)}')
+    threads = meta['threads']
+    if isinstance(threads,
+                  bool) or not isinstance(threads, int) or threads < 1:
+        raise bad('meta.threads', threads, 'a positive integer')
+    if correction is None:
+        return
+    if not isinstance(correction, dict):
+        raise bad('correction', correction, 'a dict or null')
+    scale, offset = correction.get('scale'), correction.get('offset_ms')
+    if not isinstance(
+            scale,
+        (int, float)) or not math.isfinite(scale) or not 0 < scale <= 100:
+        raise bad('correction.scale', scale, 'a finite number in (0, 100]')
+    if not isinstance(offset,
+                      (int, float)) or not math.isfinite(offset) or abs(
+                          offset) > MAX_OFFSET_MS:
+        raise bad('correction.offset_ms', offset,
+                  f'a finite number of at most {MAX_OFFSET_MS:g} ms')
+
+
 class TableMismatch(ValueError):
     """A latency table that does not describe this machine or runtime."""
 
@@ -540,6 +580,7 @@ class LatencyTable:
         if any(not math.isfinite(v) or v < 0 for v in entries.values()):
             raise ValueError(f'{path} holds a negative or non-finite '
                              f'latency: rebuild it')
+        check_table_fields(path, meta, data.get('correction'))
         table = cls(meta, entries, data.get('correction'),
                     data.get('validation'), path, data.get('networks'),
                     data.get('samples'))
@@ -619,6 +660,12 @@ class LatencyTable:
             total = (
                 self.correction['scale'] * total +
                 self.correction['offset_ms'])
+        if not math.isfinite(total) or total <= 0:
+            raise ValueError(
+                f'latency table {self.path or "(unsaved)"} predicts '
+                f'{total} ms for this network: its correction '
+                f'{self.correction} does not fit it. Rebuild the table with '
+                f'more calibration networks (--calibrate)')
         return total
 
     def fit_correction(self, sums: Sequence[float],

@@ -34,8 +34,8 @@ def load_pose_model(config: str,
         state = load_from_local_safely(checkpoint, map_location='cpu')
     if genotype is not None:
         cfg.model.genotype = genotype
-    elif state is not None and stored_genotype(state) is not None:
-        cfg.model.genotype = stored_genotype(state)
+    elif state is not None and stored_genotype(state, checkpoint) is not None:
+        cfg.model.genotype = stored_genotype(state, checkpoint)
         print_log(
             f'using the genotype stored in {checkpoint}', logger='current')
     for part in ('backbone', 'neck', 'head'):

@@ -12,6 +12,7 @@ Both are in the configs' ``custom_hooks``; ``tools/train.py`` and
 import math
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
@@ -111,10 +112,15 @@ def check_checkpoint(model: nn.Module,
     """
     _check_genotype(model, checkpoint, where, partial)
     state = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state, dict):
+        raise CheckpointMismatchError(
+            f'checkpoint {where}: its state_dict is a '
+            f'{type(state).__name__}, not a dict of tensors')
     state = {
         (k[len('module.'):] if k.startswith('module.') else k): v
         for k, v in state.items()
     }
+    check_finite_weights(state, where)
     missing, unexpected, shapes = compare_state_dicts(model.state_dict(),
                                                       state)
     if not (missing or unexpected or shapes):
@@ -141,22 +147,72 @@ def check_checkpoint(model: nn.Module,
         'head), set load_partial=True (tools: --partial-load).')
 
 
-def stored_genotype(checkpoint: dict) -> Optional[Dict[str, Any]]:
-    """The genotype a checkpoint records in its meta, if any."""
-    return (checkpoint.get('meta') or {}).get('genotype')
+def stored_genotype(checkpoint: dict,
+                    where: str = 'the checkpoint') -> Optional[Dict[str, Any]]:
+    """The genotype a checkpoint records in its meta, if any, validated
+    (defaults such as ``concat`` filled in).
+
+    Raises:
+        CheckpointMismatchError: The checkpoint is not a dict, or its
+            ``meta['genotype']`` is not a valid genotype; names ``where``.
+    """
+    if not isinstance(checkpoint, dict):
+        raise CheckpointMismatchError(
+            f'checkpoint {where} holds a {type(checkpoint).__name__}, not a '
+            f'dict of weights')
+    meta = checkpoint.get('meta') or {}
+    if not isinstance(meta, dict):
+        raise CheckpointMismatchError(
+            f'checkpoint {where}: its "meta" is a {type(meta).__name__}, '
+            f'not a dict')
+    stored = meta.get('genotype')
+    if stored is None:
+        return None
+    if not isinstance(stored, dict):
+        raise CheckpointMismatchError(
+            f'checkpoint {where}: meta["genotype"] is a '
+            f'{type(stored).__name__}, not a genotype mapping; it was not '
+            f'saved by this package. Give the genotype it was trained with '
+            f'(--genotype FILE or model.genotype)')
+    try:
+        return Genotype.from_dict(stored).to_dict()
+    except ValueError as e:
+        raise CheckpointMismatchError(
+            f'checkpoint {where}: the genotype in meta["genotype"] is not '
+            f'valid: {e}') from None
+
+
+def non_finite_weights(state: Dict[str, Any]) -> List[str]:
+    """Names of the floating-point tensors of ``state`` that hold a NaN or
+    an infinity."""
+    return [
+        k for k, v in state.items() if torch.is_tensor(v)
+        and v.is_floating_point() and not bool(torch.isfinite(v).all())
+    ]
+
+
+def check_finite_weights(state: Dict[str, Any], where: str) -> None:
+    """Refuse weights (parameters and buffers such as BN statistics) with
+    NaN or infinite values: every prediction of them would be garbage.
+
+    Raises:
+        FloatingPointError: Names the checkpoint and the first tensors.
+    """
+    bad = non_finite_weights(state)
+    if bad:
+        raise FloatingPointError(
+            f'checkpoint {where}: {len(bad)} tensors hold NaN or infinite '
+            f'values (first: {", ".join(bad[:SHOWN])}); its predictions '
+            f'would be meaningless. Use an earlier checkpoint of the run')
 
 
 def _check_genotype(model: nn.Module, checkpoint: dict, where: str,
                     partial: bool) -> None:
-    stored = stored_genotype(checkpoint)
+    stored = stored_genotype(checkpoint, where)
     genotype = model_genotype(model)
     if stored is None or genotype is None:
         return
     ours = _architecture(genotype.to_dict())
-    try:  # compare the normalised forms (defaults such as concat filled in)
-        stored = Genotype.from_dict(stored).to_dict()
-    except (ValueError, TypeError):
-        pass
     differs = [k for k, v in _architecture(stored).items() if ours[k] != v]
     if not differs:
         return
@@ -194,11 +250,7 @@ class CheckpointGuardHook(Hook):
     priority = 'VERY_HIGH'
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        bad = [
-            k for k, v in checkpoint.get('state_dict', {}).items()
-            if torch.is_tensor(v) and v.is_floating_point()
-            and not bool(torch.isfinite(v).all())
-        ]
+        bad = non_finite_weights(checkpoint.get('state_dict', {}))
         if bad:
             raise FloatingPointError(
                 f'refusing to save a checkpoint at epoch {runner.epoch + 1}, '
@@ -211,20 +263,75 @@ class CheckpointGuardHook(Hook):
             checkpoint.setdefault('meta', {})['genotype'] = genotype.to_dict()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        where = runner.cfg.get('load_from') or 'the checkpoint'
         check_checkpoint(
             unwrap(runner.model),
             checkpoint,
-            where=runner.cfg.get('load_from') or 'the checkpoint',
+            where=where,
             partial=bool(runner.cfg.get('load_partial', False)))
+        if getattr(runner, '_resume', False):
+            check_resumable(checkpoint, runner, where)
+
+
+def _group_keys(state: Any) -> Any:
+    """The settings each parameter group of an optimiser state holds (for
+    a dict of optimisers, by name), without the values."""
+    if isinstance(state, dict) and 'param_groups' in state:
+        return [
+            sorted(set(g) - {'params', 'initial_lr'})
+            for g in state['param_groups']
+        ]
+    if isinstance(state, dict):
+        return {k: _group_keys(v) for k, v in state.items()}
+    return None
+
+
+def check_resumable(checkpoint: dict, runner, where: str) -> None:
+    """A checkpoint to resume from must hold the training state (epoch,
+    iteration, optimiser) of an optimiser of the same kind.
+
+    Raises:
+        CheckpointMismatchError: Names the checkpoint and what it lacks or
+            what differs, and how to start from its weights instead.
+    """
+    meta = checkpoint.get('meta')
+    lacking = [
+        k for k in ('epoch', 'iter')
+        if not isinstance(meta, dict) or k not in meta
+    ]
+    if 'optimizer' not in checkpoint:
+        lacking.append('optimizer')
+    if lacking:
+        raise CheckpointMismatchError(
+            f'cannot resume from checkpoint {where}: it holds weights only '
+            f'(no {", ".join(lacking)}), not a training state. To start a '
+            f'new training from its weights, use load_from={where} '
+            f'(--cfg-options load_from=...) without --resume')
+    wrapper = getattr(runner, 'optim_wrapper', None)
+    if wrapper is None or not hasattr(wrapper, 'state_dict'):
+        return
+    ours = _group_keys(wrapper.state_dict())
+    theirs = _group_keys(checkpoint['optimizer'])
+    if ours != theirs:
+        raise CheckpointMismatchError(
+            f'cannot resume from checkpoint {where}: its optimiser state '
+            f'has the settings {theirs}, the config\'s optimiser '
+            f'{ours}; it was trained with another optimiser. Resume with '
+            f'the optimiser it was trained with, or start from its weights '
+            f'with load_from={where} without --resume')
 
 
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
-    """Stop training at the first NaN or infinite loss.
+    """Stop training at the first NaN or infinite loss, and evaluation at
+    the first NaN or infinite predicted keypoint.
 
     It runs before the checkpoint and logger hooks of the same iteration, so
     nothing computed from the non-finite state is saved or logged as a
-    result; the last checkpoint stays the latest one.
+    result; the last checkpoint stays the latest one. A non-finite
+    prediction (from non-finite boxes or weights) stops validation and
+    testing before a metric is computed from it: COCO's evaluation would
+    count NaN keypoints as matches.
     """
 
     priority = 'VERY_HIGH'
@@ -247,3 +354,41 @@ class NonFiniteLossHook(Hook):
                     f'from this state. Lower the learning rate or check the '
                     f'data, then resume from the last checkpoint in '
                     f'{runner.work_dir}.')
+
+    def _check_predictions(self, runner, batch_idx: int, outputs: Any,
+                           mode: str) -> None:
+        for sample in outputs or ():
+            pred = getattr(sample, 'pred_instances', None)
+            if pred is None:
+                continue
+            for name in ('keypoints', 'keypoint_scores', 'bboxes'):
+                value = pred.get(name) if hasattr(pred, 'get') else None
+                if value is None:
+                    continue
+                if torch.is_tensor(value):
+                    finite = bool(torch.isfinite(value).all())
+                else:
+                    finite = bool(np.isfinite(np.asarray(value)).all())
+                if finite:
+                    continue
+                image = sample.metainfo.get('img_path', '?')
+                raise FloatingPointError(
+                    f'{mode}: the prediction for {image} (batch '
+                    f'{batch_idx + 1}) has non-finite {name}; no metric is '
+                    f'computed from it. Check the person boxes (bbox_file) '
+                    f'and the weights (a NaN in a checkpoint is refused when '
+                    f'it is loaded)')
+
+    def after_val_iter(self,
+                       runner,
+                       batch_idx: int,
+                       data_batch: Any = None,
+                       outputs: Optional[Sequence] = None) -> None:
+        self._check_predictions(runner, batch_idx, outputs, 'validation')
+
+    def after_test_iter(self,
+                        runner,
+                        batch_idx: int,
+                        data_batch: Any = None,
+                        outputs: Optional[Sequence] = None) -> None:
+        self._check_predictions(runner, batch_idx, outputs, 'testing')

@@ -577,7 +577,7 @@ class SinglePathSearchLoop(CellSearchLoop):
         from mmengine.config import Config
 
         from ..datasets import ensure_sample_data
-        from ..utils.io import atomic_write_text
+        from ..utils.io import read_result, write_result
         from .search_eval import pick_metric, train_many
         cfg = Config.fromfile(self.rerank['config'])
         ensure_sample_data(cfg)
@@ -600,10 +600,9 @@ class SinglePathSearchLoop(CellSearchLoop):
         for place, (_, work_dir, _, _) in enumerate(jobs):
             path = osp.join(work_dir, 'result.json')
             if osp.isfile(path):
-                with open(path) as f:
-                    saved = json.load(f)
-                if saved.get('identity') == identity[place]:
-                    done[place] = saved['metrics']
+                saved = read_result(path, identity[place])
+                if saved is not None:
+                    done[place] = saved
         todo = [p for p in range(len(jobs)) if p not in done]
         for n, metrics in train_many(cfg, [jobs[p] for p in todo],
                                      self.rerank['jobs']):
@@ -614,11 +613,9 @@ class SinglePathSearchLoop(CellSearchLoop):
                     f'rerank: candidate {shortlist[place]} trained to a '
                     f'non-finite {key} ({metrics[key]}); see '
                     f'{jobs[place][1]}')
-            atomic_write_text(
-                osp.join(jobs[place][1], 'result.json'),
-                json.dumps(
-                    dict(identity=identity[place], metrics=metrics),
-                    allow_nan=False))
+            write_result(
+                osp.join(jobs[place][1], 'result.json'), metrics,
+                identity[place])
             done[place] = metrics
             self.runner.logger.info(
                 f'rerank: {len(done)}/{len(jobs)} trained (candidate '

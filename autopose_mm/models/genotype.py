@@ -13,15 +13,27 @@ where a ``CELL`` is ``{"edges": [[[op, input], [op, input]], ...],
 the given inputs. Input 0 and 1 are the cell's two (projected) inputs, older
 first; input ``2 + j`` is node ``j``.
 """
+import difflib
 import json
 import os.path as osp
 import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import yaml
 
 from ..utils.io import atomic_write_text
+from ..utils.limits import check_bounded, limit, read_structured
 from .operations import OPERATION_SPECS
 
 ENCODER_CELLS: Tuple[str, ...] = ('normal', 'reduce')
@@ -33,11 +45,37 @@ PUBLISHED_GENOTYPE = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'genotypes',
     'published.json')
 
+# what a genotype file may hold at its top level: the network, and what a
+# search records about how it found it
+NETWORK_FIELDS: Tuple[str,
+                      ...] = ('name', 'nodes', 'network', 'encoder', 'decoder')
+RECORD_FIELDS: Tuple[str, ...] = ('about', 'epoch', 'cost', 'budgets')
+
 Edge = Tuple[str, int]
 
 
 def _fail(where: str, problem: str) -> None:
     raise ValueError(f'genotype field {where!r}: {problem}')
+
+
+def nearest(key: Any, known: Iterable[str]) -> str:
+    """``'; did you mean 'x'?'`` for the known key closest to ``key``
+    (ignoring case), or ``''``."""
+    known = list(known)
+    lowered = {k.lower(): k for k in known}
+    close = difflib.get_close_matches(
+        str(key).lower(), list(lowered), n=1, cutoff=0.6)
+    return f'; did you mean {lowered[close[0]]!r}?' if close else ''
+
+
+def _refuse_unknown(where: str, data: Mapping, known: Sequence[str],
+                    what: str) -> None:
+    for key in data:
+        if key not in known:
+            _fail(
+                f'{where}.{key}' if where != '<root>' else str(key),
+                f'unknown {what}{nearest(key, known)} (allowed: '
+                f'{", ".join(known)})')
 
 
 @dataclass(frozen=True)
@@ -57,17 +95,25 @@ class CellGenotype:
         return len(self.edges)
 
     @classmethod
-    def from_dict(cls, data: Any, nodes: int, where: str) -> 'CellGenotype':
-        """Validate and convert ``{'edges': ..., 'concat': ...}``."""
+    def from_dict(cls,
+                  data: Any,
+                  nodes: int,
+                  where: str,
+                  reduction: bool = False) -> 'CellGenotype':
+        """Validate and convert ``{'edges': ..., 'concat': ...}``.
+
+        Args:
+            data: The cell as plain data.
+            nodes (int): Intermediate nodes the cell must have.
+            where (str): The cell's field, for messages.
+            reduction (bool): A reduction cell, whose edges from its two
+                inputs run at stride 2 (an operation must be defined there).
+        """
         if not isinstance(data, Mapping):
             _fail(
                 where, f'expected a mapping with "edges" and "concat", got '
                 f'{type(data).__name__}')
-        unknown = set(data) - {'edges', 'concat'}
-        if unknown:
-            _fail(
-                where, f'unknown keys {sorted(unknown)}; allowed keys: '
-                f'edges, concat')
+        _refuse_unknown(where, data, ('edges', 'concat'), 'key')
         if 'edges' not in data:
             _fail(where, 'missing "edges"')
         raw_edges = data['edges']
@@ -92,19 +138,32 @@ class CellGenotype:
                     _fail(edge_where, f'expected [operation, input], got '
                           f'{edge!r}')
                 op, src = edge
-                if op not in OPERATION_SPECS:
+                if not isinstance(op, str) or op not in OPERATION_SPECS:
+                    hint = nearest(op, OPERATION_SPECS) if isinstance(
+                        op, str) else ''
                     _fail(
-                        edge_where, f'unknown operation {op!r}; allowed '
-                        f'operations: {", ".join(OPERATION_SPECS)}')
+                        edge_where, f'unknown operation {op!r}{hint} '
+                        f'(allowed operations: {", ".join(OPERATION_SPECS)})')
                 if isinstance(src, bool) or not isinstance(src, int) or \
                         not 0 <= src < 2 + k:
                     _fail(
                         edge_where, f'input {src!r} out of range; node '
                         f'{k} may read inputs 0..{1 + k}')
+                stride = 2 if reduction and src < 2 else 1
+                if stride not in OPERATION_SPECS[op].strides:
+                    _fail(
+                        edge_where, f'operation {op!r} is not defined at '
+                        f'stride {stride}, which an edge from input {src} of '
+                        f'a reduction cell has; strides of {op!r}: '
+                        f'{list(OPERATION_SPECS[op].strides)}')
                 node_edges.append((op, src))
             edges.append(tuple(node_edges))
         expected = list(range(2, 2 + nodes))
-        concat = list(data.get('concat', expected))
+        concat = data.get('concat', expected)
+        if not isinstance(concat, Sequence) or isinstance(concat, str):
+            _fail(f'{where}.concat', f'expected the list {expected}, got '
+                  f'{concat!r}')
+        concat = list(concat)
         if concat != expected:
             _fail(
                 f'{where}.concat', f'must list every intermediate node, '
@@ -149,6 +208,13 @@ class Genotype:
         """Validate a genotype given as plain data and convert it."""
         if not isinstance(data, Mapping):
             _fail('<root>', f'expected a mapping, got {type(data).__name__}')
+        _refuse_unknown('<root>', data, NETWORK_FIELDS + RECORD_FIELDS,
+                        'top-level field')
+        name = data.get('name', '')
+        if not isinstance(name, str) or len(name) > 256:
+            _fail(
+                'name', f'expected a string of at most 256 characters, '
+                f'got {type(name).__name__}')
         nodes = data.get('nodes', 4)
         if isinstance(nodes, bool) or not isinstance(nodes, int) or nodes < 1:
             _fail('nodes', f'expected a positive integer, got {nodes!r}')
@@ -160,24 +226,25 @@ class Genotype:
                 _fail(
                     group, f'missing or not a mapping; expected the cells '
                     f'{", ".join(names)}')
-            unknown = set(section) - set(names)
-            if unknown:
-                _fail(
-                    group, f'unknown cells {sorted(unknown)}; allowed '
-                    f'cells: {", ".join(names)}')
-            for name in names:
-                if name not in section:
+            _refuse_unknown(group, section, names, 'cell')
+            for cell in names:
+                if cell not in section:
                     _fail(
-                        f'{group}.{name}', f'missing cell; {group} needs '
+                        f'{group}.{cell}', f'missing cell; {group} needs '
                         f'the cells {", ".join(names)}')
-                cells[name] = CellGenotype.from_dict(section[name], nodes,
-                                                     f'{group}.{name}')
+                cells[cell] = CellGenotype.from_dict(
+                    section[cell],
+                    nodes,
+                    f'{group}.{cell}',
+                    reduction=cell == 'reduce')
         layout = None
         if 'network' in data:
             network = data['network']
-            if not isinstance(network, Mapping) or set(network) != {
-                    'cells_per_scale'
-            }:
+            if not isinstance(network, Mapping):
+                _fail('network', 'expected {"cells_per_scale": [n1, n2, n3, '
+                      'n4]}')
+            _refuse_unknown('network', network, ('cells_per_scale', ), 'key')
+            if 'cells_per_scale' not in network:
                 _fail('network', 'expected {"cells_per_scale": [n1, n2, n3, '
                       'n4]}')
             layout = network['cells_per_scale']
@@ -189,12 +256,12 @@ class Genotype:
                     f'integers (cells at 1/4, 1/8, 1/16, 1/32), got '
                     f'{layout!r}')
             layout = tuple(layout)
-        extra = {
-            k: v
-            for k, v in data.items()
-            if k not in ('name', 'nodes', 'encoder', 'decoder', 'network')
-        }
-        return cls(cells, nodes, str(data.get('name', '')), extra, layout)
+        extra = {k: v for k, v in data.items() if k in RECORD_FIELDS}
+        check_bounded(
+            extra, 'genotype record fields '
+            f'({", ".join(RECORD_FIELDS)})', limit('genotype_items'),
+            limit('nesting'))
+        return cls(cells, nodes, name, extra, layout)
 
     def to_dict(self) -> Dict[str, Any]:
         out: Dict[str, Any] = dict(name=self.name, nodes=self.nodes)
@@ -212,28 +279,16 @@ class Genotype:
             raise FileNotFoundError(
                 f'genotype file {path!r} does not exist; pass a JSON/YAML '
                 f'genotype file, a dict, or "published"')
-        with open(path) as f:
-            text = f.read()
-        try:
-            if path.endswith(('.yaml', '.yml')):
-                data = yaml.safe_load(text)
-            else:
-                data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(
-                f'genotype file {path!r} is not valid JSON: {e.msg} (line '
-                f'{e.lineno}, column {e.colno})') from None
-        except yaml.YAMLError as e:
-            mark = getattr(e, 'problem_mark', None)
-            at = (f' (line {mark.line + 1}, column {mark.column + 1})'
-                  if mark is not None else '')
-            raise ValueError(
-                f'genotype file {path!r} is not valid YAML: '
-                f'{getattr(e, "problem", None) or e}{at}') from None
+        data = read_structured(
+            path,
+            'genotype file',
+            limit('genotype_bytes'),
+            limit('genotype_items'),
+            bytes_limit='genotype_bytes')
         try:
             return cls.from_dict(data)
         except ValueError as e:
-            raise ValueError(f'{path}: {e}') from None
+            raise ValueError(f'genotype file {path!r}: {e}') from None
 
     def dump(self, path: str) -> None:
         """Write the genotype atomically as JSON or YAML (by extension)."""
@@ -247,7 +302,7 @@ class Genotype:
 
 def _compact_json(data: Dict[str, Any]) -> str:
     """JSON with one line per node: ``[["std_conv_3x3", 1], ...]``."""
-    text = json.dumps(data, indent=2)
+    text = json.dumps(data, indent=2, allow_nan=False)
     # [\n "op",\n 1\n] -> ["op", 1]
     text = re.sub(r'\[\s+("[a-z0-9_]+"),\s+(\d+)\s+\]', r'[\1, \2]', text)
     # a node's edge list on one line

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from .limits import limit, limit_hint
+
 
 class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint pickles objects outside the allow-list."""
@@ -129,10 +131,48 @@ def _read_error(filename: str, error: Exception) -> CheckpointReadError:
     """Describe why a file could not be read as a checkpoint, in words that
     do not suggest loosening the safety of the load."""
     cause = str(error).split('. ')[0].strip() or type(error).__name__
+    if 'weights_only' in cause or 'Weights only' in cause:
+        cause = 'not a checkpoint of tensors'
     return CheckpointReadError(
         f'checkpoint {filename} could not be read: it is truncated, damaged '
         f'or not a PyTorch checkpoint ({type(error).__name__}: {cause}). '
         f'Check the path, or copy or download the file again.')
+
+
+# a record that inflates more than this many times its stored size is a zip
+# bomb: torch.save stores records uncompressed
+MAX_INFLATION = 100
+
+
+def check_checkpoint_size(filename: str) -> None:
+    """Refuse a checkpoint whose records would take more memory than
+    ``limit('checkpoint_bytes')``, or whose records are compressed far
+    beyond what ``torch.save`` writes (a zip bomb), before reading them.
+
+    Raises:
+        CheckpointReadError: Naming the file, the size and the limit.
+    """
+    if not zipfile.is_zipfile(filename):
+        total = osp.getsize(filename)
+    else:
+        try:
+            with zipfile.ZipFile(filename) as archive:
+                records = archive.infolist()
+        except (zipfile.BadZipFile, OSError) as e:
+            raise _read_error(filename, e) from None
+        total = sum(r.file_size for r in records)
+        for r in records:
+            if r.file_size > 2**20 and r.file_size > MAX_INFLATION * max(
+                    r.compress_size, 1):
+                raise CheckpointReadError(
+                    f'checkpoint {filename}: record {r.filename!r} inflates '
+                    f'from {r.compress_size} to {r.file_size} bytes; '
+                    f'torch.save does not compress its records, so this '
+                    f'file was not written by it. Refusing to load it')
+    if total > limit('checkpoint_bytes'):
+        raise CheckpointReadError(
+            f'checkpoint {filename} holds {total} bytes of records, more '
+            f'than this package loads {limit_hint("checkpoint_bytes")}')
 
 
 def load_from_local_safely(
@@ -163,6 +203,7 @@ def load_from_local_safely(
         raise CheckpointReadError(
             f'checkpoint {filename} is empty (0 bytes); it was probably cut '
             f'off while being written or copied')
+    check_checkpoint_size(filename)
     allowed = safe_globals()
     try:
         with torch.serialization.safe_globals(allowed):
@@ -171,8 +212,8 @@ def load_from_local_safely(
     except pickle.UnpicklingError as e:
         try:
             found = pickled_globals(filename)
-        except CheckpointReadError:
-            raise
+        except CheckpointReadError as err:
+            raise err from None  # torch's message would advise unsafe loading
         except Exception:
             raise _read_error(filename, e) from None
         refused = sorted(

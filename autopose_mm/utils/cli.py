@@ -1,9 +1,10 @@
 """Command-line pieces shared by the tools."""
 import argparse
 import difflib
+import inspect
 import os
 import os.path as osp
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Set, Tuple
 
 from mmengine.config import Config, DictAction
 
@@ -70,25 +71,108 @@ RUNNER_KEYS = ('model', 'work_dir', 'train_dataloader', 'val_dataloader',
                'visualizer', 'default_scope', 'randomness', 'experiment_name',
                'runner_type', 'custom_imports', 'load_partial')
 
+# settings MMPose's estimators and heads read from a test_cfg dict, which has
+# no type to read them from
+TEST_CFG_KEYS = ('flip_test', 'flip_mode', 'shift_heatmap', 'shift_coords',
+                 'output_heatmaps', 'output_keypoint_indices',
+                 'blur_kernel_size', 'align_corners', 'input_size',
+                 'multiscale_test', 'restore_heatmap_size', 'max_instances',
+                 'max_num_people', 'nms_dist_thr', 'nms_joints_thr',
+                 'score_threshold')
+
+
+def _suggest(key: str, known: Iterable[str], cutoff: float = 0.6) -> str:
+    close = difflib.get_close_matches(key, sorted(known), n=3, cutoff=cutoff)
+    return (f'; did you mean {" or ".join(repr(c) for c in close)}?'
+            if close else '')
+
+
+def _registered_class(type_name):
+    """The class a config's ``type`` names, looked up in MMPose's
+    registries (which reach MMEngine's), or None."""
+    if not isinstance(type_name, str):
+        return type_name if isinstance(type_name, type) else None
+    from mmpose import registry
+    for name in ('MODELS', 'HOOKS', 'DATASETS', 'TRANSFORMS', 'METRICS',
+                 'LOOPS', 'OPTIM_WRAPPERS', 'OPTIMIZERS', 'PARAM_SCHEDULERS',
+                 'VISUALIZERS', 'VISBACKENDS', 'DATA_SAMPLERS', 'EVALUATORS',
+                 'KEYPOINT_CODECS', 'LOG_PROCESSORS'):
+        reg = getattr(registry, name, None)
+        try:
+            found = reg.get(type_name) if reg is not None else None
+        except Exception:  # a scope that is not imported
+            found = None
+        if found is not None:
+            return found
+    return None
+
+
+def _known_keys(node: dict, path: str) -> Optional[Tuple[Set[str], bool]]:
+    """The keys a config dict may hold, and whether that set is complete
+    (False: the class also takes ``**kwargs``, so only near misses of its
+    named arguments are refused); None when it cannot be known."""
+    if path.split('.')[-1] == 'test_cfg' and 'type' not in node:
+        return set(node) | set(TEST_CFG_KEYS), True
+    cls = _registered_class(node.get('type'))
+    if cls is None:
+        return None
+    try:
+        signature = inspect.signature(
+            cls.__init__ if isinstance(cls, type) else cls)
+    except (TypeError, ValueError):
+        return None
+    params = {
+        n
+        for n, p in signature.parameters.items()
+        if n != 'self' and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    }
+    var_kw = any(p.kind == p.VAR_KEYWORD
+                 for p in signature.parameters.values())
+    # 'priority' is read by the runner when it registers a hook
+    return params | set(node) | {'type', 'priority'}, not var_kw
+
 
 def check_option_keys(cfg: Config, options: Iterable[str]) -> None:
-    """Refuse ``--cfg-options`` whose top-level key is neither in the config
-    nor a setting the runner reads, naming the closest existing keys.
+    """Refuse ``--cfg-options`` keys that would be ignored, naming the
+    closest existing keys: a top-level key that is neither in the config nor
+    a setting the runner reads, and a nested key that the dict it goes into
+    cannot take (a ``type``'s constructor arguments, or MMPose's
+    ``test_cfg`` settings). A class that also takes ``**kwargs`` accepts new
+    keys except near misses of its named arguments.
 
     Raises:
         KeyError: For the first unknown key.
     """
     known = set(cfg.keys()) | set(RUNNER_KEYS)
     for option in options:
-        top = option.split('.')[0]
-        if top in known:
-            continue
-        close = difflib.get_close_matches(top, sorted(known), n=3)
-        hint = (f'; did you mean {" or ".join(repr(c) for c in close)}?'
-                if close else '')
-        raise KeyError(
-            f'--cfg-options {option}: the config has no top-level setting '
-            f'{top!r}{hint} (a new top-level key would be ignored)')
+        parts = option.split('.')
+        top = parts[0]
+        if top not in known:
+            raise KeyError(
+                f'--cfg-options {option}: the config has no top-level '
+                f'setting {top!r}{_suggest(top, known)} (a new top-level '
+                f'key would be ignored)')
+        node = cfg.get(top)
+        for i, key in enumerate(parts[1:], 1):
+            if not isinstance(node, dict):
+                break  # a list index, or a new sub-tree: nothing to compare
+            if key in node:
+                node = node[key]
+                continue
+            path = '.'.join(parts[:i])
+            allowed = _known_keys(node, path)
+            if allowed is None:
+                break
+            keys, complete = allowed
+            if key in keys:
+                break  # a setting the dict may take, given here first
+            hint = _suggest(key, keys, cutoff=0.6 if complete else 0.8)
+            if complete or hint:
+                what = f' ({node["type"]!s})' if 'type' in node else ''
+                raise KeyError(
+                    f'--cfg-options {option}: {path}{what} has no setting '
+                    f'{key!r}{hint} (it would be ignored, or fail later)')
+            break
 
 
 def add_guard_hooks(cfg: Config) -> None:
@@ -181,6 +265,10 @@ def input_size(cfg: Config, shape: Optional[Iterable[int]]) -> tuple:
     """(H, W): ``shape`` when given, else the config codec's
     ``input_size`` (W, H)."""
     if shape:
+        if any(v < 32 for v in shape):
+            raise SystemExit(f'--shape {" ".join(map(str, shape))}: the '
+                             f'network input must be at least 32x32 pixels '
+                             f'(the cells reach 1/32 scale)')
         return tuple(shape)
     codec = cfg.get('codec')
     if isinstance(codec, (list, tuple)):

@@ -1,16 +1,14 @@
 """Fail fast, before anything is built: dataset paths that are missing
 (with the expected layout), and annotation or detection files whose content
 is wrong (with the file's name and what to fix)."""
-import json
+import math
 import os.path as osp
 from typing import Any, Dict, Iterable, List, Optional, Set
 
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-# files above this size are left to the dataset to parse (COCO's training
-# annotations are 240 MB); the checks below read the smaller ones up front
-MAX_CHECKED_BYTES = 64 * 2**20
+from .limits import StructureError, limit, read_structured
 
 COCO_LAYOUT = """\
 data/coco
@@ -125,27 +123,102 @@ class DataFileError(ValueError):
     """An annotation or detection file exists but its content is wrong."""
 
 
-def _read_json(path: str, what: str) -> Optional[Any]:
-    """The parsed file, or None when it is too large to check up front."""
-    if osp.getsize(path) > MAX_CHECKED_BYTES:
-        return None
+SHOWN = 3  # offending entries named in a message
+
+
+def read_data_json(path: str, what: str) -> Any:
+    """The parsed file (UTF-8 JSON, keys unique, at most
+    ``limit('data_file_bytes')`` bytes)."""
     try:
-        with open(path) as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
+        return read_structured(
+            path, what, limit('data_file_bytes'), 0, yaml_ok=False)
+    except StructureError as e:
+        raise DataFileError(str(e)) from None
+
+
+def _finite_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _numbers(value: Any, count: Optional[int] = None) -> bool:
+    """``value`` is a list of finite numbers (of ``count`` values)."""
+    return (isinstance(value, (list, tuple))
+            and (count is None or len(value) == count)
+            and all(_finite_number(v) for v in value))
+
+
+def _complain(path: str, what: str, bad: List[str], total: int,
+              fix: str) -> None:
+    if bad:
+        shown = '; '.join(bad[:SHOWN])
+        more = f' (and {len(bad) - SHOWN} more)' if len(bad) > SHOWN else ''
+        raise DataFileError(f'{what} {path!r}: {len(bad)} of {total} '
+                            f'entries are wrong: {shown}{more}. {fix}')
+
+
+def _keypoint_count(path: str, data: dict) -> Optional[int]:
+    """Keypoints per person, from the person category's ``keypoints``."""
+    counts = {
+        len(c['keypoints'])
+        for c in data['categories']
+        if isinstance(c, dict) and isinstance(c.get('keypoints'), list)
+    }
+    if len(counts) > 1:
         raise DataFileError(
-            f'{what} {path!r} is not valid JSON: {e.msg} (line {e.lineno}, '
-            f'column {e.colno})') from None
-    except UnicodeDecodeError:
-        raise DataFileError(f'{what} {path!r} is not a JSON text file '
-                            f'(it is binary)') from None
+            f'annotation file {path!r}: the categories name different '
+            f'numbers of keypoints ({sorted(counts)})')
+    return counts.pop() if counts else None
+
+
+def _annotation_problem(ann: Any, num_keypoints: Optional[int],
+                        images: Dict[Any, Dict]) -> Optional[str]:
+    """What is wrong with one COCO annotation, or None."""
+    if not isinstance(ann, dict):
+        return f'a {type(ann).__name__}, not a dict'
+    lack = [k for k in ('image_id', 'bbox', 'keypoints') if k not in ann]
+    if lack:
+        return f'lacks {", ".join(lack)}'
+    if isinstance(ann['image_id'], (list, dict)) or \
+            ann['image_id'] not in images:
+        return (f'image_id {ann["image_id"]!r} is not among the file\'s '
+                f'images')
+    if not _numbers(ann['bbox'], 4) or ann['bbox'][2] < 0 or \
+            ann['bbox'][3] < 0:
+        return f'bbox {ann["bbox"]!r} is not 4 finite numbers [x, y, w, h]'
+    kpts = ann['keypoints']
+    if not _numbers(kpts) or len(kpts) % 3:
+        return ('keypoints are not finite numbers in (x, y, visibility) '
+                'triples')
+    if num_keypoints is not None and len(kpts) != 3 * num_keypoints:
+        return (f'{len(kpts)} keypoint values, but the category has '
+                f'{num_keypoints} keypoints ({3 * num_keypoints} values)')
+    if any(v not in (0, 1, 2) for v in kpts[2::3]):
+        return 'a keypoint visibility is not 0, 1 or 2'
+    if 'num_keypoints' in ann and (not isinstance(ann['num_keypoints'], int)
+                                   or isinstance(ann['num_keypoints'], bool)
+                                   or ann['num_keypoints'] < 0):
+        return (f'num_keypoints {ann["num_keypoints"]!r} is not a '
+                f'non-negative integer')
+    if 'area' in ann and (not _finite_number(ann['area']) or ann['area'] < 0):
+        return f'area {ann["area"]!r} is not a finite number >= 0'
+    if 'iscrowd' in ann and ann['iscrowd'] not in (0, 1):
+        return f'iscrowd {ann["iscrowd"]!r} is not 0 or 1'
+    return None
 
 
 def check_coco_annotations(path: str, data: Any) -> Dict[int, Dict]:
     """Check a COCO keypoint annotation file; returns its images by id.
 
+    Every annotation must be a dict with an ``image_id`` of the file's
+    images, a ``bbox`` of 4 finite numbers, ``keypoints`` of finite (x, y,
+    visibility) triples, one per keypoint of the category, visibilities 0,
+    1 or 2, and, where given, an integer ``num_keypoints`` and a finite
+    ``area`` >= 0 (COCO's evaluation weights people by it).
+
     Raises:
-        DataFileError: Not a COCO dict, missing keys, or no annotated person.
+        DataFileError: Not a COCO dict, missing keys, wrong entries (the
+            first few named), or no annotated person.
     """
     if not isinstance(data, dict):
         raise DataFileError(
@@ -159,12 +232,32 @@ def check_coco_annotations(path: str, data: Any) -> Dict[int, Dict]:
         raise DataFileError(
             f'annotation file {path!r} lacks {", ".join(lacking)}; a COCO '
             f'keypoint file has "images", "annotations" and "categories"')
-    for i, ann in enumerate(data['annotations']):
-        lack = [k for k in ('image_id', 'bbox', 'keypoints') if k not in ann]
-        if lack:
+    for key in ('images', 'annotations', 'categories'):
+        if not isinstance(data[key], list):
             raise DataFileError(
-                f'annotation file {path!r}: annotations[{i}] lacks '
-                f'{", ".join(lack)}')
+                f'annotation file {path!r}: "{key}" is a '
+                f'{type(data[key]).__name__}; it must be a list')
+    images = {}
+    for i, img in enumerate(data['images']):
+        if not isinstance(img, dict) or 'id' not in img:
+            raise DataFileError(
+                f'annotation file {path!r}: images[{i}] is not a dict with '
+                f'an "id"')
+        if isinstance(img['id'], (list, dict)):
+            raise DataFileError(
+                f'annotation file {path!r}: images[{i}] has id '
+                f'{img["id"]!r}; an image id is a number or a string')
+        images[img['id']] = img
+    num_keypoints = _keypoint_count(path, data)
+    bad = []
+    for i, ann in enumerate(data['annotations']):
+        problem = _annotation_problem(ann, num_keypoints, images)
+        if problem:
+            bad.append(f'annotations[{i}] {problem}')
+    _complain(
+        path, 'annotation file', bad, len(data['annotations']),
+        'Fix or drop these annotations (COCO keypoint format: '
+        'https://cocodataset.org/#format-data)')
     people = [
         a for a in data['annotations']
         if a.get('num_keypoints', 1) > 0 and not a.get('iscrowd', 0)
@@ -174,41 +267,47 @@ def check_coco_annotations(path: str, data: Any) -> Dict[int, Dict]:
             f'annotation file {path!r} has no annotated person (no '
             f'annotation with num_keypoints > 0); training and evaluation '
             f'need at least one')
-    images = {}
-    for i, img in enumerate(data['images']):
-        if 'id' not in img:
-            raise DataFileError(
-                f'annotation file {path!r}: images[{i}] lacks "id"')
-        images[img['id']] = img
     return images
 
 
 def check_mpii_annotations(path: str, data: Any) -> None:
     """Check an MPII-style JSON list of people (``image``, ``joints``,
-    ``center``, ``scale``)."""
+    ``center``, ``scale``), every number finite."""
     if not isinstance(data, list) or not data:
         raise DataFileError(
             f'annotation file {path!r} must be a non-empty list of people '
             f'(MPII format), got {type(data).__name__} of length '
             f'{len(data) if hasattr(data, "__len__") else "?"}')
+    bad = []
     for i, person in enumerate(data):
+        if not isinstance(person, dict):
+            bad.append(f'entry {i} is a {type(person).__name__}, not a dict')
+            continue
         lack = [
             k for k in ('image', 'joints', 'center', 'scale')
             if k not in person
         ]
         if lack:
-            raise DataFileError(f'annotation file {path!r}: entry {i} '
-                                f'lacks {", ".join(lack)}')
+            bad.append(f'entry {i} lacks {", ".join(lack)}')
+        elif not (_numbers(person['center'], 2)
+                  and _finite_number(person['scale']) and person['scale'] > 0
+                  and isinstance(person['joints'], list)
+                  and all(_numbers(j, 2) for j in person['joints'])):
+            bad.append(f'entry {i} has a center, scale or joint that is not '
+                       f'finite (scale must be > 0)')
+    _complain(path, 'annotation file', bad, len(data),
+              'Fix or drop these people')
 
 
 def check_detections(path: str, data: Any,
                      images: Optional[Dict[int, Dict]]) -> None:
     """Check a person detection file: a list of ``image_id``, ``bbox``
-    ``[x, y, w, h]`` and ``score``, for images of the annotation file.
-    Warns when the boxes look like ``[x1, y1, x2, y2]``.
+    ``[x, y, w, h]`` (finite, ``w, h >= 0``) and a finite ``score``, for
+    images of the annotation file. Warns when the boxes look like ``[x1,
+    y1, x2, y2]``.
 
     Raises:
-        DataFileError: Naming the file, the entry and the fix.
+        DataFileError: Naming the file, the first wrong entries and the fix.
     """
     fmt = ('a list of {"image_id": int, "bbox": [x, y, w, h], "score": '
            'float} (COCO detection results)')
@@ -217,19 +316,27 @@ def check_detections(path: str, data: Any,
                             f'empty or not a list')
     unknown: Set[Any] = set()
     outside = 0
+    bad = []
     for i, det in enumerate(data):
         if not isinstance(det, dict):
-            raise DataFileError(f'detection file {path!r}: entry {i} is not '
-                                f'a dict; the file must be {fmt}')
+            bad.append(f'entry {i} is a {type(det).__name__}, not a dict')
+            continue
         lack = [k for k in ('image_id', 'bbox', 'score') if k not in det]
         if lack:
-            raise DataFileError(f'detection file {path!r}: entry {i} lacks '
-                                f'{", ".join(lack)}; the file must be {fmt}')
+            bad.append(f'entry {i} lacks {", ".join(lack)}')
+            continue
         box = det['bbox']
-        if not isinstance(box, (list, tuple)) or len(box) != 4:
-            raise DataFileError(
-                f'detection file {path!r}: entry {i} has bbox {box!r}; a box '
-                f'is 4 numbers [x, y, w, h]')
+        if not _numbers(box, 4) or box[2] < 0 or box[3] < 0:
+            bad.append(f'entry {i} has bbox {box!r}, not 4 finite numbers '
+                       f'[x, y, w, h] with w, h >= 0')
+            continue
+        if not _finite_number(det['score']):
+            bad.append(f'entry {i} has score {det["score"]!r}, not a finite '
+                       f'number')
+            continue
+        if isinstance(det['image_id'], (list, dict)):
+            bad.append(f'entry {i} has image_id {det["image_id"]!r}')
+            continue
         if images is None:
             continue
         img = images.get(det['image_id'])
@@ -239,6 +346,8 @@ def check_detections(path: str, data: Any,
             x, y, w, h = box
             outside += (
                 x + w > 1.05 * img['width'] or y + h > 1.05 * img['height'])
+    _complain(path, 'detection file', bad, len(data),
+              f'The file must be {fmt}')
     if unknown:
         shown = ', '.join(str(u) for u in sorted(unknown, key=str)[:5])
         raise DataFileError(
@@ -258,7 +367,7 @@ def check_data_files(cfg: Config, loaders: Iterable[str]) -> None:
     """Read the annotation and detection files of the named dataloaders and
     check their content (see :func:`check_coco_annotations`,
     :func:`check_mpii_annotations`, :func:`check_detections`). Files larger
-    than ``MAX_CHECKED_BYTES`` are left to the dataset.
+    than ``limit('data_file_bytes')`` are refused.
 
     Raises:
         DataFileError: For the first wrong file, naming it.
@@ -271,15 +380,13 @@ def check_data_files(cfg: Config, loaders: Iterable[str]) -> None:
             ann = _join(ds.get('data_root', '') or '', ds.get('ann_file'))
             if not ann or not ann.endswith('.json'):
                 continue
-            data = _read_json(ann, 'annotation file')
+            data = read_data_json(ann, 'annotation file')
             images = None
-            if data is not None:
-                if 'mpii' in str(ds.get('type', '')).lower():
-                    check_mpii_annotations(ann, data)
-                else:
-                    images = check_coco_annotations(ann, data)
+            if 'mpii' in str(ds.get('type', '')).lower():
+                check_mpii_annotations(ann, data)
+            else:
+                images = check_coco_annotations(ann, data)
             bbox_file = ds.get('bbox_file')
             if bbox_file:
-                dets = _read_json(bbox_file, 'detection file')
-                if dets is not None:
-                    check_detections(bbox_file, dets, images)
+                dets = read_data_json(bbox_file, 'detection file')
+                check_detections(bbox_file, dets, images)

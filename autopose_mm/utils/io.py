@@ -1,8 +1,22 @@
-"""File helpers that never leave a partially written file behind."""
+"""File helpers: writes that never leave a partial file behind, strict JSON,
+outputs that may not replace inputs, and one run per work directory."""
+import errno
+import fcntl
+import json
+import math
 import os
 import os.path as osp
 import tempfile
-from typing import IO, Callable
+from contextlib import contextmanager
+from typing import IO, Any, Callable, Iterable, Iterator, Optional, Sequence
+
+
+def _shared_mode() -> int:
+    """The mode a newly created file gets under the current umask (what
+    ``open`` gives checkpoints and logs, e.g. 0644 under umask 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write(path: str,
@@ -12,21 +26,40 @@ def atomic_write(path: str,
 
     The content goes to a temporary file in the same directory, is flushed to
     disk and then renamed over ``path``, so a reader (or a run that is killed
-    half-way) sees either the old file or the complete new one.
+    half-way) sees either the old file or the complete new one. The file
+    gets the permissions of a plainly created file (readable by the group
+    and others where the umask allows), not the temporary file's 0600.
 
     Args:
         path (str): Destination path; parent directories are created.
         write (Callable): Called with the open temporary file.
         mode (str): ``'w'`` for text, ``'wb'`` for bytes.
     """
-    directory = osp.dirname(osp.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
-    try:
-        with os.fdopen(fd, mode) as f:
+    with atomic_path(path) as tmp:
+        with open(tmp, mode) as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+
+
+@contextmanager
+def atomic_path(path: str, suffix: str = '') -> Iterator[str]:
+    """A temporary path beside ``path`` to write to; on leaving the block
+    without an error it is renamed over ``path`` (with the permissions of a
+    plainly created file), otherwise removed.
+
+    Args:
+        path (str): Destination path; parent directories are created.
+        suffix (str): Ending of the temporary name (some writers choose the
+            format by it, e.g. ``'.onnx'``).
+    """
+    directory = osp.dirname(osp.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-', suffix=suffix)
+    os.close(fd)
+    try:
+        yield tmp
+        os.chmod(tmp, _shared_mode())
         os.replace(tmp, path)
     except BaseException:
         if osp.exists(tmp):
@@ -37,3 +70,180 @@ def atomic_write(path: str,
 def atomic_write_text(path: str, text: str) -> None:
     """Write ``text`` to ``path`` atomically (see :func:`atomic_write`)."""
     atomic_write(path, lambda f: f.write(text))
+
+
+def strict_json(data: Any, **kwargs) -> str:
+    """``json.dumps`` that refuses NaN and infinity (strict JSON).
+
+    Raises:
+        ValueError: A value is not finite; nothing is returned.
+    """
+    return json.dumps(data, allow_nan=False, **kwargs)
+
+
+def write_json(path: str, data: Any, **kwargs) -> None:
+    """Write ``data`` as strict JSON, atomically. A non-finite value raises
+    ``ValueError`` naming ``path`` before anything is written."""
+    try:
+        text = strict_json(data, **kwargs)
+    except ValueError as e:
+        raise ValueError(f'not writing {path}: {e} (a NaN or infinite value '
+                         f'is not a result)') from None
+    atomic_write_text(path, text)
+
+
+def _same(a: str, b: str) -> bool:
+    if osp.exists(a) and osp.exists(b):
+        return osp.samefile(a, b)
+    return osp.realpath(a) == osp.realpath(b)
+
+
+def check_output(
+    path: str,
+    flag: str,
+    inputs: Iterable[Optional[str]] = (),
+    suffixes: Sequence[str] = ()
+) -> None:
+    """Refuse an output path that would replace one of the inputs, has the
+    wrong ending, or cannot be written, before any work is done.
+
+    Args:
+        path (str): The output file.
+        flag (str): How the user named it (``'--out'``), for the message.
+        inputs (Iterable[str]): Files the command reads.
+        suffixes (Sequence[str]): Allowed endings (none: any).
+
+    Raises:
+        ValueError: The output is an input or has the wrong ending.
+        PermissionError: Its directory cannot be created or written.
+    """
+    for source in inputs:
+        if source and _same(path, source):
+            raise ValueError(
+                f'{flag} {path!r} is also an input of this command; writing '
+                f'it would destroy the input. Choose another output path')
+    if suffixes and not path.lower().endswith(tuple(suffixes)):
+        raise ValueError(f'{flag} {path!r} must end with '
+                         f'{" or ".join(suffixes)}')
+    if osp.isdir(path):
+        raise ValueError(f'{flag} {path!r} is a directory; give a file name')
+    directory = osp.dirname(osp.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=directory, prefix='.probe-')
+        os.close(fd)
+        os.remove(probe)
+    except OSError as e:
+        raise PermissionError(
+            f'{flag} {path!r}: cannot write into {directory!r} '
+            f'({e.strerror or e}); choose a writable place') from None
+
+
+class WorkDirBusy(RuntimeError):
+    """Another run holds the work directory."""
+
+
+@contextmanager
+def work_dir_lock(work_dir: str, what: str = 'run') -> Iterator[None]:
+    """Hold ``<work_dir>/.lock`` for the duration of a run, so that a second
+    run on the same work directory stops instead of overwriting the first
+    one's checkpoints. The lock is the operating system's (``flock``): it
+    goes away with the process that holds it, so a killed run leaves no
+    stale lock behind.
+
+    Raises:
+        WorkDirBusy: Another process holds the lock; names its pid.
+    """
+    os.makedirs(work_dir, exist_ok=True)
+    path = osp.join(work_dir, '.lock')
+    f = open(path, 'a+')
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        f.seek(0)
+        holder = f.read().strip() or 'another process'
+        f.close()
+        if e.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        raise WorkDirBusy(
+            f'work dir {work_dir!r} is in use by {holder}; a second {what} '
+            f'there would overwrite its checkpoints. Wait for it to finish, '
+            f'or give this one another --work-dir') from None
+    try:
+        f.seek(0)
+        f.truncate()
+        f.write(f'{what} pid {os.getpid()}\n')
+        f.flush()
+        yield
+    finally:
+        f.close()  # releases the lock
+
+
+class ResultFileError(ValueError):
+    """A cached result file that is damaged, edited or not finite."""
+
+
+def _digest(payload: Any) -> str:
+    import hashlib
+    text = json.dumps(payload, sort_keys=True, allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_result(path: str, metrics: dict, identity: Any = None) -> None:
+    """Keep a finished run's metrics (finite numbers) in ``path``, with the
+    run's ``identity`` and a digest of both, so that a later run reuses
+    them only as they were written (see :func:`read_result`)."""
+    payload = dict(identity=identity, metrics=metrics)
+    bad = [
+        k for k, v in metrics.items()
+        if not isinstance(v, (int, float)) or not math.isfinite(v)
+    ]
+    if bad:
+        raise FloatingPointError(
+            f'not writing {path}: metrics {", ".join(bad)} are not finite '
+            f'numbers ({", ".join(repr(metrics[k]) for k in bad)})')
+    write_json(path, dict(payload, sha256=_digest(payload)))
+
+
+def read_result(path: str, identity: Any = None) -> Optional[dict]:
+    """The metrics :func:`write_result` kept in ``path``; None when the
+    file belongs to another run (``identity`` differs).
+
+    Raises:
+        ResultFileError: The file is truncated, not strict JSON, lacks its
+            fields, holds non-finite metrics or was changed after it was
+            written (its digest does not match). The message names the file
+            and says to delete it, so that the run is trained again.
+    """
+    fix = 'delete it to run that training again'
+    try:
+        with open(path) as f:
+            data = json.load(f, parse_constant=lambda c: float('nan'))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ResultFileError(f'cached result {path} cannot be read '
+                              f'({type(e).__name__}: {e}); {fix}') from None
+    if not isinstance(data, dict) or set(data) != {
+            'identity', 'metrics', 'sha256'
+    } or not isinstance(data['metrics'], dict) or not data['metrics']:
+        raise ResultFileError(
+            f'cached result {path} does not hold the identity, metrics and '
+            f'digest of a finished run; {fix}')
+    metrics = data['metrics']
+    bad = [
+        k for k, v in metrics.items() if isinstance(v, bool)
+        or not isinstance(v, (int, float)) or not math.isfinite(v)
+    ]
+    if bad:
+        raise ResultFileError(f'cached result {path}: metrics '
+                              f'{", ".join(bad)} are not finite numbers; '
+                              f'{fix}')
+    payload = dict(identity=data['identity'], metrics=metrics)
+    if data['sha256'] != _digest(payload):
+        raise ResultFileError(
+            f'cached result {path} was changed after it was written (its '
+            f'digest does not match its content); {fix}')
+    if identity is not None and json.loads(
+            json.dumps(identity, sort_keys=True,
+                       default=str)) != data['identity']:
+        return None
+    return metrics

@@ -63,6 +63,9 @@ from autopose_mm.models.layout import LayoutSpace, analytic_macs
 from autopose_mm.models.operations import OPERATION_NAMES
 from autopose_mm.utils.cli import add_shape_arg, input_size
 
+# a validation error above this (in percent) makes the table loose for a search
+POOR_MAPE_PCT = 25
+
 DEFAULT_CONFIG = ('configs/autopose/demo/'
                   'bilevel_search_tiny_sample_coco_64x48.py')
 
@@ -287,6 +290,19 @@ def main(argv=None) -> None:
         measure_networks(table, 'validation', held_out, out, args.repeats,
                          Progress('validate'))
         v = validate(table)
+        if table.correction and v['mape_pct'] > v['mape_sum_pct']:
+            print(f'warning: the fitted correction predicts worse than the '
+                  f'plain block sum (MAPE {v["mape_pct"]:.1f}% against '
+                  f'{v["mape_sum_pct"]:.1f}%); the table keeps the plain '
+                  f'sum. Measure more calibration networks (--calibrate) '
+                  f'for a correction that helps')
+            table.correction = None
+            v = validate(table)
+        if v['mape_pct'] > POOR_MAPE_PCT:
+            print(f'warning: the table predicts these networks with a MAPE '
+                  f'of {v["mape_pct"]:.1f}% (above {POOR_MAPE_PCT}%): a '
+                  f'latency budget searched with it is loose. Measure more '
+                  f'rounds (--rounds) and calibration networks')
         table.dump(out)
         print(f'predicted vs measured on {v["networks"]} random networks '
               f'({v["measured_ms_range"][0]:.1f}-'

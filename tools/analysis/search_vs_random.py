@@ -301,7 +301,7 @@ def train_all(args, cfg, entries: List[Dict], progress: Progress) -> None:
     ``--jobs`` processes); adds ``seed_metrics`` (one dict per seed) and
     ``metrics`` (their mean)."""
     from autopose_mm.engine.search_eval import train_many
-    from autopose_mm.utils.io import atomic_write_text
+    from autopose_mm.utils.io import read_result, write_result
     seeds = train_seeds(args)
     runs = []  # (entry, seed, run directory)
     for e in entries:
@@ -330,20 +330,18 @@ def train_all(args, cfg, entries: List[Dict], progress: Progress) -> None:
         e['seed_metrics'][seeds.index(seed)] = metrics
 
     def save(run, metrics: Dict[str, float]) -> None:
-        # strict JSON: a non-finite metric stops the evaluation here
-        atomic_write_text(
-            osp.join(run[2], 'result.json'),
-            json.dumps(metrics, allow_nan=False))
+        # a non-finite metric stops the evaluation here
+        write_result(osp.join(run[2], 'result.json'), metrics)
         record(run, metrics)
 
     todo = []
     for run in runs:
         result = osp.join(run[2], 'result.json')
         if osp.isfile(result):  # finished earlier
+            metrics = read_result(result)
             progress.step(
                 what(run) + ', done before', 'training', skipped=True)
-            with open(result) as f:
-                record(run, json.load(f))
+            record(run, metrics)
         else:
             todo.append(run)
     if args.jobs <= 1:
@@ -647,11 +645,18 @@ def main() -> None:
     from mmengine.registry import init_default_scope
 
     import autopose_mm  # noqa: F401
-    from autopose_mm.utils.io import atomic_write_text
+    from autopose_mm.utils.io import work_dir_lock
     init_default_scope('mmpose')
     from autopose_mm.datasets import ensure_sample_data
     ensure_sample_data(args.train_config, args.search_config)
-    os.makedirs(args.work_dir, exist_ok=True)
+    with work_dir_lock(args.work_dir, 'search-vs-random run'):
+        compare(args)
+
+
+def compare(args) -> None:
+    """Search, train and compare as the command line asks; writes
+    ``results.json`` and the picture into the work dir."""
+    from autopose_mm.utils.io import atomic_write_text
     with_net = args.bilevel_config.lower() != 'none'
     searches = 0 if args.genotypes else args.seeds
     trainings = searches + len(args.genotypes or []) + args.num_random + \

@@ -8,8 +8,10 @@ Checkpoints saved by this package keep the network's genotype in
 import argparse
 
 import autopose_mm  # noqa: F401  (safe checkpoint loading)
+from autopose_mm.engine.guards import stored_genotype
 from autopose_mm.models.genotype import Genotype
 from autopose_mm.utils.checkpoint import load_from_local_safely
+from autopose_mm.utils.io import check_output
 
 
 def main() -> None:
@@ -17,8 +19,13 @@ def main() -> None:
     parser.add_argument('checkpoint')
     parser.add_argument('out', help='genotype file to write (.json/.yaml)')
     args = parser.parse_args()
+    check_output(
+        args.out,
+        'OUT',
+        inputs=[args.checkpoint],
+        suffixes=('.json', '.yaml', '.yml'))
     checkpoint = load_from_local_safely(args.checkpoint, map_location='cpu')
-    stored = (checkpoint.get('meta') or {}).get('genotype')
+    stored = stored_genotype(checkpoint, args.checkpoint)
     if stored is None:
         raise SystemExit(
             f'checkpoint {args.checkpoint} records no genotype (it was saved '
