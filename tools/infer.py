@@ -122,15 +122,16 @@ def check_image(path: str) -> None:
     (read from its header before anything is decoded)."""
     import cv2
     from PIL import Image
-    try:
+    bound, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:  # opening reads the header only; the size is checked below
         img = Image.open(path)
-    except Image.DecompressionBombError as e:
-        raise ValueError(f'image {path!r}: {e}') from None
     except Exception:  # a format only OpenCV reads, or not an image
         if cv2.imread(path) is None:
             raise ValueError(f'image {path!r} cannot be read (damaged, or '
                              f'not an image)') from None
         return
+    finally:
+        Image.MAX_IMAGE_PIXELS = bound
     with img:
         width, height = img.size
         if width * height > limit('image_pixels'):

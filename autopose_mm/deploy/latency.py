@@ -466,15 +466,18 @@ def check_table_fields(path: str, meta: Dict,
     if not isinstance(correction, dict):
         raise bad('correction', correction, 'a dict or null')
     scale, offset = correction.get('scale'), correction.get('offset_ms')
-    if not isinstance(
-            scale,
-        (int, float)) or not math.isfinite(scale) or not 0 < scale <= 100:
+    if not _finite(scale) or not 0 < scale <= 100:
         raise bad('correction.scale', scale, 'a finite number in (0, 100]')
-    if not isinstance(offset,
-                      (int, float)) or not math.isfinite(offset) or abs(
-                          offset) > MAX_OFFSET_MS:
+    if not _finite(offset) or abs(offset) > MAX_OFFSET_MS:
         raise bad('correction.offset_ms', offset,
                   f'a finite number of at most {MAX_OFFSET_MS:g} ms')
+    if not isinstance(correction.get('applied', True), bool):
+        raise bad('correction.applied', correction['applied'], 'true or false')
+
+
+def _finite(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 class TableMismatch(ValueError):
@@ -490,7 +493,9 @@ class LatencyTable:
             ``num_keypoints``, ``nodes``, ``candidates``, ``layouts``).
         entries (dict): Milliseconds by block key.
         correction (dict, optional): ``scale`` and ``offset_ms`` of the
-            fitted end-to-end correction.
+            fitted end-to-end correction (``applied: false`` when it
+            predicted the validation networks worse than the plain block
+            sum, which the table then predicts with).
         validation (dict, optional): The predictor's error on random
             networks measured end to end.
         path (str, optional): Where the table was loaded from.
@@ -656,7 +661,7 @@ class LatencyTable:
                 layout: Optional[Sequence[int]] = None) -> float:
         """Predicted batch-1 latency in ms: the corrected block sum."""
         total = self.plain_sum(genotype, layout)
-        if self.correction:
+        if self.correction and self.correction.get('applied', True):
             total = (
                 self.correction['scale'] * total +
                 self.correction['offset_ms'])

@@ -265,10 +265,9 @@ def input_size(cfg: Config, shape: Optional[Iterable[int]]) -> tuple:
     """(H, W): ``shape`` when given, else the config codec's
     ``input_size`` (W, H)."""
     if shape:
-        if any(v < 32 for v in shape):
-            raise SystemExit(f'--shape {" ".join(map(str, shape))}: the '
-                             f'network input must be at least 32x32 pixels '
-                             f'(the cells reach 1/32 scale)')
+        if any(v < 1 for v in shape):
+            raise SystemExit(f'input size (H W) {" ".join(map(str, shape))}: '
+                             f'both must be positive numbers of pixels')
         return tuple(shape)
     codec = cfg.get('codec')
     if isinstance(codec, (list, tuple)):

@@ -187,12 +187,13 @@ def _annotation_problem(ann: Any, num_keypoints: Optional[int],
             ann['bbox'][3] < 0:
         return f'bbox {ann["bbox"]!r} is not 4 finite numbers [x, y, w, h]'
     kpts = ann['keypoints']
+    if isinstance(kpts, list) and num_keypoints is not None and len(
+            kpts) != 3 * num_keypoints:
+        return (f'{len(kpts)} keypoint values, but the category has '
+                f'{num_keypoints} keypoints ({3 * num_keypoints} values)')
     if not _numbers(kpts) or len(kpts) % 3:
         return ('keypoints are not finite numbers in (x, y, visibility) '
                 'triples')
-    if num_keypoints is not None and len(kpts) != 3 * num_keypoints:
-        return (f'{len(kpts)} keypoint values, but the category has '
-                f'{num_keypoints} keypoints ({3 * num_keypoints} values)')
     if any(v not in (0, 1, 2) for v in kpts[2::3]):
         return 'a keypoint visibility is not 0, 1 or 2'
     if 'num_keypoints' in ann and (not isinstance(ann['num_keypoints'], int)

@@ -296,7 +296,7 @@ def main(argv=None) -> None:
                   f'{v["mape_sum_pct"]:.1f}%); the table keeps the plain '
                   f'sum. Measure more calibration networks (--calibrate) '
                   f'for a correction that helps')
-            table.correction = None
+            table.correction['applied'] = False
             v = validate(table)
         if v['mape_pct'] > POOR_MAPE_PCT:
             print(f'warning: the table predicts these networks with a MAPE '
