@@ -202,6 +202,17 @@ def truncated_jpeg(p: Dict[str, str]) -> None:
         f.write(data[:len(data) // 2])
 
 
+def image_folder_with_a_truncated_jpeg(p: Dict[str, str]) -> None:
+    """``{tmp}/img``: the validation images, the first one cut off."""
+    import shutil
+    folder = osp.join(p['tmp'], 'img')
+    shutil.copytree(osp.dirname(p['image']), folder)
+    truncated_jpeg(dict(p, tmp=folder))
+    os.replace(
+        osp.join(folder, 'cut.jpg'), osp.join(folder,
+                                              osp.basename(p['image'])))
+
+
 def big_detection_file(p: Dict[str, str]) -> None:
     """A valid detection file of 65 MiB (past the old 64 MiB check)."""
     text = json.dumps(_read(p['dets']))
@@ -392,12 +403,18 @@ FAULTS: List[Fault] = [
         r'x\.pth: 1 tensors hold NaN',
         checkpoint_with(nan_bn),
         absent=('{tmp}/w/epoch_1.pth', )),
-    Fault('overflowing weights: test', TEST_X + OUT,
-          r'prediction for .* has non-finite', checkpoint_with(overflowing),
-          absent=NO_OUT),
-    Fault('overflowing weights: infer', INFER_X,
-          r'prediction for .* has non-finite', checkpoint_with(overflowing),
-          absent=NO_PRED),
+    Fault(
+        'overflowing weights: test',
+        TEST_X + OUT,
+        r'prediction for .* has non-finite',
+        checkpoint_with(overflowing),
+        absent=NO_OUT),
+    Fault(
+        'overflowing weights: infer',
+        INFER_X,
+        r'prediction for .* has non-finite',
+        checkpoint_with(overflowing),
+        absent=NO_PRED),
     Fault(
         'negative areas',
         TEST_ANN,
@@ -637,6 +654,15 @@ FAULTS: List[Fault] = [
         truncated_jpeg,
         absent=NO_PRED,
         env=dict(_img='{tmp}/cut.jpg')),
+    Fault(
+        'truncated JPEG in a dataset',
+        TEST + OUT + [
+            '--cfg-options',
+            'test_dataloader.dataset.data_prefix.img={tmp}/img/'
+        ],
+        r'failed to load image: .*img/\d+\.jpg',
+        image_folder_with_a_truncated_jpeg,
+        absent=NO_OUT),
     Fault(
         'a valid 65 MiB detection file',
         INFER + ['--det-file', '{tmp}/dets.json', '--det-images', '{ann}'],
