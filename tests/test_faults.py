@@ -63,31 +63,29 @@ def _published() -> dict:
     return _read(PUBLISHED_GENOTYPE)
 
 
-def nan_boxes(p: Dict[str, str]) -> None:
-    dets = _read(p['dets'])
-    for d in dets:
-        d['bbox'] = [float('nan')] * 4
-    _json(osp.join(p['tmp'], 'nan.json'), dets)
+def json_copy(source: str, name: str, change: Callable) -> Callable:
+    """``{tmp}/<name>``: the JSON file ``p[source]``, changed in place by
+    ``change``."""
+
+    def prepare(p: Dict[str, str]) -> None:
+        data = _read(p[source])
+        change(data)
+        _json(osp.join(p['tmp'], name), data)
+
+    return prepare
 
 
 def dets_with(change: Callable[[list], None]) -> Callable:
-
-    def prepare(p: Dict[str, str]) -> None:
-        dets = _read(p['dets'])
-        change(dets)
-        _json(osp.join(p['tmp'], 'dets.json'), dets)
-
-    return prepare
+    return json_copy('dets', 'dets.json', change)
 
 
 def annotations_with(change: Callable[[dict], None]) -> Callable:
+    return json_copy('ann', 'ann.json', change)
 
-    def prepare(p: Dict[str, str]) -> None:
-        ann = _read(p['ann'])
-        change(ann)
-        _json(osp.join(p['tmp'], 'ann.json'), ann)
 
-    return prepare
+nan_boxes = json_copy(
+    'dets', 'nan.json',
+    lambda dets: [d.update(bbox=[float('nan')] * 4) for d in dets])
 
 
 def checkpoint_with(change: Callable[[dict], object]) -> Callable:
