@@ -956,3 +956,22 @@ def test_limits_are_overridable(monkeypatch):
     monkeypatch.setenv('AUTOPOSE_MAX_IMAGE_PIXELS', 'lots')
     with pytest.raises(ValueError, match='AUTOPOSE_MAX_IMAGE_PIXELS'):
         limit('image_pixels')
+
+
+def test_a_correction_not_applied_predicts_the_block_sum(tmp_path):
+    from autopose_mm.deploy.latency import LatencyTable
+    from autopose_mm.models import load_genotype
+    results = osp.join(REPO, 'docs', 'results', 'latency_search')
+    table = LatencyTable.load(
+        osp.join(results, 'onnxruntime_c32_256x192.json'), check='ignore')
+    genotype = load_genotype(osp.join(results, 'target_13ms_genotype.json'))
+    block_sum = table.plain_sum(genotype)
+    assert table.predict(genotype) != pytest.approx(block_sum)
+    table.correction['applied'] = False
+    table.dump(str(tmp_path / 'table.json'))
+    again = LatencyTable.load(str(tmp_path / 'table.json'), check='ignore')
+    assert again.predict(genotype) == pytest.approx(block_sum)
+    # an offset that makes a network's latency negative is not a prediction
+    again.correction.update(applied=True, offset_ms=-1000.)
+    with pytest.raises(ValueError, match=r'predicts -\d+.* ms'):
+        again.predict(genotype)
