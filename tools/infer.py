@@ -28,10 +28,12 @@ import os
 import os.path as osp
 from typing import List
 
-import numpy as np
-
 import autopose_mm  # noqa: F401  (registers modules, safe loading, drawing)
-from autopose_mm.engine.guards import check_checkpoint, stored_genotype
+from autopose_mm.engine.guards import (
+    check_checkpoint,
+    check_predictions,
+    stored_genotype,
+)
 from autopose_mm.utils.checkpoint import load_from_local_safely
 from autopose_mm.utils.limits import limit, limit_hint
 
@@ -145,24 +147,14 @@ def check_image(path: str) -> None:
                              f'truncated: {e})') from None
 
 
-def check_predictions(pose) -> None:
+def stop_at_non_finite(pose) -> None:
     """Make the inferencer stop at a non-finite prediction, before it is
     drawn or written (its keypoints would be NaN in the JSON)."""
     forward = pose.forward
 
     def checked(*args, **kwargs):
         preds = forward(*args, **kwargs)
-        for sample in preds:
-            inst = sample.pred_instances
-            for name in ('keypoints', 'keypoint_scores'):
-                value = inst.get(name)
-                if value is not None and not np.isfinite(
-                        np.asarray(value)).all():
-                    raise FloatingPointError(
-                        f'the prediction for '
-                        f'{sample.metainfo.get("img_path", "a frame")} has '
-                        f'non-finite {name}; nothing is written for it. '
-                        f'Check the boxes and the weights')
+        check_predictions(preds, 'inference')
         return preds
 
     pose.forward = checked
@@ -229,7 +221,7 @@ def build_inferencer(args: argparse.Namespace):
     else:
         check_checkpoint(pose.model, checkpoint, args.checkpoint,
                          args.partial_load)
-    check_predictions(pose)
+    stop_at_non_finite(pose)
     if args.det_file:
         from autopose_mm.deploy import DetectionFileBoxes
         pose.detector = DetectionFileBoxes(args.det_file, args.det_images)

@@ -321,6 +321,41 @@ def check_resumable(checkpoint: dict, runner, where: str) -> None:
             f'with load_from={where} without --resume')
 
 
+def non_finite_field(sample: Any) -> Optional[str]:
+    """The first of a pose data sample's predicted keypoints, keypoint
+    scores and boxes that holds a NaN or infinity, or None."""
+    pred = getattr(sample, 'pred_instances', None)
+    for name in ('keypoints', 'keypoint_scores', 'bboxes'):
+        value = pred.get(name) if hasattr(pred, 'get') else None
+        if value is None:
+            continue
+        if torch.is_tensor(value):
+            finite = bool(torch.isfinite(value).all())
+        else:
+            finite = bool(np.isfinite(np.asarray(value)).all())
+        if not finite:
+            return name
+    return None
+
+
+def check_predictions(samples: Optional[Sequence], where: str) -> None:
+    """Stop at the first prediction with a non-finite keypoint, score or
+    box, before a metric is computed or a file is written from it.
+
+    Raises:
+        FloatingPointError: Names the image and ``where`` (the step).
+    """
+    for sample in samples or ():
+        name = non_finite_field(sample)
+        if name is not None:
+            image = sample.metainfo.get('img_path', 'a frame')
+            raise FloatingPointError(
+                f'{where}: the prediction for {image} has non-finite '
+                f'{name}; nothing is computed or written from it. Check the '
+                f'person boxes and the weights (a NaN in a checkpoint is '
+                f'refused when it is loaded)')
+
+
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
     """Stop training at the first NaN or infinite loss, and evaluation at
@@ -355,40 +390,16 @@ class NonFiniteLossHook(Hook):
                     f'data, then resume from the last checkpoint in '
                     f'{runner.work_dir}.')
 
-    def _check_predictions(self, runner, batch_idx: int, outputs: Any,
-                           mode: str) -> None:
-        for sample in outputs or ():
-            pred = getattr(sample, 'pred_instances', None)
-            if pred is None:
-                continue
-            for name in ('keypoints', 'keypoint_scores', 'bboxes'):
-                value = pred.get(name) if hasattr(pred, 'get') else None
-                if value is None:
-                    continue
-                if torch.is_tensor(value):
-                    finite = bool(torch.isfinite(value).all())
-                else:
-                    finite = bool(np.isfinite(np.asarray(value)).all())
-                if finite:
-                    continue
-                image = sample.metainfo.get('img_path', '?')
-                raise FloatingPointError(
-                    f'{mode}: the prediction for {image} (batch '
-                    f'{batch_idx + 1}) has non-finite {name}; no metric is '
-                    f'computed from it. Check the person boxes (bbox_file) '
-                    f'and the weights (a NaN in a checkpoint is refused when '
-                    f'it is loaded)')
-
     def after_val_iter(self,
                        runner,
                        batch_idx: int,
                        data_batch: Any = None,
                        outputs: Optional[Sequence] = None) -> None:
-        self._check_predictions(runner, batch_idx, outputs, 'validation')
+        check_predictions(outputs, f'validation, batch {batch_idx + 1}')
 
     def after_test_iter(self,
                         runner,
                         batch_idx: int,
                         data_batch: Any = None,
                         outputs: Optional[Sequence] = None) -> None:
-        self._check_predictions(runner, batch_idx, outputs, 'testing')
+        check_predictions(outputs, f'testing, batch {batch_idx + 1}')
