@@ -20,6 +20,7 @@ from mmengine.dist import is_main_process
 from mmengine.runner import Runner
 
 import autopose_mm  # noqa: F401  (registers modules, installs safe loading)
+from autopose_mm.engine.guards import GUARD_HOOKS
 from autopose_mm.utils import check_data_paths, init_dist_for_device
 from autopose_mm.utils.cli import (
     add_config_args,
@@ -59,7 +60,7 @@ def write_metrics(path: str, metrics: dict) -> None:
 
 def main() -> None:
     args = parse_args()
-    cfg = load_config(args)
+    cfg = load_config(args, GUARD_HOOKS)
     cfg.load_from = args.checkpoint
     enable_visualization(cfg, args.show_dir, args.interval, args.show,
                          args.wait_time)

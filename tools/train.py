@@ -19,6 +19,7 @@ from mmengine.dist import get_rank
 from mmengine.runner import Runner
 
 import autopose_mm  # noqa: F401  (registers modules, installs safe loading)
+from autopose_mm.engine.guards import GUARD_HOOKS
 from autopose_mm.utils import check_data_paths, init_dist_for_device
 from autopose_mm.utils.cli import (
     add_config_args,
@@ -84,7 +85,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
 def main() -> None:
     args = parse_args()
-    cfg = merge_args(load_config(args), args)
+    cfg = merge_args(load_config(args, GUARD_HOOKS), args)
     loaders = ['train_dataloader']
     if cfg.get('val_cfg') is not None:
         loaders.append('val_dataloader')

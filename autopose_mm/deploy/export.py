@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..utils.fusion import fuse_conv_bn
+from .fusion import fuse_conv_bn
 from ..utils.io import atomic_path
 
 META_OUTPUTS = 'autopose.outputs'  # ONNX metadata: how to rebuild the head

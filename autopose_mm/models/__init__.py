@@ -1,18 +1,16 @@
-"""AutoPose models, registered in MMPose's ``MODELS`` registry.
-
-The fixed networks (``operations``, ``cells``, ``backbone``, ``decoder``,
-``estimator``) import nothing of the search; the search (``search_space``,
-``supernet``, ``layout``, ``search_estimator``) builds the same networks
-from mixed cells (see :mod:`autopose_mm.models.cells` for the seam).
+"""The fixed AutoPose networks, registered in MMPose's ``MODELS`` registry:
+candidate operations (``operations``), cells (``cells``), the network plan
+(``plan``), the encoder (``backbone``), the decoder neck (``decoder``), the
+estimator (``estimator``) and the genotype format (``genotype``). They
+import nothing of the search (:mod:`autopose_mm.search`), which builds the
+same networks from mixed cells through the :class:`CellGraphs` seam.
 """
 from .backbone import (
     ARCH_SETTINGS,
     AutoPoseNet,
     CellEncoder,
     CellStack,
-    cells_to_reductions,
     default_reduction_indices,
-    plan_cells,
     resolve_arch,
 )
 from .cells import (
@@ -30,9 +28,9 @@ from .genotype import (
     ENCODER_CELLS,
     CellGenotype,
     Genotype,
+    edge_stride,
     load_genotype,
 )
-from .layout import LayoutController, LayoutSpace, analytic_macs
 from .operations import (
     OPERATION_NAMES,
     OPERATION_SPECS,
@@ -43,34 +41,25 @@ from .operations import (
     SEConnect,
     Zero,
     build_operation,
+    register_operation,
 )
-from .search_estimator import AutoPoseSearchEstimator, find_controller
-from .search_space import (
-    ArchParams,
-    MixedCellGraph,
-    MixedEdges,
-    MixedGraphs,
-    MixedOp,
-    arch_modules,
-    derive_genotype,
-)
-from .supernet import (
-    AutoPoseBiLevelSearchNet,
-    AutoPoseSearchDecoder,
-    AutoPoseSearchNet,
+from .plan import (
+    CellPlan,
+    NetworkPlan,
+    cells_to_reductions,
+    plan_decoder,
+    plan_network,
+    plan_stack,
 )
 
 __all__ = [
     'ARCH_SETTINGS', 'AutoPoseNet', 'CellEncoder', 'CellStack',
-    'cells_to_reductions', 'plan_cells', 'resolve_arch',
-    'default_reduction_indices', 'CellGraph', 'CellGraphs', 'EncoderCell',
-    'GenotypeGraphs', 'UpsampleCell', 'AutoPoseDecoder', 'Decoder',
-    'AutoPoseEstimator', 'CELL_TYPES', 'DECODER_CELLS', 'ENCODER_CELLS',
-    'CellGenotype', 'Genotype', 'load_genotype', 'OPERATION_NAMES',
-    'OPERATION_SPECS', 'OpSpec', 'FactorizedReduce', 'PoolBN', 'ReLUConvBN',
-    'SEConnect', 'Zero', 'build_operation', 'ArchParams', 'MixedCellGraph',
-    'MixedEdges', 'MixedGraphs', 'MixedOp', 'arch_modules', 'derive_genotype',
-    'AutoPoseSearchDecoder', 'AutoPoseSearchNet', 'AutoPoseBiLevelSearchNet',
-    'AutoPoseSearchEstimator', 'find_controller', 'LayoutController',
-    'LayoutSpace', 'analytic_macs'
+    'resolve_arch', 'default_reduction_indices', 'CellGraph', 'CellGraphs',
+    'EncoderCell', 'GenotypeGraphs', 'UpsampleCell', 'AutoPoseDecoder',
+    'Decoder', 'AutoPoseEstimator', 'CELL_TYPES', 'DECODER_CELLS',
+    'ENCODER_CELLS', 'CellGenotype', 'Genotype', 'edge_stride',
+    'load_genotype', 'OPERATION_NAMES', 'OPERATION_SPECS', 'OpSpec',
+    'FactorizedReduce', 'PoolBN', 'ReLUConvBN', 'SEConnect', 'Zero',
+    'build_operation', 'register_operation', 'CellPlan', 'NetworkPlan',
+    'cells_to_reductions', 'plan_decoder', 'plan_network', 'plan_stack'
 ]

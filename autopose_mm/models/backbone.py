@@ -1,5 +1,5 @@
 """AutoPoseNet: the searched-cell encoder of the AutoPose networks."""
-from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
@@ -19,8 +19,7 @@ from .cells import (
 )
 from .genotype import GenotypeLike, load_genotype
 from .operations import DEFAULT_NORM_CFG, run_shared_input, shared_input_key
-
-NUM_SCALES = 4
+from .plan import NUM_SCALES, cells_to_reductions, plan_stack
 
 # The published presets: L cells, C initial channels, and where the encoder
 # halves the resolution (cell indices of the three reduction cells).
@@ -36,48 +35,6 @@ PUBLISHED_REDUCTIONS = {
     s['num_cells']: s['reduction_indices']
     for s in ARCH_SETTINGS.values()
 }
-
-
-class CellPlan(NamedTuple):
-    """Where one encoder cell sits and how wide it is."""
-    scale: int  # 0 = 1/4 .. 3 = 1/32
-    reduction: bool
-    reduction_prev: bool
-    prev_prev_channels: int  # channels of the older input
-    prev_channels: int  # channels of the newer input
-    channels: int  # node width
-
-
-def plan_cells(in_channels: Tuple[int, int], cell_channels: int,
-               num_cells: int, reduction_indices: Sequence[int],
-               multiplier: int) -> List[CellPlan]:
-    """The cell and channel arithmetic of a chain of encoder cells, used by
-    :class:`CellStack` and by the analytic cost of a network: a cell reads
-    the outputs of the two cells before it, its nodes are ``channels``
-    wide, doubling at every reduction cell, and it outputs
-    ``multiplier * channels``.
-
-    Args:
-        in_channels (tuple[int, int]): Channels of the two initial inputs.
-        cell_channels (int): Node width of the first cell.
-        num_cells (int): Number of cells.
-        reduction_indices (Sequence[int]): Indices of the reduction cells.
-        multiplier (int): Nodes concatenated into a cell's output.
-    """
-    prev_prev, prev = in_channels
-    channels, scale, reduction_prev = cell_channels, 0, False
-    plan = []
-    for i in range(num_cells):
-        reduction = i in reduction_indices
-        if reduction:
-            channels *= 2
-            scale += 1
-        plan.append(
-            CellPlan(scale, reduction, reduction_prev, prev_prev, prev,
-                     channels))
-        prev_prev, prev = prev, multiplier * channels
-        reduction_prev = reduction
-    return plan
 
 
 def default_reduction_indices(num_cells: int) -> Tuple[int, ...]:
@@ -97,16 +54,6 @@ def default_reduction_indices(num_cells: int) -> Tuple[int, ...]:
     for i in (2, 1, 0)[:num_cells % NUM_SCALES]:
         per_scale[i] += 1
     return cells_to_reductions(per_scale)
-
-
-def cells_to_reductions(cells_per_scale: Sequence[int]) -> Tuple[int, ...]:
-    """Turn per-scale cell counts, e.g. ``(3, 5, 7, 3)``, into the indices of
-    the reduction cells, e.g. ``(3, 8, 15)``."""
-    indices, total = [], 0
-    for count in cells_per_scale[:-1]:
-        total += count
-        indices.append(total)
-    return tuple(indices)
 
 
 def check_reduction_indices(
@@ -173,12 +120,12 @@ class CellStack(BaseModule):
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         reductions = check_reduction_indices(num_cells, reduction_indices)
-        self.tap_indices = tuple(i - 1 for i in reductions) + (num_cells - 1, )
+        plan = plan_stack(in_channels, cell_channels, num_cells, reductions,
+                          graphs.multiplier('normal'))
+        self.tap_indices = plan.tap_indices
         self.cells = nn.ModuleList()
         self.out_channels: List[int] = []
-        plan = plan_cells(in_channels, cell_channels, num_cells, reductions,
-                          graphs.multiplier('normal'))
-        for i, p in enumerate(plan):
+        for i, p in enumerate(plan.cells):
             cell = EncoderCell(
                 p.prev_prev_channels,
                 p.prev_channels,

@@ -23,7 +23,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType
 from torch import Tensor
 
-from .genotype import CellGenotype, Genotype
+from .genotype import CellGenotype, Genotype, edge_stride
 from .operations import (
     DEFAULT_NORM_CFG,
     FactorizedReduce,
@@ -64,7 +64,7 @@ class CellGraph(nn.Module):
         for node in genotype.edges:
             sources = []
             for op_name, src in node:
-                stride = 2 if reduction and src < 2 else 1
+                stride = edge_stride(reduction, src)
                 op = build_operation(op_name, channels, stride, conv_cfg,
                                      norm_cfg)
                 key = shared_input_key(op)

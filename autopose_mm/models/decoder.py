@@ -11,6 +11,7 @@ from .backbone import CellStack, default_reduction_indices
 from .cells import CellGraphs, CellWeights, GenotypeGraphs, UpsampleCell
 from .genotype import DECODER_CELLS, GenotypeLike, load_genotype
 from .operations import DEFAULT_NORM_CFG, ReLUConvBN
+from .plan import plan_decoder
 
 
 class Decoder(BaseModule):
@@ -33,30 +34,26 @@ class Decoder(BaseModule):
                  norm_cfg: ConfigType = DEFAULT_NORM_CFG,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        if len(in_channels) != 4:
-            raise ValueError(f'the decoder needs 4 taps (1/4 .. 1/32), got '
-                             f'in_channels={list(in_channels)}')
-        self.cells = nn.ModuleList()
-        # DECODER_CELLS is ordered coarse to fine; cell i produces scale
-        # 2 - i (0 = 1/4) from the feature at scale 3 - i.
-        for i, name in enumerate(DECODER_CELLS):
-            fine = 2 - i
-            self.cells.append(
-                UpsampleCell(
-                    in_channels[fine + 1],
-                    in_channels[fine],
-                    in_channels[fine],
-                    graphs,
-                    name,
-                    conv_cfg=conv_cfg,
-                    norm_cfg=norm_cfg))
+        self.cells = nn.ModuleList(
+            UpsampleCell(
+                p.coarse_channels,
+                p.fine_channels,
+                p.fine_channels,
+                graphs,
+                p.name,
+                conv_cfg=conv_cfg,
+                norm_cfg=norm_cfg)
+            for p in plan_decoder(in_channels, graphs.multiplier(
+                DECODER_CELLS[0])))
 
     def forward(
             self,
             taps: Sequence[Tensor],
             weights: Optional[Mapping[str,
                                       CellWeights]] = None) -> List[Tensor]:
-        """Decode the taps; returns features at 1/4, 1/8 and 1/16.
+        """Decode the taps (coarse to fine, see
+        :func:`~autopose_mm.models.plan.plan_decoder`); returns features at
+        1/4, 1/8 and 1/16.
         ``weights``: architecture weights by cell type, for mixed cells."""
         x = taps[3]
         decoded = []

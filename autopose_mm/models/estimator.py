@@ -3,7 +3,6 @@ sized from the backbone and the genotype given once."""
 from typing import Any, Dict, Optional, Sequence
 
 from mmengine.config import ConfigDict
-from mmengine.model import BaseModel
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.models.utils import check_and_update_config
 from mmpose.registry import MODELS
@@ -64,26 +63,29 @@ class AutoPoseEstimator(TopdownPoseEstimator):
                  data_preprocessor: OptConfigType = None,
                  init_cfg: OptMultiConfig = None,
                  metainfo: Optional[dict] = None) -> None:
-        # BasePoseEstimator's set-up, with the neck and head built after the
-        # backbone, from what it turned out to be
-        BaseModel.__init__(
-            self, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        self.metainfo = self._load_metainfo(metainfo)
-        self.train_cfg = train_cfg if train_cfg else {}
-        self.test_cfg = test_cfg if test_cfg else {}
         backbone = ConfigDict(backbone)
         if genotype is not None:
             genotype = load_genotype(genotype)
             self._check_same(backbone, genotype, 'model.backbone.genotype')
             backbone['genotype'] = genotype
-        self.backbone = MODELS.build(backbone)
+        # MMPose's own set-up builds the backbone; the neck and the head are
+        # built after it, from what it turned out to be, as MMPose builds
+        # them (the same config update, the head's copy of test_cfg)
+        super().__init__(
+            backbone=backbone,
+            neck=None,
+            head=None,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg,
+            metainfo=metainfo)
         neck, head = check_and_update_config(neck, head)
         if neck is not None:
             self.neck = MODELS.build(self._complete_neck(ConfigDict(neck)))
         if head is not None:
             self.head = MODELS.build(self._complete_head(ConfigDict(head)))
             self.head.test_cfg = self.test_cfg.copy()
-        self._register_load_state_dict_pre_hook(self._load_state_dict_pre_hook)
 
     @staticmethod
     def _check_same(cfg: Dict, genotype: Genotype, where: str) -> None:

@@ -41,6 +41,8 @@ DECODER_CELLS: Tuple[str,
                      ...] = ('upsample_1_32_to_1_16', 'upsample_1_16_to_1_8',
                              'upsample_1_8_to_1_4')
 CELL_TYPES: Tuple[str, ...] = ENCODER_CELLS + DECODER_CELLS
+# the cell types that halve the resolution
+REDUCTION_CELLS: Tuple[str, ...] = ('reduce', )
 PUBLISHED_GENOTYPE = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), 'genotypes',
     'published.json')
@@ -52,6 +54,12 @@ NETWORK_FIELDS: Tuple[str,
 RECORD_FIELDS: Tuple[str, ...] = ('about', 'epoch', 'cost', 'budgets')
 
 Edge = Tuple[str, int]
+
+
+def edge_stride(reduction: bool, source: int) -> int:
+    """The stride of a cell's edge: 2 on the edges of a reduction cell
+    that read the cell's two inputs (states 0 and 1), else 1."""
+    return 2 if reduction and source < 2 else 1
 
 
 def _fail(where: str, problem: str) -> None:
@@ -149,7 +157,7 @@ class CellGenotype:
                     _fail(
                         edge_where, f'input {src!r} out of range; node '
                         f'{k} may read inputs 0..{1 + k}')
-                stride = 2 if reduction and src < 2 else 1
+                stride = edge_stride(reduction, src)
                 if stride not in OPERATION_SPECS[op].strides:
                     _fail(
                         edge_where, f'operation {op!r} is not defined at '

@@ -229,7 +229,7 @@ class OpSpec:
 
     The fixed cells build it (``build``), the mixed edges of the search
     compute it (a fused path per ``kind``; any other kind runs the built
-    modules edge by edge), :func:`~autopose_mm.models.layout.analytic_macs`
+    modules edge by edge), :func:`~autopose_mm.search.costs.analytic_macs`
     counts it (:meth:`macs`), random genotypes and the search masks respect
     ``strides``, and the pictures draw it in ``color``.
 
@@ -323,6 +323,45 @@ OPERATION_SPECS: Dict[str, OpSpec] = {
     )
 }
 OPERATION_NAMES: Tuple[str, ...] = tuple(OPERATION_SPECS)
+
+
+OP_KINDS = ('zero', 'identity', 'pool', 'conv', 'se', 'module')
+
+
+def register_operation(spec: OpSpec, force: bool = False) -> OpSpec:
+    """Add a candidate operation: the fixed cells, the search space, the
+    cost counts and the pictures take it from here on (a search lists it in
+    its ``candidates``; :data:`OPERATION_NAMES` keeps the built-in ones).
+
+    Args:
+        spec (OpSpec): The operation.
+        force (bool): Replace an operation of the same name.
+
+    Returns:
+        OpSpec: ``spec``.
+
+    Raises:
+        ValueError: For a name taken (without ``force``), an unknown
+            ``kind``, no strides, or a ``'module'`` without ``count_macs``.
+    """
+    if not isinstance(spec, OpSpec):
+        raise TypeError(f'register_operation takes an OpSpec, got '
+                        f'{type(spec).__name__}')
+    if spec.name in OPERATION_SPECS and not force:
+        raise ValueError(f'operation {spec.name!r} is already registered; '
+                         f'pass force=True to replace it')
+    if spec.kind not in OP_KINDS:
+        raise ValueError(f'operation {spec.name!r}: kind must be one of '
+                         f'{", ".join(OP_KINDS)}, got {spec.kind!r}')
+    if not spec.strides or any(s not in (1, 2) for s in spec.strides):
+        raise ValueError(f'operation {spec.name!r}: strides must be a '
+                         f'non-empty subset of (1, 2), got {spec.strides!r}')
+    if spec.kind == 'module' and spec.count_macs is None:
+        raise ValueError(f'operation {spec.name!r} of kind "module" needs '
+                         f'count_macs(channels, out_h, out_w, stride) for '
+                         f'the analytic GMACs')
+    OPERATION_SPECS[spec.name] = spec
+    return spec
 
 
 def operation_spec(name: str) -> OpSpec:

@@ -4,7 +4,7 @@ import difflib
 import inspect
 import os
 import os.path as osp
-from typing import Iterable, Optional, Set, Tuple
+from typing import Iterable, Optional, Sequence, Set, Tuple
 
 from mmengine.config import Config, DictAction
 
@@ -40,17 +40,20 @@ def parse_config_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     return args
 
 
-def load_config(args: argparse.Namespace) -> Config:
+def load_config(args: argparse.Namespace,
+                hooks: Sequence[str] = ()) -> Config:
     """The config at ``args.config`` with ``--cfg-options``, the launcher
     and the work dir (``--work-dir``, the config's own, or
-    ``work_dirs/<config name>``) applied."""
+    ``work_dirs/<config name>``) applied, and the hook types ``hooks``
+    appended to ``custom_hooks`` where the config lacks them (the tools
+    pass :data:`autopose_mm.engine.guards.GUARD_HOOKS`)."""
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         check_option_keys(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     if args.partial_load:
         cfg.load_partial = True
-    add_guard_hooks(cfg)
+    add_hooks(cfg, hooks)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
@@ -175,13 +178,12 @@ def check_option_keys(cfg: Config, options: Iterable[str]) -> None:
             break
 
 
-def add_guard_hooks(cfg: Config) -> None:
-    """Append the guard hooks (:mod:`autopose_mm.engine.guards`) to
-    ``custom_hooks`` unless the config already has them."""
-    from autopose_mm.engine.guards import GUARD_HOOKS
+def add_hooks(cfg: Config, types: Sequence[str]) -> None:
+    """Append a hook of each of ``types`` to ``custom_hooks`` unless the
+    config already has one."""
     hooks = list(cfg.get('custom_hooks') or [])
     present = {h.get('type') for h in hooks}
-    hooks += [dict(type=t) for t in GUARD_HOOKS if t not in present]
+    hooks += [dict(type=t) for t in types if t not in present]
     cfg.custom_hooks = hooks
 
 

@@ -1,27 +1,25 @@
-"""Running searches and trainings in-process, and scoring genotypes with a
-trained supernet: the pieces of the search-versus-random evaluation
-(``tools/analysis/search_vs_random.py``)."""
+"""Running searches and trainings of derived networks with the project's
+own training code (an MMEngine runner per run), in this process or in a
+pool of processes: what the trained rerank of a search and the
+search-versus-random evaluation run."""
 import copy
 import json
+import multiprocessing
+import os
 import os.path as osp
 import time
-from contextlib import ExitStack
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn as nn
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
+from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from ..models.genotype import Genotype
-from ..models.search_estimator import heatmap_pck
-from ..models.search_space import arch_modules
 
-__all__ = [
-    'heatmap_pck', 'score_genotype', 'run_search', 'train_and_test',
-    'train_many', 'pick_metric'
-]
+__all__ = ['run_search', 'train_and_test', 'train_many', 'pick_metric']
 
 
 def pick_metric(metrics: Dict[str, float], key: Optional[str] = None) -> str:
@@ -32,62 +30,6 @@ def pick_metric(metrics: Dict[str, float], key: Optional[str] = None) -> str:
             return k
     raise KeyError(f'metric {key!r} not among {sorted(metrics)}; name one '
                    f'of them')
-
-
-@torch.no_grad()
-def score_genotype(model: nn.Module,
-                   genotype: Genotype,
-                   data_batches: Sequence[dict],
-                   metric: str = 'pck') -> float:
-    """The supernet's score on ``data_batches`` when its mixed cells compute
-    ``genotype`` with their inherited weights (one-hot architecture
-    weights); higher is better.
-
-    Normalisation uses the statistics of each batch, since the running
-    statistics of a supernet are those of the mixture; every buffer and the
-    train/eval mode are restored afterwards.
-
-    Args:
-        metric (str): ``'pck'``: PCK of the heatmaps (0-1); ``'loss'``:
-            minus the head's loss, which varies smoothly where few
-            keypoints are within the PCK threshold yet.
-    """
-    if metric not in SCORE_METRICS:
-        raise ValueError(f'metric must be one of {SCORE_METRICS}, got '
-                         f'{metric!r}')
-    module = model.module if is_model_wrapper(model) else model
-    archs = arch_modules(module)
-    if not archs:
-        raise ValueError('score_genotype needs a supernet (a model with '
-                         'ArchParams)')
-    buffers = {k: v.clone() for k, v in module.named_buffers()}
-    was_training = module.training
-    module.train()
-    try:
-        with ExitStack() as stack:
-            for arch in archs:
-                stack.enter_context(arch.fixed(dict(genotype.cells)))
-            scores = [
-                heatmap_pck(module, batch)
-                if metric == 'pck' else -_loss(module, batch)
-                for batch in data_batches
-            ]
-    finally:
-        for name, value in module.named_buffers():
-            value.copy_(buffers[name])
-        module.train(was_training)
-    return sum(scores) / len(scores)
-
-
-SCORE_METRICS = ('pck', 'loss')
-
-
-def _loss(model: nn.Module, data_batch: dict) -> float:
-    """The model's training loss on a batch (no gradients)."""
-    data = model.data_preprocessor(data_batch, True)
-    losses = model(**data, mode='loss')
-    loss, _ = model.parse_losses(losses)
-    return float(loss)
 
 
 def _runner(cfg: Config, work_dir: str, seed: int, name: str) -> Runner:
@@ -159,9 +101,6 @@ def train_and_test(cfg: Config,
 
 def _train_job(cfg: dict, genotype: dict, work_dir: str, seed: int,
                layout: Optional[Sequence[int]]) -> Dict[str, float]:
-    from mmengine.registry import init_default_scope
-
-    import autopose_mm  # noqa: F401  (registers the modules)
     init_default_scope('mmpose')
     return train_and_test(
         Config(cfg), Genotype.from_dict(genotype), work_dir, seed, layout)
@@ -187,9 +126,6 @@ def train_many(cfg: Config,
         for i, (genotype, work_dir, seed, layout) in enumerate(jobs):
             yield i, train_and_test(cfg, genotype, work_dir, seed, layout)
         return
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
     threads = max(1, (os.cpu_count() or 1) // workers)
     with ProcessPoolExecutor(
             workers,

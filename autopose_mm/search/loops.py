@@ -1,22 +1,24 @@
-"""The searches as MMEngine training loops: they schedule the steps that
-the search model (:class:`~autopose_mm.models.AutoPoseSearchEstimator`)
-defines."""
+"""The searches as MMEngine training loops. A loop only pairs the data
+loaders, seeds the epochs and schedules the steps that the search model
+(:mod:`autopose_mm.search.algorithms`) defines; the single-path loop ends
+with the selection stage (:mod:`autopose_mm.search.selection`)."""
 import copy
 import json
 import os.path as osp
 import random
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 import torch
 from mmengine.dataset import BaseDataset
+from mmengine.dist import is_main_process
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 from mmpose.registry import DATASETS, LOOPS
 from torch.utils.data import DataLoader
 
-from ..models.budgets import Budget, GMACsBudget, LatencyBudget
-from ..models.layout import analytic_macs
+from ..utils.io import atomic_write_text
+from .selection import check_rerank, select_cells
 
 
 def split_in_halves(dataset: BaseDataset):
@@ -45,9 +47,9 @@ class CellSearchLoop(EpochBasedTrainLoop):
     batch of the second half, with the ``arch`` optimiser), and every
     iteration one weight step (on a batch of the first half, with the
     ``weights`` optimiser): the model's
-    :meth:`~autopose_mm.models.AutoPoseSearchEstimator.search_step`. Both
-    optimisers come from
-    :class:`~autopose_mm.engine.SearchOptimWrapperConstructor`.
+    :meth:`~autopose_mm.search.AutoPoseSearchEstimator.arch_step`, then its
+    ``train_step`` through the runner's model wrapper. Both optimisers come
+    from :class:`~autopose_mm.search.SearchOptimWrapperConstructor`.
 
     Each epoch starts from random states seeded by ``seed + epoch``, so an
     epoch repeated after ``--resume`` replays exactly.
@@ -61,12 +63,14 @@ class CellSearchLoop(EpochBasedTrainLoop):
         arch_interval (int): Iterations per alpha step after the warm-up.
             Defaults to 1 (every iteration, the published setting); 2
             halves the alpha steps (and the bi-level search's controller
-            steps, which come with them) and cut the mean iteration of
-            the L12-C32 search from 3.25x to 2.37x the derived network's
-            training step on 2 CPU cores (``tools/analysis/benchmark.py``).
+            steps, which come with them); docs/benchmarks.md measures
+            what that saves.
         val_begin (int): Epoch that begins validating. Defaults to 1.
         val_interval (int): Validation interval. Defaults to 1.
     """
+
+    model_type = 'AutoPoseSearchEstimator'
+    model_needs = 'arch_step'
 
     def __init__(self,
                  runner,
@@ -82,9 +86,9 @@ class CellSearchLoop(EpochBasedTrainLoop):
                             'config dict, to split its dataset')
         module = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
-        if not hasattr(module, 'search_step'):
+        if not hasattr(module, self.model_needs):
             raise TypeError(f'{type(self).__name__} needs a search model: set '
-                            f"model.type='AutoPoseSearchEstimator' (got "
+                            f"model.type='{self.model_type}' (got "
                             f'{type(module).__name__})')
         if not 0 <= warmup_epochs <= max_epochs:
             raise ValueError(f'warmup_epochs must be in 0..max_epochs '
@@ -159,14 +163,18 @@ class CellSearchLoop(EpochBasedTrainLoop):
                     idx,
                     data_batch,
                     arch_batch=None) -> Dict[str, torch.Tensor]:
-        """The model's search step (alpha step when ``arch_batch`` is given,
-        then the weight step through the runner's, possibly DDP-wrapped,
-        model); returns the log variables."""
-        return self._module.search_step(
-            data_batch,
-            arch_batch,
-            self.runner.optim_wrapper,
-            train_step=self.runner.model.train_step)
+        """The model's alpha step (when ``arch_batch`` is given), then its
+        weight step through the runner's (possibly DDP-wrapped) model;
+        returns the log variables."""
+        module, optim = self._module, self.runner.optim_wrapper
+        outputs = {}
+        if arch_batch is not None:
+            outputs.update(module.arch_step(arch_batch, optim['arch']))
+        module.zero_grad(set_to_none=True)  # the alpha step's leftovers
+        outputs.update(
+            self.runner.model.train_step(
+                data_batch, optim_wrapper=optim['weights']))
+        return outputs
 
     def check_finite(self, idx: int, outputs: Dict) -> None:
         """Stop the search at the first non-finite loss, reward or
@@ -212,8 +220,8 @@ class BiLevelSearchLoop(CellSearchLoop):
     by reinforcement learning, alternating in one loop.
 
     Every iteration samples a layout (the model's
-    :meth:`~autopose_mm.models.AutoPoseSearchEstimator.sample_layout`: on
-    rank 0, broadcast to all ranks), then makes the alpha step (after the
+    :meth:`~autopose_mm.search.AutoPoseBiLevelSearchEstimator.
+    sample_layout`: on rank 0, broadcast to all ranks), then makes the alpha step (after the
     warm-up) and the weight step of :class:`CellSearchLoop` under that
     layout. Every ``controller_interval`` iterations after the warm-up the
     model's ``controller_step`` samples another layout and rewards the
@@ -222,7 +230,10 @@ class BiLevelSearchLoop(CellSearchLoop):
     flops_target - 1|`` (analytic GMACs at the search's input size) and
     ``latency_weight * |latency / latency_target - 1|``, the latency that
     ``latency_table`` predicts for the derived network (at the table's own
-    width and input size, usually those of the deployed network).
+    width and input size, usually those of the deployed network). The
+    budgets belong to the model (:meth:`~autopose_mm.search.
+    AutoPoseBiLevelSearchEstimator.set_budgets`), which also chooses the
+    written layout with them.
 
     Args:
         controller_interval (int): Iterations between controller steps.
@@ -243,9 +254,14 @@ class BiLevelSearchLoop(CellSearchLoop):
             or ``'ignore'``.
         budget_tolerance (float): With budgets, the written layout is the
             controller's most probable one within this relative distance of
-            every target (see :meth:`choose_layout`). Defaults to 0.05.
+            every target (see :meth:`~autopose_mm.search.
+            AutoPoseBiLevelSearchEstimator.choose_layout`). Defaults to
+            0.05.
         **kwargs: The arguments of :class:`CellSearchLoop`.
     """
+
+    model_type = 'AutoPoseBiLevelSearchEstimator'
+    model_needs = 'controller_step'
 
     def __init__(self,
                  runner,
@@ -264,68 +280,9 @@ class BiLevelSearchLoop(CellSearchLoop):
         super().__init__(runner, dataloader, max_epochs, **kwargs)
         self.controller_interval = controller_interval
         self.controller_steps = controller_steps
-        self.budget_tolerance = budget_tolerance
-        self.input_size: Optional[Tuple[int, int]] = None
-        self.budgets = self._build_budgets(flops_target, flops_weight,
-                                           latency_target, latency_table,
-                                           latency_weight, latency_check)
-
-    def _build_budgets(self, flops_target, flops_weight, latency_target,
-                       latency_table, latency_weight,
-                       latency_check) -> List[Budget]:
-        module = self._module
-        budgets: List[Budget] = []
-        if flops_target:
-            budgets.append(
-                GMACsBudget(flops_target, module.backbone.base_channels,
-                            module.head.out_channels, flops_weight))
-        if (latency_target is None) != (latency_table is None):
-            raise ValueError(
-                'train_cfg.latency_target (ms) and train_cfg.latency_table '
-                '(a file from tools/analysis/latency_table.py) go together: '
-                f'got latency_target={latency_target!r}, '
-                f'latency_table={latency_table!r}')
-        if latency_target is not None:
-            budget = LatencyBudget(latency_target, latency_table,
-                                   latency_weight, latency_check)
-            arch = module.arch_modules[0]
-            budget.check_covers(module.controller.space.layouts,
-                                arch.candidates, arch.nodes)
-            budgets.append(budget)
-        return budgets
-
-    def choose_layout(self, genotype) -> Tuple[int, ...]:
-        """The layout written with the cells of ``genotype``: the
-        controller's most probable one; with budgets, the most probable one
-        whose every cost lies within ``budget_tolerance`` of its target for
-        these cells (the cells keep changing while the controller learns,
-        so its favourite may have drifted off the budget), else the one
-        closest to the budgets."""
-        controller = self._module.controller
-        if not self.budgets:
-            return controller.best()
-
-        def miss(layout) -> float:
-            return max(
-                abs(b.cost(genotype, layout, self.input_size) / b.target - 1)
-                for b in self.budgets)
-
-        ranked = controller.ranked()
-        for layout in ranked:
-            if miss(layout) <= self.budget_tolerance:
-                return layout
-        return min(ranked, key=miss)
-
-    def budget_records(self, genotype) -> Dict[str, Dict]:
-        """Per budget, its target and the cost of ``genotype`` (with its
-        layout), for the genotype file."""
-        if not self.budgets or genotype.cells_per_scale is None:
-            return {}
-        return {
-            b.name: b.record(genotype, genotype.cells_per_scale,
-                             self.input_size)
-            for b in self.budgets
-        }
+        self._module.set_budgets(flops_target, flops_weight, latency_target,
+                                 latency_table, latency_weight, latency_check,
+                                 budget_tolerance)
 
     def search_step(self,
                     idx,
@@ -335,15 +292,13 @@ class BiLevelSearchLoop(CellSearchLoop):
         ``controller_interval`` iterations after the warm-up) a controller
         step."""
         module = self._module
-        self.input_size = tuple(data_batch['inputs'][0].shape[-2:])
-        with module.use_layout(module.sample_layout()):
+        with module.use_layout(module.sample_layout(data_batch)):
             outputs = super().search_step(idx, data_batch, arch_batch)
         if arch_batch is not None and idx % self.controller_interval == 0:
             for _ in range(self.controller_steps):
                 outputs.update(
                     module.controller_step(
-                        arch_batch, self.runner.optim_wrapper['controller'],
-                        self.budgets))
+                        arch_batch, self.runner.optim_wrapper['controller']))
         return outputs
 
 
@@ -362,26 +317,20 @@ class SinglePathSearchLoop(CellSearchLoop):
     the supernet computing each of them (one-hot architecture weights, BN
     with batch statistics) on ``score_batches`` batches of the held-out
     half (``score``: ``'loss'``, minus the heatmap loss, or ``'pck'``;
-    see :func:`~autopose_mm.engine.search_eval.score_genotype`); the best
-    becomes the architecture weights
-    (:meth:`~autopose_mm.models.ArchParams.set_cells`), so the genotype
-    export writes it. ``path_search.json`` in the work dir lists every
-    candidate with its cost and score.
+    see :func:`~autopose_mm.search.selection.select_cells`); the model
+    takes the best (:meth:`~autopose_mm.search.
+    AutoPoseSinglePathSearchEstimator.choose`), so the genotype export
+    writes it. ``path_search.json`` in the work dir lists every candidate
+    with its cost and score.
 
     With ``rerank``, the supernet only shortlists: its ``top`` best-scored
     candidates are each trained briefly as derived networks with the
     training config ``rerank['config']`` (e.g. the target network on a
     short schedule) and tested with that config's test metric, and the
-    best of them is chosen. A shortlisted candidate trains with seed
-    ``seed_base + 100 * search seed + its place in the shortlist``, so its
-    training shares no seed with the trainings that compare the found
-    cells afterwards (``tools/analysis/search_vs_random.py`` trains with
-    seeds 0, 1, ...). The config's test set should be data that the later
-    comparison does not test on. On the built-in sample data, a training of
-    8 epochs (``configs/autopose/demo/
-    proxy_screen_l6_c16_sample_coco_128x96.py``) ranks 29 genotypes with
-    Kendall's tau 0.48 against the AP of their full 30-epoch trainings
-    (mean of 2), where the supernet's score reached 0.1.
+    best of them is chosen (see
+    :func:`~autopose_mm.search.selection.rerank_shortlist` for the seeds;
+    the config's test set should be data that a later comparison does not
+    test on). docs/search_results.md reports how well each signal ranks.
 
     Args:
         num_candidates (int): Genotypes scored. Defaults to 64.
@@ -400,6 +349,9 @@ class SinglePathSearchLoop(CellSearchLoop):
             ``warmup_epochs``: there are no alpha steps).
     """
 
+    model_type = 'AutoPoseSinglePathSearchEstimator'
+    model_needs = 'choose'
+
     def __init__(self,
                  runner,
                  dataloader,
@@ -416,215 +368,40 @@ class SinglePathSearchLoop(CellSearchLoop):
                              'leave out warmup_epochs')
         super().__init__(
             runner, dataloader, max_epochs, warmup_epochs=max_epochs, **kwargs)
-        if not all(a.sample_paths for a in self._module.arch_modules):
-            raise ValueError(
-                'SinglePathSearchLoop trains single paths: set '
-                'sample_paths=True on the search backbone and neck')
         self.num_candidates = num_candidates
         self.score_batches = score_batches
         self.flops_target = flops_target
         self.tolerance = tolerance
         self.score = score
-        self.rerank = self._check_rerank(rerank, num_candidates)
-
-    @staticmethod
-    def _check_rerank(rerank: Optional[Dict],
-                      num_candidates: int) -> Optional[Dict]:
-        if rerank is None:
-            return None
-        from mmengine.dist import get_world_size
-        allowed = {'config', 'top', 'jobs', 'metric', 'seed_base'}
-        unknown = set(rerank) - allowed
-        if unknown:
-            raise ValueError(f'train_cfg.rerank: unknown keys '
-                             f'{sorted(unknown)}; allowed: {sorted(allowed)}')
-        rerank = dict(
-            dict(top=8, jobs=1, metric=None, seed_base=10_000), **rerank)
-        if not isinstance(rerank.get('config'), str) or not osp.isfile(
-                rerank['config']):
-            raise FileNotFoundError(
-                f'train_cfg.rerank.config must be the path of a training '
-                f'config of the derived network; got {rerank.get("config")!r}')
-        for key, low in (('top', 1), ('jobs', 1), ('seed_base', 0)):
-            if not (isinstance(rerank[key], int) and rerank[key] >= low):
-                raise ValueError(f'train_cfg.rerank.{key} must be an integer '
-                                 f'>= {low}, got {rerank[key]!r}')
-        if rerank['top'] > min(num_candidates, 100):
-            raise ValueError(f'train_cfg.rerank.top ({rerank["top"]}) must '
-                             f'be at most num_candidates ({num_candidates}) '
-                             f'and at most 100')
-        if get_world_size() > 1:
-            raise ValueError('train_cfg.rerank trains the shortlisted '
-                             'networks in this process: run the search with '
-                             'one process, or leave out rerank')
-        return rerank
+        self.rerank = check_rerank(rerank, num_candidates)
 
     def end_of_epoch(self) -> None:
         if self._epoch + 1 == self._max_epochs:
             self.select()
 
-    def _cost(self, input_size) -> Callable:
-        module = self._module
-        backbone = module.backbone
-        bounds = (0, ) + tuple(
-            backbone.reduction_indices) + (backbone.num_cells, )
-        layout = [b - a for a, b in zip(bounds, bounds[1:])]
-
-        def cost(genotype) -> float:
-            return analytic_macs(genotype, layout, backbone.base_channels,
-                                 input_size, module.head.out_channels) / 1e9
-
-        return cost
-
-    @torch.no_grad()
     def select(self) -> Dict:
-        """Score the candidates and set the best as the architecture."""
-        from mmengine.dist import all_reduce, is_main_process
-
-        from ..models.random_genotype import (
-            sample_genotype,
-            sample_genotypes_at_cost,
-        )
-        from ..utils.io import atomic_write_text
-        from .search_eval import score_genotype
-        module = self._module
-        arch = module.arch_modules
+        """Run the selection stage and hand its choice to the model;
+        returns the record written to ``path_search.json``."""
         batches = []
         for batch in self.arch_dataloader:
             batches.append(batch)
             if len(batches) == self.score_batches:
                 break
-        cost = self._cost(tuple(batches[0]['inputs'][0].shape[-2:]))
-        seed = (self.runner.seed or 0) + 7919
-        target = self.flops_target
-        if target is None:
-            rng = np.random.default_rng(seed)
-            target = float(
-                np.median([
-                    cost(
-                        sample_genotype(rng, arch[0].nodes,
-                                        arch[0].candidates))
-                    for _ in range(200)
-                ]))
-        candidates = sample_genotypes_at_cost(
+        chosen, record = select_cells(
+            self._module,
+            batches,
             self.num_candidates,
-            cost,
-            target,
-            self.tolerance,
-            seed=seed,
-            nodes=arch[0].nodes,
-            candidates=arch[0].candidates)
-        scores = torch.tensor([
-            score_genotype(module, g, batches, self.score) for g in candidates
-        ])
-        all_reduce(scores, op='mean')  # every rank picks the same
-        best = int(scores.argmax())
-        reranked = None
-        if self.rerank is not None:
-            with torch.enable_grad():  # select() itself runs without
-                best, reranked = self.rerank_shortlist(candidates, scores)
-        for a in arch:
-            a.set_cells(dict(candidates[best].cells))
-        record = dict(
-            epoch=self._epoch + 1,
-            gmacs_target=target,
+            self.runner.seed or 0,
+            self.runner.work_dir,
+            self.runner.logger.info,
+            flops_target=self.flops_target,
             tolerance=self.tolerance,
             score=self.score,
-            best=best,
-            candidates=[
-                dict(
-                    gmacs=g.extra['cost'],
-                    score=float(s),
-                    genotype=g.to_dict())
-                for g, s in zip(candidates, scores.tolist())
-            ])
-        if reranked is not None:
-            record['rerank'] = dict(
-                config=self.rerank['config'],
-                metric=reranked['metric'],
-                shortlist=[
-                    dict(candidate=i, seed=seed, metrics=m)
-                    for i, seed, m in reranked['runs']
-                ])
+            rerank=self.rerank)
+        self._module.choose(chosen)
+        record = dict(epoch=self._epoch + 1, **record)
         if is_main_process():
             atomic_write_text(
                 osp.join(self.runner.work_dir, 'path_search.json'),
                 json.dumps(record, allow_nan=False))
-        self.runner.logger.info(
-            f'single-path search: scored {len(candidates)} genotypes of '
-            f'{target:.4f} GMACs +-{self.tolerance:.0%}; best score '
-            f'{float(scores[best]):.4f} (median '
-            f'{float(scores.median()):.4f})')
-        if reranked is not None:
-            self.runner.logger.info(
-                f'single-path search: of the {len(reranked["runs"])} best '
-                f'scored, candidate {best} trained to the best '
-                f'{reranked["metric"]}, {reranked["best"]:.4f} (median '
-                f'{reranked["median"]:.4f})')
         return record
-
-    def rerank_shortlist(self, candidates: Sequence,
-                         scores: torch.Tensor) -> Tuple[int, Dict]:
-        """Train the ``rerank['top']`` best-scored candidates with the
-        rerank config; returns the index of the one with the best test
-        metric and a summary of the trainings.
-
-        Each finished training's metrics are written to ``result.json`` in
-        its directory, so a search resumed after a kill trains only what is
-        missing."""
-        import hashlib
-
-        from mmengine.config import Config
-
-        from ..datasets import ensure_sample_data
-        from ..utils.io import read_result, write_result
-        from .search_eval import pick_metric, train_many
-        cfg = Config.fromfile(self.rerank['config'])
-        ensure_sample_data(cfg)
-        order = scores.argsort(descending=True).tolist()
-        shortlist = order[:self.rerank['top']]
-        base = self.rerank['seed_base'] + 100 * (self.runner.seed or 0)
-        jobs = [(candidates[i],
-                 osp.join(self.runner.work_dir, 'rerank',
-                          f'candidate_{i}'), base + place, None)
-                for place, i in enumerate(shortlist)]
-        identity = [
-            hashlib.sha1(
-                json.dumps(
-                    [g.to_dict(), seed, cfg.to_dict()],
-                    sort_keys=True,
-                    default=str).encode()).hexdigest()
-            for g, _, seed, _ in jobs
-        ]
-        done: Dict[int, Dict[str, float]] = {}
-        for place, (_, work_dir, _, _) in enumerate(jobs):
-            path = osp.join(work_dir, 'result.json')
-            if osp.isfile(path):
-                saved = read_result(path, identity[place])
-                if saved is not None:
-                    done[place] = saved
-        todo = [p for p in range(len(jobs)) if p not in done]
-        for n, metrics in train_many(cfg, [jobs[p] for p in todo],
-                                     self.rerank['jobs']):
-            place = todo[n]
-            key = pick_metric(metrics, self.rerank['metric'])
-            if not np.isfinite(metrics[key]):
-                raise FloatingPointError(
-                    f'rerank: candidate {shortlist[place]} trained to a '
-                    f'non-finite {key} ({metrics[key]}); see '
-                    f'{jobs[place][1]}')
-            write_result(
-                osp.join(jobs[place][1], 'result.json'), metrics,
-                identity[place])
-            done[place] = metrics
-            self.runner.logger.info(
-                f'rerank: {len(done)}/{len(jobs)} trained (candidate '
-                f'{shortlist[place]}, seed {jobs[place][2]})')
-        key = pick_metric(done[0], self.rerank['metric'])
-        values = [done[p][key] for p in range(len(jobs))]
-        place = int(np.argmax(values))
-        return shortlist[place], dict(
-            metric=key,
-            best=values[place],
-            median=float(np.median(values)),
-            runs=[(i, jobs[p][2], done[p]) for p, i in enumerate(shortlist)])

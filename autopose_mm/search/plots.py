@@ -4,12 +4,12 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .io import atomic_write
+from ..models.operations import OPERATION_SPECS
+from ..utils.io import atomic_write
 
 
 def op_color(name: str) -> str:
     """The colour of an operation in the pictures (its ``OpSpec``)."""
-    from ..models.operations import OPERATION_SPECS
     spec = OPERATION_SPECS.get(name)
     return spec.color if spec else 'black'
 

@@ -13,9 +13,14 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .genotype import CELL_TYPES, CellGenotype, Genotype
-from .operations import OPERATION_NAMES, supports_stride
-from .search_space import ArchParams
+from ...models.genotype import (
+    CELL_TYPES,
+    REDUCTION_CELLS,
+    CellGenotype,
+    Genotype,
+    edge_stride,
+)
+from ...models.operations import OPERATION_NAMES, supports_stride
 
 
 def edge_candidates(
@@ -25,7 +30,7 @@ def edge_candidates(
     """The operations an edge from ``source`` may carry in a derived cell of
     ``cell_type``: the candidates other than ``none`` defined at its
     stride."""
-    stride = ArchParams.edge_stride(cell_type, source)
+    stride = edge_stride(cell_type in REDUCTION_CELLS, source)
     return tuple(op for op in candidates
                  if op != 'none' and supports_stride(op, stride))
 

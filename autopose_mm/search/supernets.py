@@ -1,5 +1,5 @@
-"""The supernet: AutoPoseNet's and AutoPoseDecoder's structure built from
-mixed cells (:class:`~autopose_mm.models.search_space.MixedGraphs` instead of
+"""The supernets: AutoPoseNet's and AutoPoseDecoder's structure built from
+mixed cells (:class:`~autopose_mm.search.space.MixedGraphs` instead of
 a genotype's :class:`~autopose_mm.models.cells.GenotypeGraphs`).
 
 Both sit in MMPose's ``TopdownPoseEstimator`` as backbone and neck, under a
@@ -21,19 +21,13 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
-from .backbone import (
-    CellEncoder,
-    build_stem,
-    cells_to_reductions,
-    plan_cells,
-    resolve_arch,
-)
-from .cells import EncoderCell, run_graph
-from .decoder import Decoder
-from .genotype import DECODER_CELLS, ENCODER_CELLS
-from .layout import Layout, LayoutController, LayoutSpace
-from .operations import OPERATION_NAMES, FactorizedReduce
-from .search_space import ArchParams, MixedGraphs
+from ..models.backbone import CellEncoder, build_stem, resolve_arch
+from ..models.cells import EncoderCell, run_graph
+from ..models.decoder import Decoder
+from ..models.genotype import DECODER_CELLS, ENCODER_CELLS
+from ..models.operations import OPERATION_NAMES, FactorizedReduce
+from ..models.plan import plan_network
+from .space import ArchParams, Layout, LayoutController, LayoutSpace, MixedGraphs
 
 SEARCH_NORM_CFG = dict(type='BN', affine=False)
 
@@ -53,11 +47,11 @@ class AutoPoseSearchNet(CellEncoder):
         partial_channels (int): K: 1/K of each edge's channels go through
             the candidates. Defaults to 4.
         gumbel_tau (float, optional): Sample one operation per edge in
-            every training pass (see :meth:`ArchParams.mixing_weights`)
+            every training pass (:class:`~autopose_mm.search.space.GumbelSampling`)
             instead of mixing all of them. Defaults to None (mixing).
         sample_paths (bool): Run one random derived-shaped cell per cell
-            type in every training pass (see :meth:`ArchParams.cell_weights`;
-            single-path one-shot search). Defaults to False.
+            type in every training pass (:class:`~autopose_mm.search.space.
+            SinglePathSampling`; single-path one-shot search). Defaults to False.
         arch, num_cells, base_channels, reduction_indices: As for
             :class:`AutoPoseNet`.
         in_channels (int): Image channels. Defaults to 3.
@@ -211,10 +205,9 @@ class AutoPoseBiLevelSearchNet(BaseBackbone):
         cfg = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)
         # the cells of the deepest layout, as a fixed network lays them out
         deepest = self.space.max_per_scale
-        plan = iter(
-            plan_cells((2 * C, 2 * C), C // 2, sum(deepest),
-                       cells_to_reductions(deepest), nodes))
-        out = [nodes * (C // 2) * 2**s for s in range(4)]  # 2C .. 16C
+        net = plan_network(deepest, C, nodes)
+        plan = iter(net.cells)
+        out = net.stack.tap_channels  # 2C .. 16C
         self.out_channels = tuple(out)
         self.cells = nn.ModuleList()
         self.skip_proj = nn.ModuleList()

@@ -1,5 +1,4 @@
 """Bookkeeping of a search: the derived genotype and the alpha history."""
-import dataclasses
 import json
 import os.path as osp
 from typing import Dict, List
@@ -10,22 +9,20 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpose.registry import HOOKS
 
-from ..models.search_estimator import find_controller
-from ..models.search_space import arch_modules, derive_genotype
 from ..utils.io import atomic_write_text
-from ..utils.plots import plot_search_curves
+from .plots import plot_search_curves
+from .space import arch_modules
 
 
 @HOOKS.register_module()
 class GenotypeExportHook(Hook):
-    """Derive the genotype after every epoch and write it to the work dir.
+    """Write the search model's genotype after every epoch to the work dir.
 
-    In a bi-level search the genotype also holds the network level: the
-    controller's most probable layout (within the budgets, see
-    :meth:`~autopose_mm.engine.BiLevelSearchLoop.choose_layout`), and, for
-    each budget of the loop (GMACs, latency), the target and the derived
-    network's predicted cost (with the latency table it came from) under
-    ``budgets``.
+    The genotype is the model's :meth:`~autopose_mm.search.algorithms.
+    SearchEstimator.export_genotype`: in a bi-level search it also holds the
+    network level and, per budget, the target and the predicted cost (see
+    :meth:`~autopose_mm.search.AutoPoseBiLevelSearchEstimator.
+    export_genotype`); in a single-path search, the selection's choice.
 
     Files (written atomically, by the main process):
 
@@ -58,31 +55,12 @@ class GenotypeExportHook(Hook):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         archs = arch_modules(model)
-        if not archs:
-            raise RuntimeError('GenotypeExportHook needs a model with '
+        if not archs or not hasattr(model, 'export_genotype'):
+            raise RuntimeError('GenotypeExportHook needs a search model '
+                               '(autopose_mm.search.algorithms) with '
                                'ArchParams (a search backbone and neck)')
         epoch = runner.epoch + 1
-        controller = find_controller(model)
-        loop = runner.train_loop
-        cells = derive_genotype(archs)
-        layout = None
-        if controller is not None:
-            choose_layout = getattr(loop, 'choose_layout', None)
-            layout = (
-                choose_layout(cells) if choose_layout else controller.best())
-        extra = dict(epoch=epoch)
-        budget_records = getattr(loop, 'budget_records', None)
-        if budget_records and layout is not None:
-            # the predicted costs and where they come from
-            budgets = budget_records(
-                dataclasses.replace(cells, cells_per_scale=tuple(layout)))
-            if budgets:
-                extra['budgets'] = budgets
-        genotype = derive_genotype(
-            archs,
-            name=f'searched-epoch{epoch}',
-            extra=extra,
-            cells_per_scale=layout)
+        genotype = model.export_genotype(epoch)
         record = dict(epoch=epoch, genotype=genotype.to_dict(), cells={})
         for arch in archs:
             record['cells'].update(arch.summary())

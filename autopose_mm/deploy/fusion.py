@@ -2,6 +2,8 @@
 import torch
 import torch.nn as nn
 
+from ..models.operations import FactorizedReduce, ReLUConvBN
+
 
 def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d, start: int = 0) -> None:
     """Fold channels ``start .. start + conv.out_channels`` of ``bn`` into
@@ -29,7 +31,6 @@ def fuse_conv_bn(model: nn.Module) -> nn.Module:
     Returns:
         nn.Module: ``model``, fused.
     """
-    from ..models.operations import FactorizedReduce, ReLUConvBN
     if model.training:
         raise RuntimeError('fuse_conv_bn is for inference: call .eval() '
                            'first')

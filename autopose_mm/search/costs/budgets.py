@@ -6,8 +6,10 @@ subtracted from the controller's accuracy reward.
 """
 from typing import Dict, Optional, Sequence, Tuple
 
-from .genotype import Genotype
-from .layout import analytic_macs
+from ...models.genotype import Genotype
+from .blocks import space_blocks
+from .macs import analytic_macs
+from .table import LatencyTable
 
 
 class Budget:
@@ -93,7 +95,6 @@ class LatencyBudget(Budget):
                  weight: float = 1.0,
                  check: str = 'warn') -> None:
         super().__init__(target, weight)
-        from ..deploy.latency import LatencyTable
         if isinstance(table, str):
             table = LatencyTable.load(table, check)
         self.table = table
@@ -102,7 +103,6 @@ class LatencyBudget(Budget):
                      candidates: Sequence[str], nodes: int) -> None:
         """Fail now, naming the table, if a network the search may derive
         has a block the table lacks."""
-        from ..deploy.latency import space_blocks
         s = self.table.setting
         needed = space_blocks(candidates, layouts, s['base_channels'],
                               tuple(s['input_size']), s['num_keypoints'],

@@ -11,8 +11,8 @@ from mmpose.registry import (
     OPTIMIZERS,
 )
 
-from ..models.search_estimator import find_controller
-from ..models.search_space import arch_modules
+from .algorithms import find_controller
+from .space import arch_modules
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -20,9 +20,9 @@ class SearchOptimWrapperConstructor:
     """Build ``OptimWrapperDict(weights=..., arch=...)`` for a supernet.
 
     The ``arch`` optimiser gets the parameters of every
-    :class:`~autopose_mm.models.ArchParams` module of the model; for the
+    :class:`~autopose_mm.search.space.ArchParams` module of the model; for the
     bi-level search, the optional ``controller`` optimiser gets those of the
-    :class:`~autopose_mm.models.LayoutController`; the ``weights`` optimiser
+    :class:`~autopose_mm.search.space.LayoutController`; the ``weights`` optimiser
     all the others.
 
     Example::

@@ -1,7 +1,6 @@
 """The network-level search space: how the encoder's cells spread over the
-four scales, the policy that samples it, and its analytic cost."""
+four scales, and the policy that samples it."""
 import itertools
-import math
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -9,10 +8,6 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmpose.registry import MODELS
 from torch import Tensor
-
-from .backbone import cells_to_reductions, plan_cells
-from .genotype import DECODER_CELLS, CellGenotype, Genotype
-from .operations import operation_spec
 
 Layout = Tuple[int, ...]
 
@@ -162,70 +157,3 @@ class LayoutController(nn.Module):
         self.baseline.mul_(m).add_((1 - m) * reward)
         self.steps.add_(1)
         return advantage
-
-
-def _out(size: int, stride: int) -> int:
-    return math.ceil(size / stride)
-
-
-def _cell_edges_macs(cell: CellGenotype, c: int, h: int, w: int,
-                     reduction: bool) -> int:
-    """MACs of a cell's operations (each counted by its
-    :class:`~autopose_mm.models.operations.OpSpec`); (h, w) is the size of
-    its inputs. All nodes of a reduction cell are at the halved size."""
-    total = 0
-    ho, wo = (_out(h, 2), _out(w, 2)) if reduction else (h, w)
-    for node in cell.edges:
-        for op, src in node:
-            stride = 2 if reduction and src < 2 else 1
-            total += operation_spec(op).macs(c, ho, wo, stride)
-    return total
-
-
-def analytic_macs(genotype: Genotype,
-                  cells_per_scale: Sequence[int],
-                  base_channels: int,
-                  input_size: Tuple[int, int],
-                  num_keypoints: int = 17) -> int:
-    """Multiply-accumulates (conv layers, batch 1) of the stage-1 AutoPose
-    network with these cells and this layout, without a forward pass.
-
-    Args:
-        genotype (Genotype): The cells.
-        cells_per_scale (Sequence[int]): Cells at 1/4, 1/8, 1/16, 1/32.
-        base_channels (int): C.
-        input_size (tuple): (H, W) of the input.
-        num_keypoints (int): Heatmap channels of the 1x1 head.
-    """
-    C = base_channels
-    H, W = input_size
-    h, w = _out(H, 2), _out(W, 2)
-    total = h * w * 3 * C * 9
-    h, w = _out(h, 2), _out(w, 2)
-    total += h * w * C * 2 * C * 9 + h * w * 2 * C * 2 * C * 9
-    # a projection costs the same whether it is a 1x1 conv or a factorized
-    # reduce (two 1x1 stride-2 convs to c/2): h * w * c_in * c
-    multiplier = len(genotype.normal.concat)
-    plan = plan_cells((2 * C, 2 * C), C // 2, sum(cells_per_scale),
-                      cells_to_reductions(cells_per_scale), multiplier)
-    taps = {}
-    for p in plan:
-        c = p.channels
-        total += h * w * (p.prev_prev_channels + p.prev_channels) * c
-        cell = genotype.reduce if p.reduction else genotype.normal
-        total += _cell_edges_macs(cell, c, h, w, p.reduction)
-        if p.reduction:
-            h, w = _out(h, 2), _out(w, 2)
-        taps[p.scale] = (multiplier * c, h, w)
-    taps = [taps[s] for s in range(len(cells_per_scale))]
-    # decoder: coarse to fine
-    for i, name in enumerate(DECODER_CELLS):
-        fine_c, fh, fw = taps[2 - i]
-        coarse_c, ch, cw = taps[3 - i]
-        cell = genotype.cells[name]
-        c = fine_c // len(cell.concat)
-        # the coarse input is projected before it is upsampled
-        total += (ch * cw * coarse_c + fh * fw * fine_c) * c
-        total += _cell_edges_macs(cell, c, fh, fw, False)
-    fine_c, fh, fw = taps[0]
-    return total + fh * fw * fine_c * num_keypoints

@@ -1,0 +1,127 @@
+"""Timing a module on a runtime: PyTorch eager, PyTorch with BN folded,
+or ONNX Runtime on the CPU, at batch 1 and a given thread count; and what a
+measurement records about the machine."""
+import os
+import os.path as osp
+import platform
+import tempfile
+import time
+import warnings
+from typing import Callable, Dict, List, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+from ..version import __version__
+from .export import prepare_for_export
+
+RUNTIMES = ('eager', 'fused', 'onnxruntime')
+
+class EstimatorForward(nn.Module):
+    """A pose estimator's network (``_forward``) as a plain module."""
+
+    def __init__(self, estimator: nn.Module) -> None:
+        super().__init__()
+        self.estimator = estimator
+
+    def forward(self, x: Tensor):
+        return self.estimator._forward(x)
+
+
+def make_runner(module: nn.Module, inputs: Sequence[Tensor], runtime: str,
+                threads: int) -> Callable[[], None]:
+    """A function that runs ``module`` on ``inputs`` once with ``runtime``:
+    ``'eager'`` (PyTorch), ``'fused'`` (PyTorch, BN folded) or
+    ``'onnxruntime'`` (exported with BN folded, ONNX Runtime on the CPU),
+    with ``threads`` intra-op threads."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f'unknown runtime {runtime!r}; choose one of '
+                         f'{", ".join(RUNTIMES)}')
+    torch.set_num_threads(threads)
+    module = module.eval()
+    if runtime != 'eager':
+        module = prepare_for_export(module)
+    if runtime != 'onnxruntime':
+
+        def run() -> None:
+            with torch.no_grad():
+                module(*inputs)
+
+        return run
+    import onnxruntime as ort
+    names = [f'in{i}' for i in range(len(inputs))]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = osp.join(tmp, 'block.onnx')
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            torch.onnx.export(
+                module,
+                tuple(inputs),
+                path,
+                input_names=names,
+                opset_version=17,
+                do_constant_folding=True,
+                dynamo=False)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(
+            path, options, providers=['CPUExecutionProvider'])
+    feeds = {n: x.numpy() for n, x in zip(names, inputs)}
+    return lambda: session.run(None, feeds)
+
+
+def time_runner(run: Callable[[], None],
+                repeats: int = 20,
+                warmup: int = 3,
+                min_seconds: float = 0.2) -> float:
+    """Median milliseconds of ``run``: ``warmup`` calls, then at least
+    ``repeats`` timed calls and at least ``min_seconds`` of them."""
+    for _ in range(warmup):
+        run()
+    times: List[float] = []
+    start = time.perf_counter()
+    while len(times) < repeats or time.perf_counter() - start < min_seconds:
+        t0 = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) * 1e3
+
+
+def environment(runtime: str, threads: int) -> Dict:
+    """What a table measured on this machine records about it."""
+    import mmcv
+    import mmpose
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    cpu = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        import onnxruntime
+        ort_version = onnxruntime.__version__
+    except ImportError:
+        ort_version = None
+    return dict(
+        runtime=runtime,
+        threads=threads,
+        device=dict(
+            cpu=cpu,
+            cores=os.cpu_count(),
+            machine=platform.machine(),
+            system=platform.system()),
+        versions=dict(
+            torch=torch.__version__,
+            onnxruntime=ort_version,
+            mmcv=mmcv.__version__,
+            mmpose=mmpose.__version__,
+            autopose_mm=__version__,
+            python=platform.python_version()))
+
+
