@@ -337,7 +337,7 @@ def _table(path: str, value) -> Callable:
 
 
 LOAD_TABLE = [
-    '-c', 'from autopose_mm.deploy.latency import LatencyTable; '
+    '-c', 'from autopose_mm.search.costs import LatencyTable; '
     'LatencyTable.load("{tmp}/table.json", check="ignore")'
 ]
 READ_RESULT = [
@@ -959,8 +959,8 @@ def test_limits_are_overridable(monkeypatch):
 
 
 def test_a_correction_not_applied_predicts_the_block_sum(tmp_path):
-    from autopose_mm.deploy.latency import LatencyTable
     from autopose_mm.models import load_genotype
+    from autopose_mm.search.costs import LatencyTable
     results = osp.join(REPO, 'docs', 'results', 'latency_search')
     table = LatencyTable.load(
         osp.join(results, 'onnxruntime_c32_256x192.json'), check='ignore')

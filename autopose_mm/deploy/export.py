@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .fusion import fuse_conv_bn
 from ..utils.io import atomic_path
+from .fusion import fuse_conv_bn
 
 META_OUTPUTS = 'autopose.outputs'  # ONNX metadata: how to rebuild the head
 

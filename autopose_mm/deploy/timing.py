@@ -19,6 +19,7 @@ from .export import prepare_for_export
 
 RUNTIMES = ('eager', 'fused', 'onnxruntime')
 
+
 class EstimatorForward(nn.Module):
     """A pose estimator's network (``_forward``) as a plain module."""
 
@@ -123,5 +124,3 @@ def environment(runtime: str, threads: int) -> Dict:
             mmpose=mmpose.__version__,
             autopose_mm=__version__,
             python=platform.python_version()))
-
-

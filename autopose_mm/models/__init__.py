@@ -53,13 +53,13 @@ from .plan import (
 )
 
 __all__ = [
-    'ARCH_SETTINGS', 'AutoPoseNet', 'CellEncoder', 'CellStack',
-    'resolve_arch', 'default_reduction_indices', 'CellGraph', 'CellGraphs',
-    'EncoderCell', 'GenotypeGraphs', 'UpsampleCell', 'AutoPoseDecoder',
-    'Decoder', 'AutoPoseEstimator', 'CELL_TYPES', 'DECODER_CELLS',
-    'ENCODER_CELLS', 'CellGenotype', 'Genotype', 'edge_stride',
-    'load_genotype', 'OPERATION_NAMES', 'OPERATION_SPECS', 'OpSpec',
-    'FactorizedReduce', 'PoolBN', 'ReLUConvBN', 'SEConnect', 'Zero',
-    'build_operation', 'register_operation', 'CellPlan', 'NetworkPlan',
-    'cells_to_reductions', 'plan_decoder', 'plan_network', 'plan_stack'
+    'ARCH_SETTINGS', 'AutoPoseNet', 'CellEncoder', 'CellStack', 'resolve_arch',
+    'default_reduction_indices', 'CellGraph', 'CellGraphs', 'EncoderCell',
+    'GenotypeGraphs', 'UpsampleCell', 'AutoPoseDecoder', 'Decoder',
+    'AutoPoseEstimator', 'CELL_TYPES', 'DECODER_CELLS', 'ENCODER_CELLS',
+    'CellGenotype', 'Genotype', 'edge_stride', 'load_genotype',
+    'OPERATION_NAMES', 'OPERATION_SPECS', 'OpSpec', 'FactorizedReduce',
+    'PoolBN', 'ReLUConvBN', 'SEConnect', 'Zero', 'build_operation',
+    'register_operation', 'CellPlan', 'NetworkPlan', 'cells_to_reductions',
+    'plan_decoder', 'plan_network', 'plan_stack'
 ]

@@ -42,9 +42,8 @@ class Decoder(BaseModule):
                 graphs,
                 p.name,
                 conv_cfg=conv_cfg,
-                norm_cfg=norm_cfg)
-            for p in plan_decoder(in_channels, graphs.multiplier(
-                DECODER_CELLS[0])))
+                norm_cfg=norm_cfg) for p in plan_decoder(
+                    in_channels, graphs.multiplier(DECODER_CELLS[0])))
 
     def forward(
             self,

@@ -324,7 +324,6 @@ OPERATION_SPECS: Dict[str, OpSpec] = {
 }
 OPERATION_NAMES: Tuple[str, ...] = tuple(OPERATION_SPECS)
 
-
 OP_KINDS = ('zero', 'identity', 'pool', 'conv', 'se', 'module')
 
 

@@ -150,10 +150,11 @@ def plan_stack(in_channels: Tuple[int, int],
         tuple(cells[i].out_size for i in taps))
 
 
-def plan_decoder(tap_channels: Sequence[int],
-                 multiplier: int,
-                 tap_sizes: Sequence[Size] = (None, ) * NUM_SCALES
-                 ) -> Tuple[UpsamplePlan, ...]:
+def plan_decoder(
+    tap_channels: Sequence[int],
+    multiplier: int,
+    tap_sizes: Sequence[Size] = (None, ) * NUM_SCALES
+) -> Tuple[UpsamplePlan, ...]:
     """The three decoder cells, coarse to fine: cell ``i`` outputs scale
     ``2 - i`` (0 = 1/4) from the feature at scale ``3 - i``, with the
     channels of the tap at its scale."""
@@ -165,8 +166,7 @@ def plan_decoder(tap_channels: Sequence[int],
         fine = 2 - i
         plans.append(
             UpsamplePlan(name, fine, tap_channels[fine + 1],
-                         tap_channels[fine],
-                         tap_channels[fine] // multiplier,
+                         tap_channels[fine], tap_channels[fine] // multiplier,
                          tap_sizes[fine + 1], tap_sizes[fine]))
     return tuple(plans)
 
@@ -183,6 +183,6 @@ def plan_network(cells_per_scale: Sequence[int],
     stem = halved(halved(input_size))
     stack = plan_stack((2 * C, 2 * C), C // 2, sum(cells_per_scale),
                        cells_to_reductions(cells_per_scale), multiplier, stem)
-    return NetworkPlan(C, input_size, stem, multiplier, stack,
-                       plan_decoder(stack.tap_channels, multiplier,
-                                    stack.tap_sizes))
+    return NetworkPlan(
+        C, input_size, stem, multiplier, stack,
+        plan_decoder(stack.tap_channels, multiplier, stack.tap_sizes))

@@ -39,8 +39,7 @@ __all__ = [
     'AutoPoseSearchEstimator', 'AutoPoseBiLevelSearchEstimator',
     'AutoPoseSinglePathSearchEstimator', 'ArchGradientStatsHook',
     'GenotypeExportHook', 'BiLevelSearchLoop', 'CellSearchLoop',
-    'SinglePathSearchLoop', 'split_in_halves',
-    'SearchOptimWrapperConstructor', 'ArchParams', 'LayoutController',
-    'LayoutSpace', 'AutoPoseBiLevelSearchNet', 'AutoPoseSearchDecoder',
-    'AutoPoseSearchNet'
+    'SinglePathSearchLoop', 'split_in_halves', 'SearchOptimWrapperConstructor',
+    'ArchParams', 'LayoutController', 'LayoutSpace',
+    'AutoPoseBiLevelSearchNet', 'AutoPoseSearchDecoder', 'AutoPoseSearchNet'
 ]

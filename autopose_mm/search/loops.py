@@ -219,9 +219,8 @@ class BiLevelSearchLoop(CellSearchLoop):
     """AutoPose's bi-level search: the cells by gradient, the network level
     by reinforcement learning, alternating in one loop.
 
-    Every iteration samples a layout (the model's
-    :meth:`~autopose_mm.search.AutoPoseBiLevelSearchEstimator.
-    sample_layout`: on rank 0, broadcast to all ranks), then makes the alpha step (after the
+    Every iteration samples a layout (the model's ``sample_layout``: on
+    rank 0, broadcast to all ranks), then makes the alpha step (after the
     warm-up) and the weight step of :class:`CellSearchLoop` under that
     layout. Every ``controller_interval`` iterations after the warm-up the
     model's ``controller_step`` samples another layout and rewards the

@@ -22,8 +22,8 @@ class SearchOptimWrapperConstructor:
     The ``arch`` optimiser gets the parameters of every
     :class:`~autopose_mm.search.space.ArchParams` module of the model; for the
     bi-level search, the optional ``controller`` optimiser gets those of the
-    :class:`~autopose_mm.search.space.LayoutController`; the ``weights`` optimiser
-    all the others.
+    :class:`~autopose_mm.search.space.LayoutController`; the ``weights``
+    optimiser all the others.
 
     Example::
 

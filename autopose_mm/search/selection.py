@@ -144,8 +144,9 @@ def rerank_shortlist(cfg_path: str, rerank: Dict, candidates: Sequence,
     order = scores.argsort(descending=True).tolist()
     shortlist = order[:rerank['top']]
     base = rerank['seed_base'] + 100 * search_seed
-    jobs = [(candidates[i], osp.join(work_dir, 'rerank', f'candidate_{i}'),
-             base + place, None) for place, i in enumerate(shortlist)]
+    jobs = [(candidates[i], osp.join(work_dir, 'rerank',
+                                     f'candidate_{i}'), base + place, None)
+            for place, i in enumerate(shortlist)]
     identity = [
         hashlib.sha1(
             json.dumps([g.to_dict(), seed, cfg.to_dict()],

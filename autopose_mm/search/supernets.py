@@ -27,7 +27,13 @@ from ..models.decoder import Decoder
 from ..models.genotype import DECODER_CELLS, ENCODER_CELLS
 from ..models.operations import OPERATION_NAMES, FactorizedReduce
 from ..models.plan import plan_network
-from .space import ArchParams, Layout, LayoutController, LayoutSpace, MixedGraphs
+from .space import (
+    ArchParams,
+    Layout,
+    LayoutController,
+    LayoutSpace,
+    MixedGraphs,
+)
 
 SEARCH_NORM_CFG = dict(type='BN', affine=False)
 
@@ -47,11 +53,12 @@ class AutoPoseSearchNet(CellEncoder):
         partial_channels (int): K: 1/K of each edge's channels go through
             the candidates. Defaults to 4.
         gumbel_tau (float, optional): Sample one operation per edge in
-            every training pass (:class:`~autopose_mm.search.space.GumbelSampling`)
-            instead of mixing all of them. Defaults to None (mixing).
+            every training pass (the ``GumbelSampling`` rule of
+            :mod:`autopose_mm.search.space`) instead of mixing all of them.
+            Defaults to None (mixing).
         sample_paths (bool): Run one random derived-shaped cell per cell
-            type in every training pass (:class:`~autopose_mm.search.space.
-            SinglePathSampling`; single-path one-shot search). Defaults to False.
+            type in every training pass (the ``SinglePathSampling`` rule;
+            single-path one-shot search). Defaults to False.
         arch, num_cells, base_channels, reduction_indices: As for
             :class:`AutoPoseNet`.
         in_channels (int): Image channels. Defaults to 3.

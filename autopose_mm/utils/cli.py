@@ -40,8 +40,7 @@ def parse_config_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     return args
 
 
-def load_config(args: argparse.Namespace,
-                hooks: Sequence[str] = ()) -> Config:
+def load_config(args: argparse.Namespace, hooks: Sequence[str] = ()) -> Config:
     """The config at ``args.config`` with ``--cfg-options``, the launcher
     and the work dir (``--work-dir``, the config's own, or
     ``work_dirs/<config name>``) applied, and the hook types ``hooks``

@@ -9,7 +9,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmpose.registry import HOOKS
 
-from autopose_mm.models import arch_modules, derive_genotype
+from autopose_mm.search.space import arch_modules, derive_genotype
 
 
 @HOOKS.register_module()

@@ -147,7 +147,7 @@ def test_cell_stack_shares_projections_of_one_output(training):
 
 
 def test_bn_fused_into_convs_gives_the_same_inference():
-    from autopose_mm.utils.fusion import fuse_conv_bn
+    from autopose_mm.deploy.fusion import fuse_conv_bn
     torch.manual_seed(0)
     net = AutoPoseNet(arch=None, num_cells=4, base_channels=8)
     net.train()

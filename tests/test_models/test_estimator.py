@@ -10,7 +10,7 @@ from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 
 from autopose_mm.models import Genotype, load_genotype
-from autopose_mm.models.random_genotype import sample_genotype
+from autopose_mm.search.space import sample_genotype
 
 
 def _model_cfg():

@@ -1,13 +1,31 @@
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from mmpose.models.backbones.utils import channel_shuffle
+from torch import nn
 
 from autopose_mm.models import (
     OPERATION_NAMES,
+    OPERATION_SPECS,
+    AutoPoseDecoder,
+    AutoPoseNet,
     FactorizedReduce,
+    OpSpec,
     build_operation,
+    load_genotype,
+    register_operation,
 )
 from autopose_mm.models.operations import supports_stride
+from autopose_mm.search import AutoPoseSearchDecoder, AutoPoseSearchNet
+from autopose_mm.search.costs import analytic_macs
+from autopose_mm.search.plots import op_color
+from autopose_mm.search.space import (
+    MixedEdges,
+    derive_genotype,
+    edge_candidates,
+)
+from autopose_mm.utils.complexity import count_macs
 
 
 @pytest.mark.parametrize('name', OPERATION_NAMES)
@@ -94,23 +112,33 @@ def _sep_conv(c, s, conv_cfg, norm_cfg):
 
 
 @pytest.fixture
-def sep_conv(monkeypatch):
-    """``sep_conv_3x3`` added as one entry of the operation table."""
-    from autopose_mm.models.operations import OPERATION_SPECS, OpSpec
-    spec = OpSpec(
-        'sep_conv_3x3',
-        _sep_conv,
-        color='#123456',
-        count_macs=lambda c, h, w, s: h * w * c * (9 + c))
-    monkeypatch.setitem(OPERATION_SPECS, spec.name, spec)
-    return OPERATION_NAMES + (spec.name, )
+def sep_conv():
+    """``sep_conv_3x3`` registered as a candidate operation (and taken out
+    of the table again afterwards)."""
+    spec = register_operation(
+        OpSpec(
+            'sep_conv_3x3',
+            _sep_conv,
+            color='#123456',
+            count_macs=lambda c, h, w, s: h * w * c * (9 + c)))
+    yield OPERATION_NAMES + (spec.name, )
+    del OPERATION_SPECS[spec.name]
+
+
+@pytest.mark.parametrize('spec, words', [
+    (OpSpec('skip_connect', _sep_conv), 'already registered'),
+    (OpSpec('odd', _sep_conv, kind='other'), 'kind must be one of'),
+    (OpSpec('odd', _sep_conv, strides=(3, )), 'strides must be'),
+    (OpSpec('odd', _sep_conv), 'needs'),
+])
+def test_register_operation_refuses_a_bad_spec(spec, words):
+    with pytest.raises(ValueError, match=words):
+        register_operation(spec)
+    assert 'odd' not in OPERATION_SPECS
 
 
 @pytest.mark.parametrize('stride', [1, 2])
 def test_a_new_operation_is_searched_like_the_others(sep_conv, stride):
-    from mmpose.models.backbones.utils import channel_shuffle
-
-    from autopose_mm.models import MixedEdges
     torch.manual_seed(0)
     bank = MixedEdges(16, stride, 3, sep_conv, 2).train()
     assert set(bank.modules_of) == {'sep_conv_3x3'}
@@ -124,21 +152,6 @@ def test_a_new_operation_is_searched_like_the_others(sep_conv, stride):
 
 
 def test_a_new_operation_builds_counts_and_draws(sep_conv):
-    import numpy as np
-    from torch import nn
-
-    from autopose_mm.models import (
-        AutoPoseDecoder,
-        AutoPoseNet,
-        AutoPoseSearchDecoder,
-        AutoPoseSearchNet,
-        analytic_macs,
-        derive_genotype,
-        load_genotype,
-    )
-    from autopose_mm.models.random_genotype import edge_candidates
-    from autopose_mm.utils.complexity import count_macs
-    from autopose_mm.utils.plots import op_color
     genotype = load_genotype('published').to_dict()
     genotype['encoder']['normal']['edges'][0][0] = ['sep_conv_3x3', 1]
     genotype['encoder']['reduce']['edges'][0][0] = ['sep_conv_3x3', 1]
@@ -171,30 +184,3 @@ def test_a_new_operation_builds_counts_and_draws(sep_conv):
                for op, _ in node)
     assert op_color('sep_conv_3x3') == '#123456'
     assert np.isfinite(float(net.arch_params.alphas['normal'].grad.sum()))
-
-
-def test_fixed_network_modules_import_nothing_of_the_search():
-    import ast
-    import os.path as osp
-
-    import autopose_mm.models as models
-    root = osp.dirname(models.__file__)
-    search = {
-        'search_space', 'supernet', 'layout', 'search_estimator',
-        'random_genotype'
-    }
-    for name in ('operations', 'cells', 'backbone', 'decoder', 'genotype',
-                 'estimator'):
-        with open(osp.join(root, f'{name}.py')) as f:
-            tree = ast.parse(f.read())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom):
-                modules = [node.module or '']
-            elif isinstance(node, ast.Import):
-                modules = [a.name for a in node.names]
-            else:
-                continue
-            for module in modules:
-                parts = set(module.split('.'))
-                assert not parts & search, (name, module)
-                assert 'engine' not in parts, (name, module)

@@ -368,7 +368,7 @@ def test_checkpoint_records_and_enforces_its_genotype(trained,
     import numpy as np
 
     from autopose_mm.models import load_genotype
-    from autopose_mm.models.random_genotype import sample_genotype
+    from autopose_mm.search.space import sample_genotype
     ckpt = osp.join(trained, 'epoch_4.pth')
     meta = torch.load(ckpt, weights_only=False)['meta']
     published = load_genotype('published').to_dict()

@@ -70,4 +70,5 @@ class SearchEstimator(AutoPoseEstimator):
     def export_genotype(self, epoch: int) -> Genotype:
         """The genotype to write after ``epoch``: :meth:`derive` named
         after the epoch."""
-        return self.derive(name=f'searched-epoch{epoch}', extra=dict(epoch=epoch))
+        return self.derive(
+            name=f'searched-epoch{epoch}', extra=dict(epoch=epoch))

@@ -85,8 +85,8 @@ class AutoPoseBiLevelSearchEstimator(AutoPoseSearchEstimator):
             budget = LatencyBudget(latency_target, latency_table,
                                    latency_weight, latency_check)
             arch = self.arch_modules[0]
-            budget.check_covers(self.controller.space.layouts,
-                                arch.candidates, arch.nodes)
+            budget.check_covers(self.controller.space.layouts, arch.candidates,
+                                arch.nodes)
             budgets.append(budget)
         self.budgets = budgets
         self.budget_tolerance = tolerance

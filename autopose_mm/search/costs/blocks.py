@@ -286,5 +286,3 @@ def measure_network(genotype: Genotype,
     return time_runner(
         network_runner(genotype, base_channels, input_size, num_keypoints,
                        runtime, threads), repeats)
-
-

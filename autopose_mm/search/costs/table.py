@@ -46,7 +46,6 @@ TABLE_FORMAT = 1
 DEVICE_FIELDS = ('cpu', 'machine', 'system')
 VERSION_FIELDS = ('torch', 'onnxruntime')
 
-
 MAX_OFFSET_MS = 1e4  # a correction offset beyond 10 s is not a fit
 
 
@@ -428,4 +427,3 @@ def validate(table: LatencyTable) -> Dict:
         measured_ms_range=[float(min(measured)),
                            float(max(measured))])
     return table.validation
-

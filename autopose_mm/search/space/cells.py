@@ -123,5 +123,3 @@ class MixedGraphs:
                              f'reduction={reduction}')
         return MixedCellGraph(cell_type, channels, self.nodes, self.candidates,
                               self.partial_channels, conv_cfg, norm_cfg)
-
-

@@ -353,5 +353,3 @@ class MixedEdges(nn.Module):
             elif kind == 'module':
                 module.load_state_dict(self.modules_of[name][i].state_dict())
         return op
-
-

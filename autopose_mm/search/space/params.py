@@ -66,10 +66,7 @@ class SamplingRule:
     def cell_weights(self, arch: 'ArchParams') -> Dict[str, CellWeights]:
         """The (op weights, edge weights) of every cell type that is not
         fixed by :meth:`ArchParams.fixed`, for one training pass."""
-        return {
-            t: arch.mixing_weights(t)
-            for t in arch.cell_types
-        }
+        return {t: arch.mixing_weights(t) for t in arch.cell_types}
 
 
 class SoftmaxMixing(SamplingRule):
@@ -351,4 +348,3 @@ def derive_genotype(
 def arch_modules(model: nn.Module) -> Tuple[ArchParams, ...]:
     """The :class:`ArchParams` of a model, in registration order."""
     return tuple(m for m in model.modules() if isinstance(m, ArchParams))
-

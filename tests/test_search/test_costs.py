@@ -11,27 +11,23 @@ import pytest
 import torch
 from conftest import REPO, run_tool
 
-from autopose_mm.deploy.latency import (
+from autopose_mm.deploy.timing import environment, make_runner, time_runner
+from autopose_mm.models import OPERATION_NAMES, Genotype, load_genotype
+from autopose_mm.search.costs import (
     CALL_BLOCK,
     TABLE_FORMAT,
+    GMACsBudget,
+    LatencyBudget,
     LatencyTable,
     TableMismatch,
-    environment,
+    analytic_macs,
+    build_block,
     mape,
     measure_table,
     network_blocks,
     space_blocks,
-    time_runner,
 )
-from autopose_mm.models import (
-    Genotype,
-    LayoutController,
-    LayoutSpace,
-    load_genotype,
-)
-from autopose_mm.models.budgets import GMACsBudget, LatencyBudget
-from autopose_mm.models.layout import analytic_macs
-from autopose_mm.models.operations import OPERATION_NAMES
+from autopose_mm.search.space import LayoutController, LayoutSpace
 
 BILEVEL_CFG = osp.join(REPO, 'configs', 'autopose', 'demo',
                        'bilevel_search_tiny_sample_coco_64x48.py')
@@ -352,7 +348,6 @@ def test_search_with_a_latency_target_records_it(tiny_table, sample_workspace,
 
 @pytest.mark.parametrize('runtime', ['eager', 'fused', 'onnxruntime'])
 def test_every_runtime_times_a_block(runtime):
-    from autopose_mm.deploy.latency import build_block, make_runner
     blocks = space_blocks(['std_conv_3x3'], [(1, 1, 1, 1)], 8, (32, 24), 17, 4)
     block = next(b for b in blocks.values() if b.kind == 'cell')
     module, inputs = build_block(block)

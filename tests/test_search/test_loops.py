@@ -15,8 +15,11 @@ from autopose_mm.models import (
     AutoPoseDecoder,
     AutoPoseNet,
     Genotype,
-    arch_modules,
+    load_genotype,
 )
+from autopose_mm.search import selection
+from autopose_mm.search.loops import SinglePathSearchLoop
+from autopose_mm.search.space import arch_modules
 
 SEARCH_CFG = osp.join(REPO, 'configs', 'autopose', 'demo',
                       'search_tiny_sample_coco_64x48.py')
@@ -317,58 +320,43 @@ def test_rerank_keeps_the_best_trained_of_the_shortlist(
     (dict(config='{screen}', jobs=0), ValueError, 'rerank.jobs'),
 ])
 def test_rerank_settings_are_checked(rerank, error, words):
-    from autopose_mm.engine.loops import SinglePathSearchLoop
     screen = osp.join(REPO, 'tests', 'configs', 'tiny_screen.py')
     rerank = {
         k: v.format(screen=screen) if isinstance(v, str) else v
         for k, v in rerank.items()
     }
     with pytest.raises(error, match=re.escape(words)):
-        SinglePathSearchLoop._check_rerank(rerank, 3)
+        selection.check_rerank(rerank, 3)
 
 
-def _rerank_loop(work_dir: str, top: int):
-    """A stand-in for a search loop at its last epoch: what
-    ``rerank_shortlist`` reads from it."""
-    from types import SimpleNamespace
-
-    from autopose_mm.engine.loops import SinglePathSearchLoop
+def _rerank(work_dir: str, top: int, candidates, scores):
+    """Rerank ``candidates`` by ``scores`` as a single-path search with seed
+    0 does at its last epoch, training with the tiny screen config."""
     screen = osp.join(REPO, 'tests', 'configs', 'tiny_screen.py')
-    return SimpleNamespace(
-        rerank=SinglePathSearchLoop._check_rerank(
-            dict(config=screen, top=top), 8),
-        runner=SimpleNamespace(
-            seed=0,
-            work_dir=work_dir,
-            logger=SimpleNamespace(info=lambda msg: None)))
+    rerank = selection.check_rerank(dict(config=screen, top=top), 8)
+    return selection.rerank_shortlist(screen, rerank, candidates, scores,
+                                      work_dir, 0, lambda msg: None)
 
 
 def test_a_non_finite_rerank_metric_stops_the_search(sample_workspace,
                                                      tmp_path, monkeypatch):
-    from autopose_mm.engine import search_eval
-    from autopose_mm.engine.loops import SinglePathSearchLoop
-    from autopose_mm.models import load_genotype
 
     def nan_training(cfg, jobs, workers):
         for i, _ in enumerate(jobs):
             yield i, {'coco/AP': float('nan') if i == 1 else 0.5}
 
-    monkeypatch.setattr(search_eval, 'train_many', nan_training)
+    monkeypatch.setattr(selection, 'train_many', nan_training)
     monkeypatch.chdir(sample_workspace)
-    loop = _rerank_loop(str(tmp_path), 8)
     with pytest.raises(FloatingPointError, match='non-finite coco/AP'):
-        SinglePathSearchLoop.rerank_shortlist(loop,
-                                              [load_genotype('published')] * 8,
-                                              torch.arange(8.))
+        _rerank(
+            str(tmp_path), 8, [load_genotype('published')] * 8,
+            torch.arange(8.))
     # only the finite result was kept
     assert len(glob.glob(str(tmp_path / 'rerank' / '*' / 'result.json'))) == 1
 
 
 def test_a_resumed_rerank_trains_only_what_is_missing(sample_workspace,
                                                       tmp_path, monkeypatch):
-    from autopose_mm.engine import search_eval
-    from autopose_mm.engine.loops import SinglePathSearchLoop
-    from autopose_mm.models import load_genotype
     trained = []
 
     def training(cfg, jobs, workers):
@@ -378,16 +366,14 @@ def test_a_resumed_rerank_trains_only_what_is_missing(sample_workspace,
                 raise KeyboardInterrupt  # killed during the third
             yield i, {'coco/AP': 0.1 * (seed % 100)}
 
-    monkeypatch.setattr(search_eval, 'train_many', training)
+    monkeypatch.setattr(selection, 'train_many', training)
     monkeypatch.chdir(sample_workspace)
-    loop = _rerank_loop(str(tmp_path), 3)
     candidates = [load_genotype('published')] * 4
     scores = torch.tensor([0., 3., 2., 1.])
     with pytest.raises(KeyboardInterrupt):
-        SinglePathSearchLoop.rerank_shortlist(loop, candidates, scores)
+        _rerank(str(tmp_path), 3, candidates, scores)
     assert trained == [10_000, 10_001, 10_002]
-    best, summary = SinglePathSearchLoop.rerank_shortlist(
-        loop, candidates, scores)
+    best, summary = _rerank(str(tmp_path), 3, candidates, scores)
     assert trained[3:] == [10_002]  # the first two were reused
     # shortlist by score: candidates 1, 2, 3; AP 0, 0.1, 0.2
     assert [r[0] for r in summary['runs']] == [1, 2, 3]

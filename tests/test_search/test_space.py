@@ -2,13 +2,13 @@ import pytest
 import torch
 from mmpose.models.backbones.utils import channel_shuffle
 
-from autopose_mm.models import (
-    OPERATION_NAMES,
+from autopose_mm.models import OPERATION_NAMES, CellGenotype
+from autopose_mm.search import AutoPoseSearchDecoder, AutoPoseSearchNet
+from autopose_mm.search.space import (
     ArchParams,
-    AutoPoseSearchDecoder,
-    AutoPoseSearchNet,
     MixedEdges,
     derive_genotype,
+    sample_cell,
 )
 
 
@@ -91,7 +91,6 @@ def test_bad_partial_channels_are_explained():
 def _random_normal_cell():
     import numpy as np
 
-    from autopose_mm.models.random_genotype import sample_cell
     return sample_cell('normal', np.random.default_rng(0))
 
 
@@ -117,7 +116,6 @@ def test_fixed_cells_use_one_hot_weights():
 
 
 def test_fixed_refuses_cells_outside_the_space():
-    from autopose_mm.models import CellGenotype
     arch = ArchParams(('reduce', ))
     edges = ((('se_connect', 0), ('std_conv_3x3', 1)), ) + tuple(
         (('std_conv_3x3', 0), ('std_conv_3x3', 1)) for _ in range(3))

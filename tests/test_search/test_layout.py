@@ -2,15 +2,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from autopose_mm.models import (
-    AutoPoseBiLevelSearchNet,
-    AutoPoseDecoder,
-    AutoPoseNet,
-    LayoutController,
-    LayoutSpace,
-    analytic_macs,
-    load_genotype,
-)
+from autopose_mm.models import AutoPoseDecoder, AutoPoseNet, load_genotype
+from autopose_mm.search import AutoPoseBiLevelSearchNet
+from autopose_mm.search.costs import analytic_macs
+from autopose_mm.search.space import LayoutController, LayoutSpace
 from autopose_mm.utils.complexity import count_macs
 
 

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from autopose_mm.models import Genotype, analytic_macs, load_genotype
-from autopose_mm.models.genotype import CELL_TYPES
-from autopose_mm.models.random_genotype import (
+from autopose_mm.models import CELL_TYPES, Genotype, load_genotype
+from autopose_mm.search.costs import analytic_macs
+from autopose_mm.search.space.sampling import (
     edge_candidates,
     pair_agreement,
     sample_cell,

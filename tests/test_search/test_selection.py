@@ -11,9 +11,9 @@ from mmengine.structures import InstanceData, PixelData
 from mmpose.registry import MODELS
 from mmpose.structures import PoseDataSample
 
-from autopose_mm.engine.search_eval import score_genotype
 from autopose_mm.models import load_genotype
-from autopose_mm.models.random_genotype import sample_genotype
+from autopose_mm.search.selection import score_genotype
+from autopose_mm.search.space import sample_genotype
 
 SEARCH_CFG = osp.join(REPO, 'configs', 'autopose', 'demo',
                       'search_tiny_sample_coco_64x48.py')

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from autopose_mm.utils.search_stats import (
+from autopose_mm.search.stats import (
     history_movement,
     kendall_tau,
     max_over_uniform,

@@ -1,0 +1,135 @@
+"""The package's import rules, read from the source: the fixed networks
+import nothing of the search, the engine or deployment; the utilities
+nothing of the package outside themselves; no module imports the package's
+own modules inside a function; and the module graph has no cycle."""
+import ast
+import os.path as osp
+from pathlib import Path
+from typing import Dict, List, Set, Tuple
+
+import pytest
+from conftest import REPO
+
+PACKAGE = 'autopose_mm'
+ROOT = Path(REPO) / PACKAGE
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix('').parts)
+    if parts[-1] == '__init__':
+        parts = parts[:-1]
+    return '.'.join(parts)
+
+
+MODULES: Dict[str, Path] = {
+    _module_name(p): p
+    for p in sorted(ROOT.rglob('*.py'))
+}
+
+
+def _resolve(module: str, node: ast.ImportFrom) -> List[str]:
+    """The package's own modules that ``node``, found in ``module``,
+    names."""
+    if node.level:
+        is_package = MODULES[module].name == '__init__.py'
+        base = module.split('.')
+        base = base[:len(base) - node.level + (1 if is_package else 0)]
+        target = '.'.join(base + ([node.module] if node.module else []))
+    else:
+        target = node.module or ''
+    if target != PACKAGE and not target.startswith(PACKAGE + '.'):
+        return []
+    names = []
+    for alias in node.names:  # ``from . import x`` may name a submodule
+        sub = f'{target}.{alias.name}'
+        names.append(sub if sub in MODULES else target)
+    return sorted(set(names))
+
+
+def _imports(module: str) -> List[Tuple[str, bool]]:
+    """``(imported module of the package, inside a function)`` for every
+    import statement of ``module``."""
+    tree = ast.parse(MODULES[module].read_text(), str(MODULES[module]))
+    found = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            nested = in_function or isinstance(
+                child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            if isinstance(child, ast.ImportFrom):
+                found.extend((m, nested) for m in _resolve(module, child))
+            elif isinstance(child, ast.Import):
+                found.extend((a.name, nested) for a in child.names
+                             if a.name.split('.')[0] == PACKAGE)
+            visit(child, nested)
+
+    visit(tree, False)
+    return found
+
+
+GRAPH: Dict[str, Set[str]] = {
+    m: {target
+        for target, _ in _imports(m)}
+    for m in MODULES
+}
+
+
+def test_the_graph_is_read():
+    # a few edges known to exist, so the rules below cannot pass vacuously
+    assert 'autopose_mm.models.genotype' in GRAPH['autopose_mm.models.cells']
+    assert 'autopose_mm.models.plan' in GRAPH['autopose_mm.search.costs.macs']
+    assert 'autopose_mm.utils.io' in GRAPH['autopose_mm.search.loops']
+    assert len(MODULES) > 40
+
+
+@pytest.mark.parametrize('package, forbidden', [
+    ('models', ('search', 'engine', 'deploy')),
+    ('utils', ('datasets', 'deploy', 'engine', 'models', 'search',
+               'patches')),
+    ('datasets', ('search', 'engine', 'deploy')),
+    ('deploy', ('search', )),
+])
+def test_layers_import_only_what_is_below_them(package, forbidden):
+    bad = [(m, t) for m, targets in GRAPH.items()
+           if m.startswith(f'{PACKAGE}.{package}') for t in targets
+           if any(t.startswith(f'{PACKAGE}.{f}') for f in forbidden)]
+    assert not bad, f'{package} must not import {forbidden}: {bad}'
+
+
+def test_no_function_imports_the_package():
+    local = [(m, t) for m in MODULES for t, nested in _imports(m) if nested]
+    assert not local, f'imports of the package inside functions: {local}'
+
+
+def test_the_module_graph_has_no_cycle():
+    done: Set[str] = set()
+
+    def walk(module: str, path: List[str]) -> None:
+        if module in path:
+            cycle = path[path.index(module):] + [module]
+            raise AssertionError(f'import cycle: {" -> ".join(cycle)}')
+        if module in done:
+            return
+        for target in sorted(GRAPH.get(module, ())):
+            walk(target, path + [module])
+        done.add(module)
+
+    for module in sorted(GRAPH):
+        walk(module, [])
+
+
+def test_a_cycle_would_be_found(monkeypatch):
+    monkeypatch.setitem(GRAPH, 'autopose_mm.models.genotype',
+                        GRAPH['autopose_mm.models.genotype']
+                        | {'autopose_mm.models.cells'})
+    with pytest.raises(AssertionError, match='import cycle'):
+        test_the_module_graph_has_no_cycle()
+
+
+def test_every_module_is_short():
+    long = {
+        osp.relpath(p, REPO): n
+        for p in MODULES.values()
+        if (n := len(p.read_text().splitlines())) > 500
+    }
+    assert not long, f'modules over 500 lines: {long}'
