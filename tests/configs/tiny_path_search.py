@@ -2,7 +2,10 @@
 # candidates scored on 1 held-out batch.
 _base_ = ['../../configs/autopose/demo/search_tiny_sample_coco_64x48.py']
 
-model = dict(backbone=dict(sample_paths=True), neck=dict(sample_paths=True))
+model = dict(
+    type='AutoPoseSinglePathSearchEstimator',
+    backbone=dict(sample_paths=True),
+    neck=dict(sample_paths=True))
 train_cfg = dict(
     _delete_=True,
     type='SinglePathSearchLoop',

@@ -4,8 +4,9 @@
 _base_ = ['./search_tiny_sample_coco_64x48.py']
 
 model = dict(
+    type='AutoPoseBiLevelSearchEstimator',
     backbone=dict(
-        _delete_=True,
+        _delete_=True,  # a supernet of other settings than the cell search's
         type='AutoPoseBiLevelSearchNet',
         base_channels=16,
         num_cells=[4, 5, 6, 7, 8],

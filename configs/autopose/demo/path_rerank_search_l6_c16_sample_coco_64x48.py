@@ -7,8 +7,8 @@
 # and supernet score, and each shortlisted one's trained metrics.
 #
 # Why: on this data the supernet's score ranks architectures barely better
-# than chance (Kendall's tau 0.1 or less against trained AP, after 16 or 48
-# supernet epochs), while an 8-epoch training ranks them with tau 0.48.
+# than chance, while a short training ranks them well (Kendall's tau of
+# both against trained AP: docs/search_results.md).
 _base_ = ['./path_search_l6_c16_sample_coco_64x48.py']
 
 train_cfg = dict(

@@ -2,12 +2,11 @@
 # (tools/analysis/search_vs_random.py) and of the demo's comparison: an
 # AutoPose encoder of 6 cells and 16 channels with one decoder stage, at
 # 128x96, on the built-in sample data, with a schedule short enough to train
-# a dozen of them on 2 CPU cores (2.4-2.7 min each, or two at a time in 3.6
-# min). Every genotype in an evaluation trains with exactly these settings.
-# It is tested on 400 generated validation images (the sample data's 50 and
-# 350 more, about 850 people; tools/analysis/search_vs_random.py generates
-# them): on the 50 alone, one genotype's AP varied 1.7 times as much between
-# training seeds (std 0.033 against 0.019, three seeds).
+# a dozen of them on 2 CPU cores (docs/benchmarks.md times it). Every genotype
+# in an evaluation trains with exactly these settings. It is tested on 400
+# generated validation images (the sample data's 50 and 350 more;
+# tools/analysis/search_vs_random.py generates them), which spread an AP
+# less over training seeds than the 50 alone (docs/search_results.md).
 _base_ = ['./l12_c32_sample_coco_128x96.py']
 
 codec = dict(

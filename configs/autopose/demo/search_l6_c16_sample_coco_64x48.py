@@ -6,15 +6,12 @@
 # (K = 1), at 64x48.
 #
 # Differences from the reference search settings (search_l12_c32_*), each
-# measured on this data (README, "Does the search work?"):
-# - no weight decay on the alphas: the heatmap MSE loss gives alpha
-#   gradients of about 1e-6, and Adam's L2 weight decay of 1e-4 pulls as hard
-#   as that gradient once the alphas reach about 0.01, which held the
-#   strongest operation of an edge at 1.01-1.02x the uniform weight;
-# - alpha learning rate 3e-2 (the weights move 10x faster than at 3e-3);
-# - the supernet has the proxy's depth: a 4-cell supernet preferred dilated
-#   convolutions, which lost to std_conv_3x3 once trained in the 6-cell
-#   network;
+# measured on this data (docs/search_results.md, "Search settings"):
+# - no weight decay on the alphas: the heatmap loss's alpha gradients are
+#   small enough for Adam's L2 weight decay to hold the alphas near uniform;
+# - a larger alpha learning rate, 3e-2;
+# - the supernet has the proxy's depth (a shallower one preferred other
+#   operations than the 6-cell network trains best with);
 # - K = 1: with K = 4, a 16-channel supernet passes 2 channels per
 #   candidate.
 _base_ = ['./search_tiny_sample_coco_64x48.py']

@@ -8,8 +8,9 @@
 _base_ = ['./search_l12_c32_coco_256x192.py']
 
 model = dict(
+    type='AutoPoseBiLevelSearchEstimator',
     backbone=dict(
-        _delete_=True,
+        _delete_=True,  # a supernet of other settings than the cell search's
         type='AutoPoseBiLevelSearchNet',
         base_channels=32,
         num_cells=12,

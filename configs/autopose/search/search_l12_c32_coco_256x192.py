@@ -1,65 +1,10 @@
-# Differentiable cell search at L12-C32, 256x192 on COCO, batch 32, with
-# the reference's search settings (below). Writes
-# work_dirs/search_l12_c32_coco_256x192/genotype.json after every epoch;
-# train it with e.g.
+# Differentiable cell search at L12-C32 on COCO, 256x192, batch 32: the
+# search recipe (./_base_/cell_search.py) on ../_base_/datasets/coco_256x192.py.
+# Writes work_dirs/search_l12_c32_coco_256x192/genotype.json after every
+# epoch; train it with e.g.
 #   python tools/train.py configs/autopose/l12_c32_coco_256x192.py \
 #       --cfg-options model.genotype=work_dirs/.../genotype.json
-_base_ = ['../_base_/autopose_coco_256x192.py']
+_base_ = ['./_base_/cell_search.py', '../_base_/datasets/coco_256x192.py']
 
-# the supernet: search encoder and decoder, one 1x1 heatmap layer
-model = dict(
-    type='AutoPoseSearchEstimator',
-    genotype=None,  # the supernet holds every genotype
-    backbone=dict(
-        _delete_=True,
-        type='AutoPoseSearchNet',
-        arch='L12-C32',
-        partial_channels=4),
-    neck=dict(_delete_=True, type='AutoPoseSearchDecoder', partial_channels=4),
-    head=dict(
-        _delete_=True,
-        type='HeatmapHead',
-        out_channels=17,
-        deconv_out_channels=None,
-        final_layer=dict(kernel_size=1),
-        loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder={{_base_.codec}}),
-    test_cfg=dict(flip_test=False))
-
-# The reference's search settings: 60 epochs, the first 20 training weights
-# only; weights: SGD lr 1e-3 (x0.2 at 20 and 40), momentum 0.9, weight decay
-# 1e-4; alphas (and edge weights): Adam lr 4e-4, betas (0.5, 0.999), weight
-# decay 1e-4. GenotypeExportHook writes <work_dir>/genotype.json every epoch.
-train_cfg = dict(
-    _delete_=True,
-    type='CellSearchLoop',
-    max_epochs=60,
-    warmup_epochs=20,
-    val_interval=10)
-optim_wrapper = dict(
-    _delete_=True,
-    constructor='SearchOptimWrapperConstructor',
-    weights=dict(
-        optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=1e-4)),
-    arch=dict(
-        optimizer=dict(
-            type='Adam', lr=4e-4, betas=(0.5, 0.999), weight_decay=1e-4)))
-param_scheduler = dict(
-    _delete_=True,
-    weights=[
-        dict(
-            type='MultiStepLR',
-            milestones=[20, 40],
-            gamma=0.2,
-            by_epoch=True,
-            begin=0,
-            end=60)
-    ],
-    arch=[])
-auto_scale_lr = dict(enable=False)
-custom_hooks = [
-    dict(type='SyncBuffersHook'),
-    dict(type='GenotypeExportHook'),
-    dict(type='CheckpointGuardHook')
-]
-default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=2))
+model = dict(head=dict(out_channels=17, decoder={{_base_.codec}}))
+default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater'))
