@@ -84,15 +84,14 @@ def test_the_graph_is_read():
 
 @pytest.mark.parametrize('package, forbidden', [
     ('models', ('search', 'engine', 'deploy')),
-    ('utils', ('datasets', 'deploy', 'engine', 'models', 'search',
-               'patches')),
+    ('utils', ('datasets', 'deploy', 'engine', 'models', 'search', 'patches')),
     ('datasets', ('search', 'engine', 'deploy')),
     ('deploy', ('search', )),
 ])
 def test_layers_import_only_what_is_below_them(package, forbidden):
     bad = [(m, t) for m, targets in GRAPH.items()
-           if m.startswith(f'{PACKAGE}.{package}') for t in targets
-           if any(t.startswith(f'{PACKAGE}.{f}') for f in forbidden)]
+           if m.startswith(f'{PACKAGE}.{package}') for t in targets if any(
+               t.startswith(f'{PACKAGE}.{f}') for f in forbidden)]
     assert not bad, f'{package} must not import {forbidden}: {bad}'
 
 
@@ -119,9 +118,10 @@ def test_the_module_graph_has_no_cycle():
 
 
 def test_a_cycle_would_be_found(monkeypatch):
-    monkeypatch.setitem(GRAPH, 'autopose_mm.models.genotype',
-                        GRAPH['autopose_mm.models.genotype']
-                        | {'autopose_mm.models.cells'})
+    monkeypatch.setitem(
+        GRAPH, 'autopose_mm.models.genotype',
+        GRAPH['autopose_mm.models.genotype']
+        | {'autopose_mm.models.cells'})
     with pytest.raises(AssertionError, match='import cycle'):
         test_the_module_graph_has_no_cycle()
 

@@ -107,7 +107,7 @@ def search(args, work_dir: str) -> str:
 def print_movement(search_dir: str) -> None:
     """Print, per cell type, how far the operation weights left uniform."""
     sys.path.insert(0, REPO)
-    from autopose_mm.utils.search_stats import history_movement
+    from autopose_mm.search.stats import history_movement
     with open(osp.join(search_dir, 'search_history.json')) as f:
         rows = history_movement(json.load(f))
     first, last = rows[0], rows[-1]
@@ -174,8 +174,8 @@ def pictures(work_dir: str, genotype: str, ckpt: str,
 
     import autopose_mm  # noqa: F401
     from autopose_mm.models import Genotype
+    from autopose_mm.search.plots import draw_architecture
     from autopose_mm.utils.complexity import count_macs, count_params
-    from autopose_mm.utils.plots import draw_architecture
     cfg = Config.fromfile(TRAIN_CFG)
     cfg.merge_from_dict({k: v for k, v in (o.split('=') for o in model_opts)})
     init_default_scope('mmpose')

@@ -29,6 +29,7 @@ LIMBS = [('left_shoulder', 'left_elbow', 'l'),
          ('left_knee', 'left_ankle', 'l'), ('right_hip', 'right_knee', 'r'),
          ('right_knee', 'right_ankle', 'r')]
 
+
 @dataclass
 class Person:
     """One drawn figure: COCO keypoints (17, 2), their visibility (17,), its
@@ -49,7 +50,7 @@ def _rot(v: np.ndarray, deg: float) -> np.ndarray:
 
 
 def sample_pose(rng: np.random.Generator, center: np.ndarray,
-          height: float) -> Tuple[np.ndarray, Dict[str, float]]:
+                height: float) -> Tuple[np.ndarray, Dict[str, float]]:
     """Sample the 17 keypoints of a standing figure ``height`` pixels tall."""
     tilt = rng.normal(0, 12)
     up = _rot(np.array([0., -1.]), tilt)
@@ -106,7 +107,7 @@ def _shade(color: np.ndarray, towards: float, amount: float) -> Tuple:
 
 
 def draw_person(img: np.ndarray, rng: np.random.Generator, kp: np.ndarray,
-                 geo: Dict) -> np.ndarray:
+                geo: Dict) -> np.ndarray:
     """Draw one figure; returns its mask."""
     h, w = img.shape[:2]
     mask = np.zeros((h, w), np.uint8)

@@ -1,5 +1,4 @@
 """The search-versus-random evaluation, end to end at test size."""
-import importlib.util
 import json
 import math
 import os
@@ -9,6 +8,9 @@ import re
 import cv2
 import pytest
 from conftest import REPO, TINY_CFG, run_tool
+
+from autopose_mm.search.evaluation import Progress
+from autopose_mm.search.evaluation import progress as progress_module
 
 
 def test_search_vs_random_test_profile(sample_workspace, tmp_path):
@@ -104,14 +106,9 @@ def test_search_vs_random_test_profile(sample_workspace, tmp_path):
 
 
 def test_eta_counts_each_kind_of_run_at_its_own_pace(monkeypatch, capsys):
-    spec = importlib.util.spec_from_file_location(
-        'search_vs_random',
-        osp.join(REPO, 'tools', 'analysis', 'search_vs_random.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     clock = [0.]
-    monkeypatch.setattr(tool.time, 'time', lambda: clock[0])
-    progress = tool.Progress({'search': 2, 'training': 4})
+    monkeypatch.setattr(progress_module.time, 'time', lambda: clock[0])
+    progress = Progress({'search': 2, 'training': 4})
 
     def announce(at, *args, **kwargs) -> str:
         clock[0] = at

@@ -395,7 +395,7 @@ def fused_copy(model):
 
     from mmcv.cnn import fuse_conv_bn as fuse_generic
 
-    from autopose_mm.utils.fusion import fuse_conv_bn
+    from autopose_mm.deploy.fusion import fuse_conv_bn
     return fuse_generic(fuse_conv_bn(copy.deepcopy(model).eval()))
 
 

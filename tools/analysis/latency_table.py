@@ -43,24 +43,26 @@ import torch
 from mmengine.config import Config
 
 import autopose_mm  # noqa: F401
-from autopose_mm.deploy.latency import (
+from autopose_mm.deploy.timing import (
     RUNTIMES,
-    TABLE_FORMAT,
-    LatencyTable,
-    build_network,
     environment,
     make_runner,
+    time_runner,
+)
+from autopose_mm.models import OPERATION_NAMES, Genotype, load_genotype
+from autopose_mm.search.costs import (
+    TABLE_FORMAT,
+    LatencyTable,
+    analytic_macs,
+    build_network,
     measure_networks,
     measure_table,
     network_runner,
     random_networks,
     space_blocks,
-    time_runner,
     validate,
 )
-from autopose_mm.models import Genotype, load_genotype
-from autopose_mm.models.layout import LayoutSpace, analytic_macs
-from autopose_mm.models.operations import OPERATION_NAMES
+from autopose_mm.search.space import LayoutSpace
 from autopose_mm.utils.cli import add_shape_arg, input_size
 
 # a validation error above this (in percent) makes the table loose for a search

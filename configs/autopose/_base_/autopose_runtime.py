@@ -50,4 +50,3 @@ model = dict(
         # out_channels and the decoder (the dataset's codec): ./autopose_*.py
     ),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
-

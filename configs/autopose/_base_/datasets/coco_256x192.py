@@ -1,7 +1,8 @@
 # COCO keypoints, top-down, 256x192: heatmaps 64x48 (sigma 2), rotation
 # +-40, scale +-0.3, flip, half body (p=0.3); COCO keypoint AP on the val set
-# with a person detector's boxes. Data only: the network and the schedule come
-# from ../autopose_runtime.py (fixed networks) or ../../search/_base_/ (search).
+# with a person detector's boxes. Data only: the network and the schedule
+# come from ../autopose_runtime.py (fixed networks) or ../../search/_base_/
+# (search).
 
 # codec settings
 codec = dict(
