@@ -2,11 +2,13 @@
 sized from the backbone and the genotype given once."""
 from typing import Any, Dict, Optional, Sequence
 
+import torch
 from mmengine.config import ConfigDict
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.models.utils import check_and_update_config
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
+from torch import nn
 
 from .genotype import Genotype, GenotypeLike, load_genotype
 
@@ -68,24 +70,29 @@ class AutoPoseEstimator(TopdownPoseEstimator):
             genotype = load_genotype(genotype)
             self._check_same(backbone, genotype, 'model.backbone.genotype')
             backbone['genotype'] = genotype
-        # MMPose's own set-up builds the backbone; the neck and the head are
-        # built after it, from what it turned out to be, as MMPose builds
-        # them (the same config update, the head's copy of test_cfg)
+        neck, head = check_and_update_config(neck, head)
+        neck = None if neck is None else ConfigDict(neck)
+        head = None if head is None else ConfigDict(head)
+        # The widths follow from the parts as built: probe them on the meta
+        # device (no memory, no random numbers drawn), then let MMPose's own
+        # set-up build the sized parts, in its order and with its hooks.
+        with torch.device('meta'):
+            probe = MODELS.build(backbone)
+            probe_neck = None
+            if neck is not None:
+                neck = self._complete_neck(neck, probe)
+                probe_neck = MODELS.build(neck)
+            if head is not None:
+                head = self._complete_head(head, probe, probe_neck)
         super().__init__(
             backbone=backbone,
-            neck=None,
-            head=None,
+            neck=neck,
+            head=head,
             train_cfg=train_cfg,
             test_cfg=test_cfg,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg,
             metainfo=metainfo)
-        neck, head = check_and_update_config(neck, head)
-        if neck is not None:
-            self.neck = MODELS.build(self._complete_neck(ConfigDict(neck)))
-        if head is not None:
-            self.head = MODELS.build(self._complete_head(ConfigDict(head)))
-            self.head.test_cfg = self.test_cfg.copy()
 
     @staticmethod
     def _check_same(cfg: Dict, genotype: Genotype, where: str) -> None:
@@ -98,28 +105,32 @@ class AutoPoseEstimator(TopdownPoseEstimator):
                 f'model.genotype={_describe(genotype)}; give the genotype '
                 f'once, as model.genotype, and remove {where}')
 
-    def _complete_neck(self, neck: ConfigDict) -> ConfigDict:
-        genotype = getattr(self.backbone, 'genotype', None)
+    def _complete_neck(self, neck: ConfigDict,
+                       backbone: nn.Module) -> ConfigDict:
+        """``neck`` with the backbone's genotype and output widths."""
+        genotype = getattr(backbone, 'genotype', None)
         if isinstance(genotype, Genotype):
             self._check_same(neck, genotype, 'model.neck.genotype')
             neck['genotype'] = genotype
         self._check_channels(neck, 'model.neck.in_channels',
-                             self.backbone.out_channels,
-                             'the backbone\'s outputs')
+                             backbone.out_channels, 'the backbone\'s outputs',
+                             backbone)
         return neck
 
-    def _complete_head(self, head: ConfigDict) -> ConfigDict:
-        if self.with_neck:
-            channels = getattr(self.neck, 'out_channels', None)
+    def _complete_head(self, head: ConfigDict, backbone: nn.Module,
+                       neck: Optional[nn.Module]) -> ConfigDict:
+        """``head`` with the width of the neck's (or the backbone's first)
+        output."""
+        if neck is not None:
+            channels = getattr(neck, 'out_channels', None)
             source = 'the neck\'s output'
         else:
-            channels = self.backbone.out_channels[0]
+            channels = backbone.out_channels[0]
             source = 'the backbone\'s first output'
         if channels is not None:
             self._check_channels(head, 'model.head.in_channels', channels,
-                                 source)
-        stages = getattr(self.neck, 'num_stages', None) if self.with_neck \
-            else None
+                                 source, backbone)
+        stages = None if neck is None else getattr(neck, 'num_stages', None)
         if 'num_stages' in head and stages is not None \
                 and head['num_stages'] != stages:
             raise ValueError(
@@ -127,8 +138,9 @@ class AutoPoseEstimator(TopdownPoseEstimator):
                 f'has model.neck.num_stages={stages}; set them equal')
         return head
 
-    def _check_channels(self, cfg: ConfigDict, where: str, expected: Any,
-                        source: str) -> None:
+    @staticmethod
+    def _check_channels(cfg: ConfigDict, where: str, expected: Any,
+                        source: str, backbone: nn.Module) -> None:
         expected = (
             list(expected)
             if isinstance(expected, Sequence) else int(expected))
@@ -138,7 +150,6 @@ class AutoPoseEstimator(TopdownPoseEstimator):
             return
         given = list(given) if isinstance(given, Sequence) else int(given)
         if given != expected:
-            backbone = self.backbone
             raise ValueError(
                 f'{where}={given} does not match {source}, {expected} '
                 f'(backbone {type(backbone).__name__} with '
