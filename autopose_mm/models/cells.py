@@ -115,7 +115,7 @@ class CellGraphs(Protocol):
     """Builds the node graph of every cell of a network.
 
     A fixed network uses :class:`GenotypeGraphs`; the search supernet its
-    mixed graphs (``autopose_mm.models.search_space.MixedGraphs``).
+    mixed graphs (``autopose_mm.search.space.MixedGraphs``).
     """
 
     def multiplier(self, cell_type: str) -> int:

@@ -67,8 +67,6 @@ class CellSearchLoop(EpochBasedTrainLoop):
             what that saves.
         val_begin (int): Epoch that begins validating. Defaults to 1.
         val_interval (int): Validation interval. Defaults to 1.
-        by_epoch (bool): MMPose's default runtime sets it; the search is
-            epoch-based, so it must be True.
     """
 
     model_type = 'AutoPoseSearchEstimator'
@@ -82,12 +80,7 @@ class CellSearchLoop(EpochBasedTrainLoop):
                  arch_interval: int = 1,
                  val_begin: int = 1,
                  val_interval: int = 1,
-                 dynamic_intervals: Optional[Sequence] = None,
-                 by_epoch: bool = True) -> None:
-        if by_epoch is not True:
-            raise ValueError(f'{type(self).__name__} trains by epochs: '
-                             f'leave train_cfg.by_epoch out or set it True, '
-                             f'got {by_epoch!r}')
+                 dynamic_intervals: Optional[Sequence] = None) -> None:
         if not isinstance(dataloader, dict):
             raise TypeError('CellSearchLoop needs the train dataloader as a '
                             'config dict, to split its dataset')

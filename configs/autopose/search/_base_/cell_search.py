@@ -29,8 +29,14 @@ model = dict(
     ),
     test_cfg=dict(flip_test=False))
 
+# a loop of its own: MMEngine takes either a loop type or MMPose's default
+# by_epoch, so the default's train_cfg is replaced
 train_cfg = dict(
-    type='CellSearchLoop', max_epochs=60, warmup_epochs=20, val_interval=10)
+    _delete_=True,
+    type='CellSearchLoop',
+    max_epochs=60,
+    warmup_epochs=20,
+    val_interval=10)
 optim_wrapper = dict(
     constructor='SearchOptimWrapperConstructor',
     weights=dict(
