@@ -10,9 +10,10 @@ once; docs/architecture.md lists what each does and why.
   :func:`~autopose_mm.utils.checkpoint.load_from_local_safely`, which reads
   with ``torch.load(weights_only=True)`` and an allow-list of the classes
   MMEngine's checkpoints hold, and bounds the file's records.
-- ``pose_visualizer_radius``: MMPose's ``PoseLocalVisualizer.draw_circles``
-  receives the circle radii as plain numbers, which the pinned numpy needs
-  (:mod:`autopose_mm.utils.compat`).
+- ``pose_visualizer_radius``: MMPose's
+  ``OpencvBackendVisualizer.draw_circles`` (which ``PoseLocalVisualizer``
+  draws keypoints with) receives the radius and centre as plain numbers,
+  which the pinned numpy needs (:mod:`autopose_mm.utils.compat`).
 """
 from typing import Callable, Dict
 

@@ -39,9 +39,8 @@ DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
 
 # Settings of the two profiles; every one can be overridden on the command
 # line. "cpu" is for 2 CPU cores and the built-in sample data (two
-# trainings per genotype, two at a time: 51 min with the single-path
-# search scored by its supernet, 67 min with its trained shortlist on a
-# slower day), "test" is the test suite's end-to-end run.
+# trainings per genotype, two at a time; its run times are in
+# docs/search_results.md), "test" is the test suite's end-to-end run.
 PROFILES = {
     'cpu':
     dict(

@@ -2,17 +2,8 @@
 block the search can choose, on one device and runtime, and the latency of
 a whole network predicted from them.
 
-A network is cut into blocks (:func:`network_blocks`):
-
-- ``stem``: the two stem convolutions;
-- ``op``: one candidate operation at one width, input size and stride;
-- ``cell``: an encoder cell without its operations (the two input
-  projections, the node sums and the concatenation);
-- ``up``: the same for a decoder cell (with the upsampling);
-- ``head``: the final ReLU and 1x1 heatmap convolution;
-- ``call``: an almost empty block (a ReLU of one number): what one call of
-  the runtime costs by itself. Every block's time includes it, a whole
-  network pays it once, so the sum subtracts it from each block.
+A network is cut into the blocks of :mod:`.blocks` (:func:`network_blocks`:
+the stem, each operation, each cell's glue, the head and one runtime call).
 
 The plain sum of a network's blocks misses what blocks share or pay only
 once (same-input convolutions run as one, the framework's per-call cost), so
@@ -362,9 +353,9 @@ def measure_table(table: LatencyTable,
 
 def random_networks(count: int, seed: int, layouts: Sequence[Sequence[int]],
                     candidates: Sequence[str], nodes: int) -> List[Genotype]:
-    """``count`` random genotypes (:func:`~autopose_mm.models.
-    random_genotype.sample_genotype`), each with a layout drawn uniformly
-    from ``layouts``."""
+    """``count`` random genotypes (:func:`~autopose_mm.search.space.
+    sample_genotype`), each with a layout drawn uniformly from
+    ``layouts``."""
     rng = np.random.default_rng(seed)
     nets = []
     for i in range(count):
