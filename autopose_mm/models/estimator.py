@@ -1,9 +1,12 @@
 """AutoPoseEstimator: MMPose's top-down estimator, with the neck and head
 sized from the backbone and the genotype given once."""
-from typing import Any, Dict, Optional, Sequence
+import logging
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, Optional, Sequence
 
 import torch
 from mmengine.config import ConfigDict
+from mmengine.logging import MMLogger
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.models.utils import check_and_update_config
 from mmpose.registry import MODELS
@@ -11,6 +14,19 @@ from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import nn
 
 from .genotype import Genotype, GenotypeLike, load_genotype
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Hold back the current logger's warnings (the real build repeats
+    them)."""
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _same_architecture(a: Genotype, b: Genotype) -> bool:
@@ -76,7 +92,7 @@ class AutoPoseEstimator(TopdownPoseEstimator):
         # The widths follow from the parts as built: probe them on the meta
         # device (no memory, no random numbers drawn), then let MMPose's own
         # set-up build the sized parts, in its order and with its hooks.
-        with torch.device('meta'):
+        with torch.device('meta'), _quiet():
             probe = MODELS.build(backbone)
             probe_neck = None
             if neck is not None:
