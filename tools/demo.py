@@ -173,7 +173,7 @@ def pictures(work_dir: str, genotype: str, ckpt: str,
     from mmpose.registry import MODELS
 
     import autopose_mm  # noqa: F401
-    from autopose_mm.models import Genotype
+    from autopose_mm.models import Genotype, reductions_to_cells
     from autopose_mm.search.plots import draw_architecture
     from autopose_mm.utils.complexity import count_macs, count_params
     cfg = Config.fromfile(TRAIN_CFG)
@@ -184,11 +184,12 @@ def pictures(work_dir: str, genotype: str, ckpt: str,
     params = count_params(model) / 1e6
     gflops = count_macs(model, (3, h, w)) / 1e9
     backbone = model.backbone
-    bounds = (0, ) + backbone.reduction_indices + (backbone.num_cells, )
     draw_architecture(
         Genotype.load(genotype),
         osp.join(work_dir, 'architecture.png'),
-        [b - a for a, b in zip(bounds, bounds[1:])],
+        list(
+            reductions_to_cells(backbone.num_cells,
+                                backbone.reduction_indices)),
         backbone.base_channels,
         cfg.model.neck.num_stages,
         title='searched cells in AutoPose-L12-C32')

@@ -50,6 +50,7 @@ from .plan import (
     plan_decoder,
     plan_network,
     plan_stack,
+    reductions_to_cells,
 )
 
 __all__ = [
@@ -61,5 +62,5 @@ __all__ = [
     'OPERATION_NAMES', 'OPERATION_SPECS', 'OpSpec', 'FactorizedReduce',
     'PoolBN', 'ReLUConvBN', 'SEConnect', 'Zero', 'build_operation',
     'register_operation', 'CellPlan', 'NetworkPlan', 'cells_to_reductions',
-    'plan_decoder', 'plan_network', 'plan_stack'
+    'reductions_to_cells', 'plan_decoder', 'plan_network', 'plan_stack'
 ]

@@ -27,8 +27,8 @@ Size = Optional[Tuple[int, int]]
 
 __all__ = [
     'NUM_SCALES', 'CellPlan', 'UpsamplePlan', 'StackPlan', 'NetworkPlan',
-    'edge_stride', 'cells_to_reductions', 'plan_stack', 'plan_decoder',
-    'plan_network', 'halved'
+    'edge_stride', 'cells_to_reductions', 'reductions_to_cells', 'plan_stack',
+    'plan_decoder', 'plan_network', 'halved'
 ]
 
 
@@ -105,6 +105,14 @@ def cells_to_reductions(cells_per_scale: Sequence[int]) -> Tuple[int, ...]:
         total += count
         indices.append(total)
     return tuple(indices)
+
+
+def reductions_to_cells(num_cells: int,
+                        reduction_indices: Sequence[int]) -> Tuple[int, ...]:
+    """The inverse of :func:`cells_to_reductions`: 18 cells reducing at
+    ``(3, 8, 15)`` are ``(3, 5, 7, 3)`` per scale."""
+    bounds = (0, ) + tuple(reduction_indices) + (num_cells, )
+    return tuple(b - a for a, b in zip(bounds, bounds[1:]))
 
 
 def plan_stack(in_channels: Tuple[int, int],

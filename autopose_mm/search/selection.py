@@ -18,6 +18,7 @@ from mmengine.model import is_model_wrapper
 
 from ..datasets import ensure_sample_data
 from ..models.genotype import Genotype
+from ..models.plan import reductions_to_cells
 from ..utils.io import read_result, write_result
 from .algorithms import heatmap_pck
 from .costs import analytic_macs
@@ -116,8 +117,8 @@ def gmacs_of(module: nn.Module,
     """The analytic GMACs of a genotype's network at the supernet's depth,
     reductions and width, at ``input_size``."""
     backbone = module.backbone
-    bounds = (0, ) + tuple(backbone.reduction_indices) + (backbone.num_cells, )
-    layout = [b - a for a, b in zip(bounds, bounds[1:])]
+    layout = reductions_to_cells(backbone.num_cells,
+                                 backbone.reduction_indices)
 
     def cost(genotype: Genotype) -> float:
         return analytic_macs(genotype, layout, backbone.base_channels,

@@ -1,7 +1,12 @@
 import pytest
 import torch
 
-from autopose_mm.models import AutoPoseNet, default_reduction_indices
+from autopose_mm.models import (
+    AutoPoseNet,
+    cells_to_reductions,
+    default_reduction_indices,
+    reductions_to_cells,
+)
 from autopose_mm.utils.complexity import count_macs, count_params
 
 # docs/architecture.md's reference figures: encoder params (M) and GMACs at
@@ -60,6 +65,16 @@ def test_free_sizes_and_default_rule():
     assert AutoPoseNet(
         arch='L12-C32', num_cells=8,
         base_channels=8).reduction_indices == (2, 4, 6)
+
+
+@pytest.mark.parametrize('layout', [(3, 5, 7, 3), (1, 1, 1, 1), (2, 4, 3, 1)])
+def test_cells_per_scale_and_reductions_are_inverse(layout):
+    reductions = cells_to_reductions(layout)
+    assert len(reductions) == 3
+    assert reductions_to_cells(sum(layout), reductions) == layout
+    net = AutoPoseNet(arch='L18-C48')
+    assert reductions_to_cells(net.num_cells,
+                               net.reduction_indices) == (3, 5, 7, 3)
 
 
 @pytest.mark.parametrize('kwargs,match', [

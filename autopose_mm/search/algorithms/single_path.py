@@ -1,6 +1,7 @@
 """Single-path one-shot search: the supernet's shared weights train on
 random derived-shaped cells, and the cells are then chosen by a selection
 stage (:mod:`autopose_mm.search.selection`)."""
+import dataclasses
 from typing import Optional
 
 from mmpose.registry import MODELS
@@ -41,7 +42,7 @@ class AutoPoseSinglePathSearchEstimator(SearchEstimator):
         (untrained) architecture weights give."""
         if self.chosen is None:
             return super().export_genotype(epoch)
-        return Genotype.from_dict(
-            Genotype(
-                dict(self.chosen.cells), self.chosen.nodes,
-                f'searched-epoch{epoch}', dict(epoch=epoch)).to_dict())
+        return dataclasses.replace(
+            self.chosen,
+            name=f'searched-epoch{epoch}',
+            extra=dict(epoch=epoch))

@@ -13,7 +13,12 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 from mmengine.config import Config
 
-from ...models import AutoPoseNet, Genotype, load_genotype
+from ...models import (
+    AutoPoseNet,
+    Genotype,
+    load_genotype,
+    reductions_to_cells,
+)
 from ...utils.io import atomic_write_text, read_result, write_result
 from ..costs import analytic_macs
 from ..selection import score_genotype
@@ -30,8 +35,8 @@ def network_cost(cfg) -> Callable:
     s = AutoPoseNet.resolve_arch(
         bb.get('arch'), bb.get('num_cells'), bb.get('base_channels'),
         bb.get('reduction_indices'))
-    bounds = (0, ) + s['reduction_indices'] + (s['num_cells'], )
-    default_layout = [b - a for a, b in zip(bounds, bounds[1:])]
+    default_layout = reductions_to_cells(s['num_cells'],
+                                         s['reduction_indices'])
     w, h = cfg.codec['input_size']
 
     def cost(genotype, layout=None) -> float:
