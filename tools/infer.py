@@ -6,8 +6,8 @@ MMPose's inferencer.
                           [--det-model whole_image | DET_CONFIG]
                           [--det-weights CKPT]
                           [--det-file DETECTIONS.json [--det-images COCO.json]]
-                          [--backend pytorch | onnxruntime]
-                          [--device cpu] [--show]
+                          [--backend pytorch | onnxruntime | openvino]
+                          [--precision f32 | bf16] [--device cpu] [--show]
 
 INPUT is an image, a folder of images or a video. Drawn pictures (or the
 drawn video) go to ``DIR/visualizations`` and the keypoints as JSON to
@@ -19,9 +19,11 @@ drawn video) go to ``DIR/visualizations`` and the keypoints as JSON to
   ``[x, y, w, h]``, ``score``, with ``--det-images`` a COCO file whose
   ``images`` map the ids to file names; or entries with ``file_name``).
 
-With ``--backend onnxruntime`` CHECKPOINT is a file written by
-``tools/deployment/pytorch2onnx.py``; the config still supplies the
-pre-processing, flip test and decoding.
+With ``--backend onnxruntime`` CHECKPOINT is an ``.onnx`` file written by
+``tools/deployment/pytorch2onnx.py``, with ``--backend openvino`` the
+``.xml`` it writes with ``--openvino`` (or the ``.onnx`` file); the config
+still supplies the pre-processing, flip test and decoding. OpenVINO runs in
+f32 unless ``--precision bf16`` (on CPUs with AMX or AVX-512 BF16).
 """
 import argparse
 import os
@@ -75,9 +77,16 @@ def parse_args() -> argparse.Namespace:
         help='boxes scoring below this are ignored')
     parser.add_argument(
         '--backend',
-        choices=['pytorch', 'onnxruntime'],
+        choices=['pytorch', 'onnxruntime', 'openvino'],
         default='pytorch',
-        help='onnxruntime: CHECKPOINT is an exported .onnx file')
+        help='onnxruntime: CHECKPOINT is an exported .onnx file; openvino: '
+        'an exported .xml (or .onnx) file')
+    parser.add_argument(
+        '--precision',
+        choices=['f32', 'bf16'],
+        default='f32',
+        help='OpenVINO\'s inference precision (bf16 needs AMX or AVX-512 '
+        'BF16)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--kpt-thr', type=float, default=0.3)
     parser.add_argument(
@@ -177,18 +186,24 @@ def check_detector(args: argparse.Namespace) -> None:
 def build_inferencer(args: argparse.Namespace):
     """MMPose's inferencer for the config, with the checkpoint's genotype
     and weights checked against the model (PyTorch), or computing the
-    network with ONNX Runtime."""
+    network with the exported file on ONNX Runtime or OpenVINO."""
     from mmengine.config import Config
     from mmpose.apis import MMPoseInferencer
     config = Config.fromfile(args.config)
-    onnx = args.backend == 'onnxruntime'
-    if onnx != args.checkpoint.endswith('.onnx'):
+    exported = args.backend != 'pytorch'
+    endings = dict(onnxruntime=('.onnx', ), openvino=('.xml', '.onnx'))
+    if args.checkpoint.endswith(endings.get(args.backend, (
+            '.onnx', '.xml'))) != exported:
         raise ValueError(
             f'checkpoint {args.checkpoint!r}: --backend onnxruntime takes an '
-            f'.onnx file (tools/deployment/pytorch2onnx.py writes one), '
+            f'.onnx file, --backend openvino an .xml (or .onnx) file '
+            f'(tools/deployment/pytorch2onnx.py [--openvino] writes them), '
             f'--backend pytorch a .pth checkpoint')
+    if args.precision != 'f32' and args.backend != 'openvino':
+        raise ValueError(f'--precision {args.precision} needs --backend '
+                         f'openvino')
     checkpoint = None
-    if not onnx:
+    if not exported:
         checkpoint = load_from_local_safely(
             args.checkpoint, map_location='cpu')
     if args.genotype:
@@ -200,16 +215,17 @@ def build_inferencer(args: argparse.Namespace):
               f'({config.model.genotype.get("name") or "unnamed"})')
     inferencer = MMPoseInferencer(
         pose2d=config,
-        pose2d_weights=None if onnx else args.checkpoint,
+        pose2d_weights=None if exported else args.checkpoint,
         det_model=args.det_model,
         det_weights=args.det_weights,
         det_cat_ids=tuple(args.det_cat_ids),
         device=args.device,
         show_progress=True)
     pose = inferencer.inferencer
-    if onnx:
-        from autopose_mm.deploy import use_onnxruntime
-        use_onnxruntime(pose.model, args.checkpoint)
+    if exported:
+        from autopose_mm.deploy import use_exported
+        use_exported(pose.model, args.checkpoint, args.backend,
+                     args.precision)
         expected = tuple(config.codec.input_size)[::-1] if 'codec' in \
             config else None
         got = pose.model.head.forward.input_hw

@@ -3,6 +3,8 @@
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
                          [--dump FILE] [--show] [--show-dir DIR]
                          [--interval N] [--wait-time S]
+                         [--backend pytorch | onnxruntime | openvino]
+                         [--precision f32 | bf16]
                          [--cfg-options k=v ...] [--launcher pytorch]
 
 ``--out`` writes the metrics as JSON; ``--dump`` pickles the raw
@@ -11,6 +13,13 @@ box and heatmap) with MMPose's visualiser into
 ``<work_dir>/<timestamp>/DIR``; ``--show`` displays them. The checkpoint
 loads with ``weights_only=True`` (see ``autopose_mm.utils.checkpoint``) and
 must fit the model (``--partial-load`` to load only what matches).
+
+With ``--backend onnxruntime`` or ``openvino`` CHECKPOINT is a file
+written by ``tools/deployment/pytorch2onnx.py`` (``.onnx``; OpenVINO also
+its ``.xml``) and the exported network computes the test, inside MMPose's
+estimator (the config's pre-processing, flip test, decoding and metric);
+``--precision bf16`` runs OpenVINO in bf16 where the CPU has it, to see
+what it costs in accuracy.
 """
 import argparse
 import math
@@ -40,6 +49,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--out', help='write the metrics to this JSON file')
     parser.add_argument(
         '--dump', help='pickle the raw predictions to this .pkl file')
+    parser.add_argument(
+        '--backend',
+        choices=['pytorch', 'onnxruntime', 'openvino'],
+        default='pytorch',
+        help='run the exported CHECKPOINT (.onnx / .xml) on this runtime')
+    parser.add_argument(
+        '--precision',
+        choices=['f32', 'bf16'],
+        default='f32',
+        help='OpenVINO\'s inference precision')
     add_show_args(parser, test=True)
     add_config_args(parser, 'test_dataloader.batch_size=8')
     return parse_config_args(parser)
@@ -61,7 +80,16 @@ def write_metrics(path: str, metrics: dict) -> None:
 def main() -> None:
     args = parse_args()
     cfg = load_config(args, GUARD_HOOKS)
-    cfg.load_from = args.checkpoint
+    exported = args.backend != 'pytorch'
+    if args.precision != 'f32' and args.backend != 'openvino':
+        raise SystemExit(f'--precision {args.precision} needs --backend '
+                         f'openvino')
+    if exported != args.checkpoint.endswith(('.onnx', '.xml')):
+        raise SystemExit(
+            f'checkpoint {args.checkpoint!r}: --backend onnxruntime and '
+            f'openvino take an exported .onnx (or, for OpenVINO, .xml) file, '
+            f'--backend pytorch a .pth checkpoint')
+    cfg.load_from = None if exported else args.checkpoint
     enable_visualization(cfg, args.show_dir, args.interval, args.show,
                          args.wait_time)
     inputs = [args.config, args.checkpoint, args.work_dir]
@@ -83,6 +111,11 @@ def main() -> None:
     if args.launcher != 'none':
         init_dist_for_device(args.launcher, cfg)
     runner = Runner.from_cfg(cfg)
+    if exported:
+        from autopose_mm.deploy import use_exported
+        use_exported(
+            getattr(runner.model, 'module', runner.model), args.checkpoint,
+            args.backend, args.precision)
     metrics = runner.test()
     if args.out is not None and is_main_process():
         write_metrics(args.out, metrics)

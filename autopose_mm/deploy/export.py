@@ -1,5 +1,5 @@
-"""ONNX export of a pose model's network (image to heatmaps), with BN folded,
-and its check against PyTorch.
+"""ONNX and OpenVINO export of a pose model's network (image to heatmaps),
+with BN folded and the graph made lean (``graph.DEFAULT_PASSES``).
 
 The exported graph takes the normalised image batch (what MMPose's data
 preprocessor hands the model: RGB, mean and std applied), named ``input``,
@@ -9,15 +9,18 @@ and returns the head's outputs: ``heatmaps`` for a heatmap head, one
 outside, as in MMPose's own pipeline, so any runtime can run the file.
 """
 import copy
+import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+import tempfile
+from typing import List, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ..utils.io import atomic_path
-from .fusion import fuse_conv_bn
+from .fusion import fuse_conv_bn, reduce_as_one_conv
+from .graph import DEFAULT_PASSES, apply_passes, check_passes
 
 META_OUTPUTS = 'autopose.outputs'  # ONNX metadata: how to rebuild the head
 
@@ -47,13 +50,17 @@ def output_names(estimator: nn.Module, example: Tensor) -> List[str]:
 
 
 def prepare_for_export(estimator: nn.Module,
-                       fold_bn: bool = True) -> nn.Module:
+                       fold_bn: bool = True,
+                       passes: Sequence[str] = ()) -> nn.Module:
     """An eval-mode copy of ``estimator`` with BN folded into the
     convolutions (AutoPose's ReLU-conv-BN and the stem; other models'
-    conv-BN pairs in ``nn.Sequential``)."""
+    conv-BN pairs in ``nn.Sequential``), and, with ``'strided_reduce'`` in
+    ``passes``, the factorized reductions as one convolution each."""
     model = copy.deepcopy(estimator).eval()
     if fold_bn:
         fuse_conv_bn(model)
+        if 'strided_reduce' in passes:
+            reduce_as_one_conv(model)
     return model
 
 
@@ -62,7 +69,8 @@ def export_onnx(estimator: nn.Module,
                 input_shape: Sequence[int],
                 opset: int = 17,
                 dynamic_batch: bool = False,
-                fold_bn: bool = True) -> List[str]:
+                fold_bn: bool = True,
+                passes: Sequence[str] = DEFAULT_PASSES) -> List[str]:
     """Export ``estimator``'s network to ``out_file`` (written atomically)
     and check it with ``onnx.checker``.
 
@@ -73,12 +81,16 @@ def export_onnx(estimator: nn.Module,
         opset (int): ONNX opset. Defaults to 17.
         dynamic_batch (bool): Make the batch dimension dynamic.
         fold_bn (bool): Fold BN into the convolutions first.
+        passes (Sequence[str]): Graph rewrites (``graph.GRAPH_PASSES``)
+            applied to the exported graph; ``()`` keeps it as PyTorch
+            exports it.
 
     Returns:
         list[str]: The output names.
     """
     import onnx
-    model = prepare_for_export(estimator, fold_bn)
+    check_passes(passes)
+    model = prepare_for_export(estimator, fold_bn, passes)
     h, w = input_shape
     example = torch.randn(1, 3, h, w)
     names = output_names(model, example)
@@ -96,7 +108,7 @@ def export_onnx(estimator: nn.Module,
                 dynamic_axes=dynamic_axes,
                 do_constant_folding=True,
                 dynamo=False)
-        proto = onnx.load(tmp)
+        proto = apply_passes(onnx.load(tmp), passes)
         onnx.checker.check_model(proto)
         check_finite_initializers(proto, out_file)
         entry = proto.metadata_props.add()
@@ -124,127 +136,28 @@ def check_finite_initializers(proto, where: str) -> None:
             f'meaningless. Export it again from a good checkpoint')
 
 
-class OnnxRuntimeNetwork:
-    """Runs an exported network with ONNX Runtime on the CPU.
+def export_openvino(onnx_file: str, out_file: str) -> None:
+    """Convert an exported ONNX file to OpenVINO's IR: ``out_file``
+    (``.xml``) and the ``.bin`` beside it, both written atomically, the
+    weights kept in f32.
 
     Args:
         onnx_file (str): A file written by :func:`export_onnx`.
-        threads (int, optional): Intra-op threads (default: ONNX Runtime's).
+        out_file (str): The ``.xml`` file to write.
     """
-
-    def __init__(self, onnx_file: str, threads: Optional[int] = None) -> None:
-        import onnxruntime as ort
-        if not osp.isfile(onnx_file):
-            raise FileNotFoundError(f'ONNX file {onnx_file!r} does not exist; '
-                                    f'export one with '
-                                    f'tools/deployment/pytorch2onnx.py')
-        import onnx
-        try:
-            proto = onnx.load(onnx_file)
-        except Exception as e:
-            raise ValueError(
-                f'{onnx_file!r} is not an ONNX file ({type(e).__name__}); '
-                f'export one with tools/deployment/pytorch2onnx.py') from None
-        check_finite_initializers(proto, onnx_file)
-        del proto
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(
-            onnx_file, options, providers=['CPUExecutionProvider'])
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.output_names = [o.name for o in self.session.get_outputs()]
-        self.nested = META_OUTPUTS in meta and not (self.output_names
-                                                    == ['heatmaps'])
-
-        shape = self.session.get_inputs()[0].shape
-        self.fixed_batch = shape[0] if isinstance(shape[0], int) else None
-        self.input_hw = tuple(shape[2:4])
-
-    def run(self, x: np.ndarray) -> List[np.ndarray]:
-        """The outputs for a float32 batch ``x`` (N, 3, H, W). A file
-        exported with a fixed batch of 1 runs the images one by one."""
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        if tuple(x.shape[2:]) != self.input_hw:
-            raise ValueError(
-                f'the ONNX file takes {self.input_hw[0]}x{self.input_hw[1]} '
-                f'inputs, got {x.shape[2]}x{x.shape[3]}: export it again '
-                f'with --shape {x.shape[2]} {x.shape[3]}')
-        if self.fixed_batch is None or self.fixed_batch == x.shape[0]:
-            return self.session.run(None, {'input': x})
-        if self.fixed_batch != 1:
-            raise ValueError(
-                f'the ONNX file takes batches of {self.fixed_batch}, got '
-                f'{x.shape[0]}: export it with --dynamic-batch')
-        parts = [
-            self.session.run(None, {'input': x[i:i + 1]})
-            for i in range(x.shape[0])
-        ]
-        return [np.concatenate(outs) for outs in zip(*parts)]
-
-    def __call__(self, x: Tensor):
-        """Like ``estimator._forward``: a tensor, or a tuple of them."""
-        outs = [torch.from_numpy(o) for o in self.run(x.cpu().numpy())]
-        return tuple(outs) if self.nested else outs[0]
-
-
-def compare_outputs(estimator: nn.Module,
-                    onnx_file: str,
-                    input_shape: Sequence[int],
-                    batch: int = 2,
-                    seed: int = 0) -> Dict[str, float]:
-    """Run PyTorch (eval, BN not folded) and ONNX Runtime on the same random
-    normalised images and compare.
-
-    Returns:
-        dict: ``max_abs_diff`` over all outputs, ``heatmap_range`` (max -
-        min of the PyTorch outputs), ``relative`` (their ratio) and, for
-        heatmap outputs, ``max_keypoint_px``: the largest distance between
-        the keypoints decoded from both (arg-max with MMPose's sub-pixel
-        refinement), in input-image pixels.
-    """
-    from mmpose.codecs.utils import get_heatmap_maximum, refine_keypoints
-    h, w = input_shape
-    generator = torch.Generator().manual_seed(seed)
-    x = torch.randn(batch, 3, h, w, generator=generator)
-    model = copy.deepcopy(estimator).eval()
-    with torch.no_grad():
-        ref = HeadOutputs(model)(x)
-    got = OnnxRuntimeNetwork(onnx_file).run(x.numpy())
-    ref_np = [r.numpy() for r in ref]
-    diff = max(float(np.abs(a - b).max()) for a, b in zip(ref_np, got))
-    span = max(float(a.max() - a.min()) for a in ref_np)
-    result = dict(
-        max_abs_diff=diff,
-        heatmap_range=span,
-        relative=diff / max(span, 1e-12))
-    if ref_np[-1].ndim == 4:  # heatmaps: decode the last stage
-        worst, scale = 0., w / ref_np[-1].shape[-1]  # to input pixels
-        for a, b in zip(ref_np[-1], got[-1]):
-            ka, _ = get_heatmap_maximum(a)
-            kb, _ = get_heatmap_maximum(b)
-            ka = refine_keypoints(ka[None], a)[0]
-            kb = refine_keypoints(kb[None], b)[0]
-            worst = max(worst, float(np.linalg.norm(ka - kb, axis=-1).max()))
-        result['max_keypoint_px'] = worst * scale
-    return result
-
-
-def use_onnxruntime(estimator: nn.Module, onnx_file: str) -> nn.Module:
-    """Make ``estimator`` compute its network with ONNX Runtime.
-
-    MMPose's estimator calls ``extract_feat`` on the preprocessed images
-    (and on the flipped ones for flip test), then ``head.forward`` inside
-    ``head.predict``. Here ``extract_feat`` passes the images through and
-    ``head.forward`` runs the exported file, so the data preprocessor,
-    flip test and the codec's decoding stay MMPose's own, and
-    ``MMPoseInferencer`` and ``Runner.test`` work unchanged.
-
-    Returns:
-        nn.Module: ``estimator``, in eval mode.
-    """
-    network = OnnxRuntimeNetwork(onnx_file)
-    estimator.extract_feat = lambda inputs: inputs
-    estimator.head.forward = network
-    estimator.onnx_file = onnx_file
-    return estimator.eval()
+    import onnx
+    import openvino as ov
+    if not out_file.endswith('.xml'):
+        raise ValueError(f'OpenVINO model {out_file!r} must end with .xml')
+    model = ov.convert_model(onnx_file)
+    meta = {p.key: p.value for p in onnx.load(onnx_file).metadata_props}
+    if META_OUTPUTS in meta:
+        model.set_rt_info(meta[META_OUTPUTS], META_OUTPUTS)
+    folder = osp.dirname(osp.abspath(out_file))
+    os.makedirs(folder, exist_ok=True)
+    stem = osp.splitext(out_file)[0]
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        xml = osp.join(tmp, 'model.xml')
+        ov.save_model(model, xml, compress_to_fp16=False)
+        os.replace(osp.join(tmp, 'model.bin'), stem + '.bin')
+        os.replace(xml, out_file)

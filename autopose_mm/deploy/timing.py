@@ -1,6 +1,6 @@
 """Timing a module on a runtime: PyTorch eager, PyTorch with BN folded,
-or ONNX Runtime on the CPU, at batch 1 and a given thread count; and what a
-measurement records about the machine."""
+ONNX Runtime or OpenVINO (f32) on the CPU, at batch 1 and a given thread
+count; and what a measurement records about the machine."""
 import os
 import os.path as osp
 import platform
@@ -16,8 +16,10 @@ from torch import Tensor
 
 from ..version import __version__
 from .export import prepare_for_export
+from .graph import DEFAULT_PASSES, apply_passes
+from .runtimes import openvino_config, openvino_core
 
-RUNTIMES = ('eager', 'fused', 'onnxruntime')
+RUNTIMES = ('eager', 'fused', 'onnxruntime', 'openvino')
 
 
 class EstimatorForward(nn.Module):
@@ -34,25 +36,29 @@ class EstimatorForward(nn.Module):
 def make_runner(module: nn.Module, inputs: Sequence[Tensor], runtime: str,
                 threads: int) -> Callable[[], None]:
     """A function that runs ``module`` on ``inputs`` once with ``runtime``:
-    ``'eager'`` (PyTorch), ``'fused'`` (PyTorch, BN folded) or
-    ``'onnxruntime'`` (exported with BN folded, ONNX Runtime on the CPU),
-    with ``threads`` intra-op threads."""
+    ``'eager'`` (PyTorch), ``'fused'`` (PyTorch, BN folded),
+    ``'onnxruntime'`` or ``'openvino'`` (exported as the export tool does:
+    BN folded, the default graph passes; on the CPU, OpenVINO in f32), with
+    ``threads`` intra-op threads."""
     if runtime not in RUNTIMES:
         raise ValueError(f'unknown runtime {runtime!r}; choose one of '
                          f'{", ".join(RUNTIMES)}')
     torch.set_num_threads(threads)
     module = module.eval()
-    if runtime != 'eager':
+    if runtime == 'fused':
         module = prepare_for_export(module)
-    if runtime != 'onnxruntime':
+    elif runtime != 'eager':
+        module = prepare_for_export(module, passes=DEFAULT_PASSES)
+    if runtime in ('eager', 'fused'):
 
         def run() -> None:
             with torch.no_grad():
                 module(*inputs)
 
         return run
-    import onnxruntime as ort
+    import onnx
     names = [f'in{i}' for i in range(len(inputs))]
+    feeds = {n: x.numpy() for n, x in zip(names, inputs)}
     with tempfile.TemporaryDirectory() as tmp:
         path = osp.join(tmp, 'block.onnx')
         with torch.no_grad(), warnings.catch_warnings():
@@ -65,12 +71,19 @@ def make_runner(module: nn.Module, inputs: Sequence[Tensor], runtime: str,
                 opset_version=17,
                 do_constant_folding=True,
                 dynamo=False)
+        onnx.save(apply_passes(onnx.load(path), DEFAULT_PASSES), path)
+        if runtime == 'openvino':
+            core = openvino_core()
+            compiled = core.compile_model(
+                core.read_model(path), 'CPU', openvino_config(threads, 'f32'))
+            request = compiled.create_infer_request()
+            return lambda: request.infer(feeds)
+        import onnxruntime as ort
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(
             path, options, providers=['CPUExecutionProvider'])
-    feeds = {n: x.numpy() for n, x in zip(names, inputs)}
     return lambda: session.run(None, feeds)
 
 
@@ -109,6 +122,10 @@ def environment(runtime: str, threads: int) -> Dict:
         ort_version = onnxruntime.__version__
     except ImportError:
         ort_version = None
+    extra = {}
+    if runtime == 'openvino':  # what an OpenVINO table depends on
+        import openvino
+        extra = dict(openvino=openvino.__version__)
     return dict(
         runtime=runtime,
         threads=threads,
@@ -123,4 +140,5 @@ def environment(runtime: str, threads: int) -> Dict:
             mmcv=mmcv.__version__,
             mmpose=mmpose.__version__,
             autopose_mm=__version__,
-            python=platform.python_version()))
+            python=platform.python_version(),
+            **extra))

@@ -1,4 +1,5 @@
-"""ONNX export of AutoPose networks and ONNX Runtime parity."""
+"""ONNX and OpenVINO export of AutoPose networks, the graph passes, and
+parity of both runtimes with PyTorch."""
 import os.path as osp
 
 import numpy as np
@@ -9,8 +10,10 @@ from conftest import TINY_CFG, run_cmd
 
 from autopose_mm.deploy import (
     OnnxRuntimeNetwork,
+    OpenVINONetwork,
     compare_outputs,
     export_onnx,
+    export_openvino,
     load_pose_model,
 )
 from autopose_mm.models.genotype import CELL_TYPES
@@ -70,6 +73,10 @@ def test_every_candidate_operation_is_in_the_genotype():
     assert used == set(OPERATION_NAMES)
 
 
+def _op_count(path: str, op_type: str) -> int:
+    return sum(n.op_type == op_type for n in onnx.load(path).graph.node)
+
+
 @pytest.mark.parametrize('genotype', ['published', 'every_op'])
 def test_export_reproduces_pytorch(genotype, tmp_path):
     geno = every_op_genotype() if genotype == 'every_op' else 'published'
@@ -93,20 +100,93 @@ def test_export_reproduces_pytorch(genotype, tmp_path):
     assert len(bn_nodes) == len(kept)
     total = sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     assert total > 2 * len(kept)
-    result = compare_outputs(model, out, (64, 48), batch=3)
-    assert result['relative'] <= 1e-4, result
-    assert result['max_keypoint_px'] <= 0.5, result
-    # the folded graph and PyTorch agree on one more, fixed input
-    net = OnnxRuntimeNetwork(out)
+    xml = str(tmp_path / 'model.xml')
+    export_openvino(out, xml)
+    assert osp.isfile(str(tmp_path / 'model.bin'))
     x = torch.linspace(-2, 2, 2 * 3 * 64 * 48).view(2, 3, 64, 48)
     with torch.no_grad():
         ref = model._forward(x)
-    got = net(x)
-    assert isinstance(got, tuple) and len(got) == 2
-    for a, b in zip(ref, got):
-        assert a.shape == b.shape == (2, 17, 16, 12)
-        span = float(a.max() - a.min())
-        assert float((a - b).abs().max()) <= 1e-4 * span
+    for runtime, path, net in (('onnxruntime', out, OnnxRuntimeNetwork(out)),
+                               ('openvino', xml, OpenVINONetwork(xml))):
+        assert net.precision == 'f32'
+        result = compare_outputs(
+            model, path, (64, 48), batch=3, runtime=runtime)
+        assert result['relative'] <= 1e-4, (runtime, result)
+        assert result['max_keypoint_px'] <= 0.5, (runtime, result)
+        # the folded graph and PyTorch agree on one more, fixed input
+        got = net(x)
+        assert isinstance(got, tuple) and len(got) == 2, runtime
+        for a, b in zip(ref, got):
+            assert a.shape == b.shape == (2, 17, 16, 12)
+            span = float(a.max() - a.min())
+            assert float((a - b).abs().max()) <= 1e-4 * span, runtime
+
+
+def test_graph_passes_keep_the_function(tmp_path):
+    model, _ = load_pose_model(TINY_CFG, None, genotype=every_op_genotype())
+    model = _with_bn_statistics(model)
+    plain, lean = str(tmp_path / 'plain.onnx'), str(tmp_path / 'lean.onnx')
+    export_onnx(model, plain, (64, 48), passes=())
+    export_onnx(model, lean, (64, 48))  # the default passes
+    # the shared-input convolutions run as one conv and a Split in
+    # PyTorch's graph, as separate convolutions in the lean one; duplicate
+    # ReLUs of one state become one
+    # ReLUs of one state become one; the factorized reductions lose their
+    # strided slices
+    assert _op_count(plain, 'Split') > 0
+    assert _op_count(lean, 'Split') == 0
+    assert _op_count(lean, 'Relu') < _op_count(plain, 'Relu')
+    assert _op_count(plain, 'Slice') > 0
+    assert _op_count(lean, 'Slice') == 0
+    for runtime in ('onnxruntime', 'openvino'):
+        for path in (plain, lean):
+            result = compare_outputs(
+                model, path, (64, 48), batch=2, runtime=runtime)
+            assert result['relative'] <= 1e-4, (runtime, path, result)
+            assert result['max_keypoint_px'] <= 0.5, (runtime, path, result)
+    with pytest.raises(ValueError, match='unknown graph passes'):
+        export_onnx(model, lean, (64, 48), passes=['fold_everything'])
+
+
+@pytest.mark.parametrize('size', [(8, 6), (7, 5)])
+def test_strided_reduce_is_the_factorized_reduce(size):
+    from autopose_mm.deploy.fusion import StridedReduce, fuse_conv_bn
+    from autopose_mm.models import FactorizedReduce
+    torch.manual_seed(0)
+    reduce = _with_bn_statistics(FactorizedReduce(6, 8))
+    x = torch.randn(2, 6, *size)
+    with torch.no_grad():
+        ref = reduce(x)
+        got = StridedReduce(fuse_conv_bn(reduce))(x)
+    assert got.shape == ref.shape == (2, 8, (size[0] + 1) // 2,
+                                      (size[1] + 1) // 2)
+    torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_openvino_refuses_bad_files(tmp_path):
+    model, _ = load_pose_model(TINY_CFG, None)
+    out = str(tmp_path / 'model.onnx')
+    export_onnx(model, out, (64, 48))
+    xml = str(tmp_path / 'model.xml')
+    export_openvino(out, xml)
+    import openvino as ov
+    broken = ov.Core().read_model(xml)
+    for op in broken.get_ops():  # one weight becomes NaN
+        if op.get_type_name() == 'Constant' and op.get_data().size > 16:
+            data = op.get_data().copy()
+            data.flat[0] = np.nan
+            replacement = ov.opset13.constant(data)
+            for target in op.output(0).get_target_inputs():
+                target.replace_source_output(replacement.output(0))
+            break
+    bad = str(tmp_path / 'nan.xml')
+    ov.save_model(broken, bad, compress_to_fp16=False)
+    with pytest.raises(FloatingPointError, match='nan.xml'):
+        OpenVINONetwork(bad)
+    with pytest.raises(FileNotFoundError, match='--openvino'):
+        OpenVINONetwork(str(tmp_path / 'missing.xml'))
+    with pytest.raises(ValueError, match='precision'):
+        OpenVINONetwork(xml, precision='f16')
 
 
 def test_fixed_batch_file_runs_images_one_by_one(tmp_path):
@@ -141,12 +221,17 @@ def test_export_tool_checks_the_file(tmp_path):
     proc = run_cmd([
         sys.executable, script, TINY_CFG,
         str(ckpt), '--out',
-        str(out), '--dynamic-batch'
+        str(out), '--dynamic-batch', '--openvino'
     ],
                    cwd=str(tmp_path))
     assert out.is_file()
+    assert (tmp_path / 'exported.xml').is_file()
+    assert (tmp_path / 'exported.bin').is_file()
     assert 'onnx.checker passed' in proc.stdout
-    assert 'ONNX Runtime reproduces PyTorch' in proc.stdout
+    assert 'graph passes: strided_reduce split_shared slim' in proc.stdout
+    assert 'ONNX Runtime and OpenVINO reproduce PyTorch' in proc.stdout
+    assert 'OpenVINO bf16' in proc.stdout  # measured, or why not
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith('.tmp')]
     assert 'using the genotype stored in' in proc.stdout
     # a checkpoint of another architecture is refused, nothing written
     wide = tmp_path / 'wide.py'

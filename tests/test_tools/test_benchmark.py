@@ -5,6 +5,8 @@ import re
 import pytest
 from conftest import REPO, run_tool
 
+from autopose_mm.deploy.profiling import conv_share
+
 ROWS = [
     'AutoPose-L12-C32', 'HRNet-W32', 'Cell-search supernet L12-C32 K=4',
     'Cell-search supernet L12-C32 K=4 weight step',
@@ -88,6 +90,7 @@ def test_channels_last_supernet_is_refused_before_measuring(tmp_path):
 
 
 LATENCY_ROWS = ['AutoPose-L12-C32', 'HRNet-W32', 'RTMPose-t', 'RTMPose-s']
+BACKENDS = ['fused', 'onnxruntime', 'openvino']
 
 
 def test_latency_rows_at_a_tiny_size(tmp_path):
@@ -108,6 +111,9 @@ def test_latency_rows_at_a_tiny_size(tmp_path):
         '2',
         '--threads',
         '1',
+        '--backends',
+        *BACKENDS,
+        '--profile',
         '--json',
         out,
         cwd=REPO,
@@ -118,26 +124,41 @@ def test_latency_rows_at_a_tiny_size(tmp_path):
     assert list(rows) == LATENCY_ROWS
     for r in rows.values():
         assert len(r['rounds']) == 2
-        for backend in ('eager', 'fused', 'onnxruntime'):
+        for backend in BACKENDS:
             lat = r['latency'][backend]
             assert 0 < lat['median'] <= lat['p90'], (r['name'], backend)
             assert len(lat['per_round']) == 2
             assert all(len(t[backend]) == 2 for t in r['rounds'])
-    assert rows['HRNet-W32']['vs_HRNet-W32']['ratio'] == pytest.approx(1.)
-    assert rows['RTMPose-s']['vs_RTMPose-s']['low'] == pytest.approx(1.)
+        # the profile of every exported runtime: kernel ms per operator
+        assert set(r['profile']) == {'onnxruntime', 'openvino'}
+        for ops in r['profile'].values():
+            assert all(ms >= 0 for ms in ops.values())
+            assert 0 < conv_share(ops) <= 1, (r['name'], ops)
+    for backend in ('onnxruntime', 'openvino'):
+        vs = rows['HRNet-W32']['vs'][backend]
+        assert vs['HRNet-W32']['ratio'] == pytest.approx(1.)
+        assert rows['RTMPose-s']['vs'][backend]['RTMPose-s']['low'] == (
+            pytest.approx(1.))
     l12 = rows['AutoPose-L12-C32']
-    ratio = (
-        l12['latency']['onnxruntime']['median'] /
-        rows['HRNet-W32']['latency']['onnxruntime']['median'])
-    assert l12['vs_HRNet-W32']['ratio'] == pytest.approx(ratio)
-    assert l12['vs_HRNet-W32']['low'] <= l12['vs_HRNet-W32']['high']
+    lines = [
+        ln for ln in proc.stdout.splitlines()
+        if ln.startswith('| AutoPose-L12-C32 |')
+    ]
+    for backend in ('onnxruntime', 'openvino'):
+        ratio = (
+            l12['latency'][backend]['median'] /
+            rows['HRNet-W32']['latency'][backend]['median'])
+        vs = l12['vs'][backend]['HRNet-W32']
+        assert vs['ratio'] == pytest.approx(ratio)
+        assert vs['low'] <= vs['high']
+        assert f'{ratio:.2f}x' in lines[0]
     # GMACs at 64x64: a third of 256x192's (1.04 for L12-C32 stage 1)
     assert l12['gmacs'] == pytest.approx(1.04 / 12, rel=0.05)
-    line = next(ln for ln in proc.stdout.splitlines()
-                if ln.startswith('| AutoPose-L12-C32 |'))
-    assert f'{ratio:.2f}x' in line
-    assert 'RTMPose line on ONNX Runtime' in proc.stdout
+    assert 'RTMPose line on ONNX Runtime:' in proc.stdout
+    assert 'RTMPose line on OpenVINO:' in proc.stdout
+    assert re.search(r'\| AutoPose-L12-C32 \| OpenVINO \| [\d.]+ \| \d+% \|',
+                     proc.stdout)
     assert re.search(
         r'AutoPose-L12-C32: [\d.]+ ms, the line predicts -?[\d.]+ ms',
         proc.stdout)
-    assert 0 < l12['vs_rtmpose_line']
+    assert 0 < l12['vs_rtmpose_line']['openvino']

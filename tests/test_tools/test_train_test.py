@@ -504,7 +504,7 @@ def _val_image(workspace: str) -> str:
                      '*.jpg')))[0]
 
 
-def test_infer_tool_boxes_from_a_detection_file_and_onnxruntime(
+def test_infer_tool_boxes_from_a_detection_file_and_exported_runtimes(
         trained, sample_workspace, tmp_path):
     import numpy as np
     ckpt = osp.join(trained, 'epoch_4.pth')
@@ -520,9 +520,12 @@ def test_infer_tool_boxes_from_a_detection_file_and_onnxruntime(
         ckpt,
         '--out',
         onnx_file,
+        '--openvino',
         cwd=sample_workspace)
+    xml = str(tmp_path / 'model.xml')
     people = {}
-    for backend, weights in (('pytorch', ckpt), ('onnxruntime', onnx_file)):
+    for backend, weights in (('pytorch', ckpt), ('onnxruntime', onnx_file),
+                             ('openvino', xml)):
         out = tmp_path / backend
         run_tool(
             'infer.py',
@@ -556,11 +559,29 @@ def test_infer_tool_boxes_from_a_detection_file_and_onnxruntime(
     assert 1 <= len(people['pytorch']) <= len(boxes)
     for person in people['pytorch']:
         assert any(np.allclose(person['bbox'][0], b, atol=1e-3) for b in xyxy)
-    # ONNX Runtime gives the same people and keypoints
-    assert len(people['onnxruntime']) == len(people['pytorch'])
-    for a, b in zip(people['pytorch'], people['onnxruntime']):
-        assert np.abs(np.array(a['keypoints']) -
-                      np.array(b['keypoints'])).max() <= 0.5
+    # ONNX Runtime and OpenVINO give the same people and keypoints
+    for backend in ('onnxruntime', 'openvino'):
+        assert len(people[backend]) == len(people['pytorch'])
+        for a, b in zip(people['pytorch'], people[backend]):
+            assert np.abs(np.array(a['keypoints']) -
+                          np.array(b['keypoints'])).max() <= 0.5, backend
+    # the test tool evaluates the exported file on OpenVINO: the same AP
+    # as the PyTorch checkpoint logged after training
+    metrics = tmp_path / 'openvino_metrics.json'
+    run_tool(
+        'test.py',
+        TINY_CFG,
+        xml,
+        '--backend',
+        'openvino',
+        '--work-dir',
+        str(tmp_path / 'test_openvino'),
+        '--out',
+        str(metrics),
+        cwd=sample_workspace)
+    logged = _last_val_metrics(trained)
+    assert json.loads(metrics.read_text())['coco/AP'] == pytest.approx(
+        logged['coco/AP'], abs=0.01)
     # a PyTorch checkpoint given to the ONNX backend is refused
     proc = run_tool(
         'infer.py',
@@ -572,6 +593,21 @@ def test_infer_tool_boxes_from_a_detection_file_and_onnxruntime(
         cwd=sample_workspace,
         check=False)
     assert proc.returncode != 0 and '.onnx file' in proc.stdout
+    # so is an ONNX file given to the OpenVINO backend with a precision
+    # ONNX Runtime cannot run
+    proc = run_tool(
+        'infer.py',
+        TINY_CFG,
+        onnx_file,
+        image,
+        '--precision',
+        'bf16',
+        '--backend',
+        'onnxruntime',
+        cwd=sample_workspace,
+        check=False)
+    assert proc.returncode != 0
+    assert '--precision bf16 needs --backend openvino' in proc.stdout
 
 
 def test_infer_tool_draws_a_video(trained, sample_workspace, tmp_path):

@@ -6,7 +6,8 @@ RTMPose-t/s/m and the search supernet, measured in one run on one machine.
         [--device cpu|cuda] [--channels-last] [--amp] [--compile]
         [--fuse-conv-bn] [--json out.json]
     python tools/analysis/benchmark.py --latency [--rows ROW ...]
-        [--backends eager fused onnxruntime] [--threads N] [--json out.json]
+        [--backends eager fused onnxruntime openvino ...] [--threads N]
+        [--passes PASS ...] [--profile] [--json out.json]
 
 Every row runs in its own process, built once; the rows are measured in
 interleaved rounds (each round measures every row once, in a rotating
@@ -32,10 +33,15 @@ The training table reports per row:
 
 ``--latency`` reports instead the batch-1 inference latency (median and p90
 ms) of the fixed networks on PyTorch eager, PyTorch with BN folded into the
-convolutions and ONNX Runtime (CPU; the network exported as by
-``tools/deployment/pytorch2onnx.py``), the ratios to HRNet-W32 and RTMPose-s
-on the last backend, and where each AutoPose row lies against the latency
-per GMAC line through the RTMPose rows.
+convolutions, ONNX Runtime and OpenVINO in f32 (CPU; the network exported as
+by ``tools/deployment/pytorch2onnx.py``, with the graph passes ``--passes``;
+the ``-plain`` backends run the graph as PyTorch exports it, to show what
+the passes gain), the ratios to HRNet-W32 and RTMPose-s on every exported
+runtime, and where each AutoPose row lies against the latency per GMAC
+line through the RTMPose rows on each. ``--profile`` adds, per row and
+exported runtime, the share of kernel time in convolutions and the
+largest other operator types (ONNX Runtime's profiler, OpenVINO's
+per-layer counters).
 
 On GPU the times use CUDA events after synchronising. With ``--compile`` the
 fixed networks' forward runs through ``torch.compile``; compilation happens
@@ -52,7 +58,10 @@ import sys
 import time
 from typing import Callable, Dict, List, Optional
 
+from autopose_mm.deploy.graph import DEFAULT_PASSES, GRAPH_PASSES
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
 MMPOSE_COCO = 'mmpose::body_2d_keypoint/topdown_heatmap/coco/'
 
 # row name -> (config, overrides, search iterations): False for a fixed
@@ -103,9 +112,18 @@ TRAINING_ROWS = [
     if not n.startswith('RTMPose') and ROWS[n][2] in (False, SEARCH)
 ]
 LATENCY_ROWS = [n for n in ROWS if not ROWS[n][2]]
-BACKENDS = ('eager', 'fused', 'onnxruntime')
-BACKEND_NAMES = dict(
-    eager='PyTorch', fused='PyTorch BN folded', onnxruntime='ONNX Runtime')
+BACKENDS = ('eager', 'fused', 'onnxruntime', 'openvino', 'onnxruntime-plain',
+            'openvino-plain')
+DEFAULT_BACKENDS = ('fused', 'onnxruntime', 'openvino')
+BACKEND_NAMES = {
+    'eager': 'PyTorch',
+    'fused': 'PyTorch BN folded',
+    'onnxruntime': 'ONNX Runtime',
+    'openvino': 'OpenVINO',
+    'onnxruntime-plain': 'ONNX Runtime, plain graph',
+    'openvino-plain': 'OpenVINO, plain graph',
+}
+EXPORTED = ('onnxruntime', 'openvino')
 
 
 def config_path(name: str) -> str:
@@ -345,25 +363,48 @@ class RowBench:
 
         import torch
 
-        from autopose_mm.deploy import OnnxRuntimeNetwork, export_onnx
+        from autopose_mm.deploy import export_onnx, load_network
         args, model = self.args, self.model.eval()
         h, w = args.shape
         self.x = torch.randn(1, 3, h, w)
         fused = fused_copy(model)
         self.runners: Dict[str, Callable[[], None]] = {}
+        self.files: Dict[str, str] = {}  # exported runtime -> its file
+        tmp = tempfile.mkdtemp()
         for backend in args.backends:
             if backend == 'eager':
                 net = model._forward
             elif backend == 'fused':
                 net = fused._forward
             else:
-                onnx_file = osp.join(tempfile.mkdtemp(), 'model.onnx')
-                export_onnx(model, onnx_file, (h, w))
-                net = OnnxRuntimeNetwork(onnx_file, threads=args.threads)
+                runtime, _, plain = backend.partition('-')
+                onnx_file = osp.join(tmp, f'{plain or "lean"}.onnx')
+                if not osp.isfile(onnx_file):
+                    export_onnx(
+                        model, onnx_file, (h, w),
+                        passes=[] if plain else args.passes)
+                net = load_network(onnx_file, runtime, args.threads)
+                self.files[backend] = onnx_file
             self.runners[backend] = self._runner(net)
         for run in self.runners.values():
             for _ in range(args.warmup):
                 run()
+
+    def profile(self) -> Dict[str, Dict[str, float]]:
+        """Kernel ms per operator type, per exported backend."""
+        from autopose_mm.deploy.profiling import (
+            profile_onnxruntime,
+            profile_openvino,
+        )
+        x = self.x.numpy()
+        threads = self.args.threads or os.cpu_count()
+        result = {}
+        for backend, path in self.files.items():
+            fn = (
+                profile_openvino
+                if backend.startswith('openvino') else profile_onnxruntime)
+            result[backend] = fn(path, x, threads)
+        return result
 
     def _runner(self, net) -> Callable[[], None]:
         import torch
@@ -408,6 +449,9 @@ def serve(name: str, args: argparse.Namespace) -> None:
     bench = RowBench(name, args)
     print('READY ' + json.dumps(bench.info), flush=True)
     for line in sys.stdin:
+        if line.strip() == 'PROFILE':
+            print('PROFILE ' + json.dumps(bench.profile()), flush=True)
+            continue
         if line.strip() != 'ROUND':
             break
         times = bench.measure_round()
@@ -471,6 +515,11 @@ def run_rounds(args: argparse.Namespace, argv: List[str]) -> List[Dict]:
                 answer = worker.answer('RESULT')
                 results[worker.name].update(answer['info'])
                 results[worker.name]['rounds'].append(answer['times'])
+        if getattr(args, 'profile', False):
+            print('profiling ...', flush=True)
+            for worker in workers:  # alone: one profile at a time
+                worker.ask('PROFILE')
+                results[worker.name]['profile'] = worker.answer('PROFILE')
     finally:
         for worker in workers:
             worker.close()
@@ -613,18 +662,21 @@ def print_latency_table(rows: List[Dict], args: argparse.Namespace) -> None:
     for r in rows:
         r['latency'] = {b: summarise(r, b) for b in args.backends}
     refs = [REFERENCE, LATENCY_REFERENCE]
+    exported = [b for b in args.backends if b in EXPORTED]
+    compared = exported or [args.backends[-1]]
     print(f'\nbatch 1, input {args.shape[0]}x{args.shape[1]}, device '
-          f'{args.device}, {args.threads or "default"} threads; ms per '
+          f'{args.device}, {args.threads or "default"} threads, f32; ms per '
           f'forward: median and p90 of {args.rounds} interleaved rounds x '
-          f'{args.repeats} calls (after {args.warmup} warm-up); ratios: '
-          f'median latency / the reference\'s, with the range of the '
-          f'per-round ratios\n')
+          f'{args.repeats} calls (after {args.warmup} warm-up); graph '
+          f'passes {" ".join(args.passes) or "none"}; ratios: median '
+          f'latency / the reference\'s, with the range of the per-round '
+          f'ratios\n')
     header = '| model | params | GMACs |'
     for b in args.backends:
         header += f' {BACKEND_NAMES[b]} ms (p90) |'
-    last = args.backends[-1]
-    for ref in refs:
-        header += f' {BACKEND_NAMES[last]} vs {ref} |'
+    for b in compared:
+        for ref in refs:
+            header += f' {BACKEND_NAMES[b]} vs {ref} |'
     print(header)
     print('|' + '---|' * (header.count('|') - 1))
     by_name = {r['name']: r for r in rows}
@@ -633,29 +685,70 @@ def print_latency_table(rows: List[Dict], args: argparse.Namespace) -> None:
         for b in args.backends:
             lat = r['latency'][b]
             line += f' {lat["median"] * 1e3:.1f} ({lat["p90"] * 1e3:.1f}) |'
-        for ref in refs:
-            if ref not in by_name:
-                line += ' n/a |'
-                continue
-            value, low, high = ratio_spread(r, by_name[ref], last, False)
-            r[f'vs_{ref}'] = dict(ratio=value, low=low, high=high)
-            line += f' {value:.2f}x ({low:.2f}-{high:.2f}) |'
+        for b in compared:
+            for ref in refs:
+                if ref not in by_name:
+                    line += ' n/a |'
+                    continue
+                value, low, high = ratio_spread(r, by_name[ref], b, False)
+                r.setdefault('vs', {}).setdefault(b, {})[ref] = dict(
+                    ratio=value, low=low, high=high)
+                line += f' {value:.2f}x ({low:.2f}-{high:.2f}) |'
         print(line)
-    fit = rtmpose_line(rows, last)
-    if fit:
-        a, b = fit
-        print(f'\nRTMPose line on {BACKEND_NAMES[last]}: {a:.2f} ms + '
-              f'{b:.2f} ms per GMAC (least squares through the RTMPose rows)')
-        for r in rows:
-            if not r['name'].startswith('AutoPose'):
-                continue
-            expected = a + b * r['gmacs']
-            got = r['latency'][last]['median'] * 1e3
-            r['vs_rtmpose_line'] = got / expected
-            print(f'{r["name"]}: {got:.1f} ms, the line predicts '
-                  f'{expected:.1f} ms at {r["gmacs"]:.2f} GMACs: ' +
-                  ('on or below the line' if got <=
-                   expected else f'{got / expected:.2f}x above the line'))
+    for b in compared:
+        print_line_check(rows, b)
+    if len(exported) > 1:
+        total = {
+            b: sum(r['latency'][b]['median'] for r in rows)
+            for b in exported
+        }
+        fastest = min(total, key=total.get)
+        print(f'\nfaster runtime over all rows: {BACKEND_NAMES[fastest]} ('
+              + ', '.join(f'{BACKEND_NAMES[b]} {total[b] * 1e3:.0f} ms'
+                          for b in exported) + ' in all)')
+    if any('profile' in r for r in rows):
+        print_profiles(rows)
+
+
+def print_line_check(rows: List[Dict], backend: str) -> None:
+    """The RTMPose line on ``backend`` and where each AutoPose row lies."""
+    fit = rtmpose_line(rows, backend)
+    if not fit:
+        return
+    a, b = fit
+    name = BACKEND_NAMES[backend]
+    print(f'\nRTMPose line on {name}: {a:.2f} ms + {b:.2f} ms per GMAC '
+          f'(least squares through the RTMPose rows)')
+    for r in rows:
+        if not r['name'].startswith('AutoPose'):
+            continue
+        expected = a + b * r['gmacs']
+        got = r['latency'][backend]['median'] * 1e3
+        r.setdefault('vs_rtmpose_line', {})[backend] = got / expected
+        print(f'{r["name"]}: {got:.1f} ms, the line predicts '
+              f'{expected:.1f} ms at {r["gmacs"]:.2f} GMACs: ' +
+              ('on or below the line' if got <=
+               expected else f'{got / expected:.2f}x above the line'))
+
+
+def print_profiles(rows: List[Dict]) -> None:
+    """Per row and exported runtime: kernel ms, the share in convolutions
+    and the four largest other operator types."""
+    from autopose_mm.deploy.profiling import conv_share
+    print('\nkernel time per forward (profiled runs, after the rounds): '
+          'share in convolutions and the largest other operators\n')
+    print('| model | runtime | kernel ms | convolutions | largest others |')
+    print('|---|---|---|---|---|')
+    for r in rows:
+        for backend, ops in r.get('profile', {}).items():
+            total = sum(ops.values())
+            others = sorted(((ms, op) for op, ms in ops.items()
+                             if 'conv' not in op.lower()),
+                            reverse=True)[:4]
+            print(f'| {r["name"]} | {BACKEND_NAMES[backend]} | {total:.1f} '
+                  f'| {conv_share(ops):.0%} | ' +
+                  ', '.join(f'{op} {ms / total:.0%}' for ms, op in others) +
+                  ' |')
 
 
 def main() -> None:
@@ -669,9 +762,22 @@ def main() -> None:
     parser.add_argument(
         '--backends',
         nargs='+',
-        default=list(BACKENDS),
+        default=list(DEFAULT_BACKENDS),
         choices=BACKENDS,
-        help='latency backends (the last one is compared in the ratios)')
+        help='latency backends (default: ' + ' '.join(DEFAULT_BACKENDS) +
+        '); the ratios compare the exported ones')
+    parser.add_argument(
+        '--passes',
+        nargs='*',
+        default=None,
+        choices=GRAPH_PASSES,
+        help='graph passes of the exported backends (default: the export '
+        'tool\'s, ' + ' '.join(DEFAULT_PASSES) + '; none: give no name)')
+    parser.add_argument(
+        '--profile',
+        action='store_true',
+        help='with --latency: after the rounds, profile every exported '
+        'backend (kernel time per operator type, share in convolutions)')
     parser.add_argument('--batch', type=int, default=8)
     parser.add_argument(
         '--shape', type=int, nargs=2, default=[256, 192], metavar=('H', 'W'))
@@ -716,6 +822,8 @@ def main() -> None:
         args.device = 'cuda' if torch.cuda.is_available() else 'cpu'
     if args.repeats is None:
         args.repeats = 10 if args.latency else 3
+    if args.passes is None:
+        args.passes = list(DEFAULT_PASSES)
     if args.worker:
         args.rows = [args.worker]
     if args.rows is None:

@@ -3,7 +3,7 @@ validate the latency it predicts against whole networks measured end to
 end.
 
     python tools/analysis/latency_table.py [--config SEARCH_CONFIG]
-        [--runtime eager|fused|onnxruntime] [--threads N]
+        [--runtime eager|fused|onnxruntime|openvino] [--threads N]
         [--channels C] [--input-size H W] [--out TABLE.json]
         [--calibrate N] [--validate N]
     python tools/analysis/latency_table.py --out TABLE.json \
