@@ -10,6 +10,11 @@ graph leaner for the CPU runtimes.
   narrower convolutions as fast and saves the split (and, on ONNX Runtime,
   the layout reorders around it). Each ``Conv -> Split`` on the channels
   becomes one convolution per part, with its slice of the weights.
+- ``relu_concat``: a cell's output (the concatenation of its nodes) is read
+  by the next cells only through a ReLU; ``ReLU(Concat(nodes))`` becomes
+  ``Concat(ReLU(node) ...)``, reusing the ReLUs the cell's own edges already
+  apply to its nodes. The wide ReLU goes, and a node sum whose only reader
+  is then its ReLU fuses with it.
 - ``slim``: onnxslim's graph simplification (constant folding, dead and
   duplicate nodes removed: the ReLUs that several edges apply to the same
   state become one, which the runtimes then fuse into the convolution
@@ -21,8 +26,10 @@ otherwise, chosen by measuring both runtimes (see ``docs/benchmarks.md``).
 from collections import defaultdict
 from typing import Dict, List, Sequence
 
-GRAPH_PASSES = ('strided_reduce', 'split_shared', 'slim')
-DEFAULT_PASSES = ('strided_reduce', 'split_shared', 'slim')
+GRAPH_PASSES = ('strided_reduce', 'split_shared', 'relu_concat', 'slim')
+# slim measured neutral on both runtimes (PyTorch's exporter already
+# merges the duplicate ReLUs): available, not on by default
+DEFAULT_PASSES = ('strided_reduce', 'split_shared', 'relu_concat')
 MODULE_PASSES = ('strided_reduce', )  # applied by the exporter
 
 
@@ -35,14 +42,17 @@ def _attribute(node, name: str, default=None):
 
 
 def _constants(graph) -> Dict:
-    """Every constant tensor of ``graph`` by name: the initializers and
-    the outputs of ``Constant`` nodes, as numpy arrays."""
+    """Every constant tensor of ``graph`` by name: the initializers, the
+    outputs of ``Constant`` nodes and of ``Identity`` nodes of constants
+    (how PyTorch exports a weight it reads twice), as numpy arrays."""
     from onnx import numpy_helper
     values = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     for node in graph.node:
         if node.op_type == 'Constant' and _attribute(node, 'value') is not None:
             values[node.output[0]] = numpy_helper.to_array(
                 _attribute(node, 'value'))
+        elif node.op_type == 'Identity' and node.input[0] in values:
+            values[node.output[0]] = values[node.input[0]]
     return values
 
 
@@ -126,6 +136,73 @@ def split_shared_convs(proto) -> int:
     return len(replaced)
 
 
+def relu_through_concat(proto) -> int:
+    """Rewrite every ``Relu(Concat(x_1 .. x_k))`` whose concatenation has
+    no other reader as ``Concat(Relu(x_1) .. Relu(x_k))``, reusing an
+    existing ``Relu`` of an ``x_i`` where there is one, in place.
+
+    Returns:
+        int: How many ReLUs were moved.
+    """
+    from onnx import helper
+    graph = proto.graph
+    readers = defaultdict(list)
+    for node in graph.node:
+        for name in node.input:
+            readers[name].append(node)
+    graph_outputs = {o.name for o in graph.output}
+    relu_of = {}  # tensor -> the output of a Relu reading it
+    for node in graph.node:
+        if node.op_type == 'Relu':
+            relu_of.setdefault(node.input[0], node.output[0])
+    producer = {o: n for n in graph.node for o in n.output}
+    moved, added, dropped = 0, [], set()
+    for relu in list(graph.node):
+        concat = producer.get(relu.input[0]) if relu.op_type == 'Relu' else None
+        if (concat is None or concat.op_type != 'Concat'
+                or len(readers[concat.output[0]]) != 1
+                or concat.output[0] in graph_outputs):
+            continue
+        inputs = []
+        for x in concat.input:
+            if x not in relu_of:
+                new = helper.make_node(
+                    'Relu', [x], [f'{x}_relu'], name=f'{x}_relu')
+                added.append(new)
+                relu_of[x] = new.output[0]
+            inputs.append(relu_of[x])
+        del concat.input[:]
+        concat.input.extend(inputs)
+        concat.output[0] = relu.output[0]
+        dropped.add(id(relu))
+        moved += 1
+    if moved:
+        nodes = [n for n in graph.node if id(n) not in dropped] + added
+        del graph.node[:]
+        graph.node.extend(_topological(nodes, graph))
+    return moved
+
+
+def _topological(nodes: list, graph) -> list:
+    """``nodes`` ordered so that every node follows its inputs'
+    producers (stable: the given order where it already holds)."""
+    ready = {i.name for i in graph.input} | {i.name for i in graph.initializer}
+    ready.add('')  # an omitted optional input
+    pending, ordered = list(nodes), []
+    while pending:
+        rest = []
+        for node in pending:
+            if all(name in ready for name in node.input):
+                ordered.append(node)
+                ready.update(node.output)
+            else:
+                rest.append(node)
+        if len(rest) == len(pending):
+            raise ValueError('the graph has a cycle or a missing input')
+        pending = rest
+    return ordered
+
+
 def _drop_unused_initializers(graph) -> None:
     """Drop the initializers and ``Constant`` nodes nothing reads."""
     used = {name for node in graph.node for name in node.input}
@@ -162,6 +239,8 @@ def apply_passes(proto, passes: Sequence[str]):
     check_passes(passes)
     if 'split_shared' in passes:
         split_shared_convs(proto)
+    if 'relu_concat' in passes:
+        relu_through_concat(proto)
     if 'slim' in passes:
         proto = slim(proto)
     return proto

@@ -113,7 +113,7 @@ TRAINING_ROWS = [
 ]
 LATENCY_ROWS = [n for n in ROWS if not ROWS[n][2]]
 BACKENDS = ('eager', 'fused', 'onnxruntime', 'openvino', 'onnxruntime-plain',
-            'openvino-plain')
+            'openvino-plain', 'openvino-bf16')
 DEFAULT_BACKENDS = ('fused', 'onnxruntime', 'openvino')
 BACKEND_NAMES = {
     'eager': 'PyTorch',
@@ -122,6 +122,7 @@ BACKEND_NAMES = {
     'openvino': 'OpenVINO',
     'onnxruntime-plain': 'ONNX Runtime, plain graph',
     'openvino-plain': 'OpenVINO, plain graph',
+    'openvino-bf16': 'OpenVINO bf16',
 }
 EXPORTED = ('onnxruntime', 'openvino')
 
@@ -377,14 +378,21 @@ class RowBench:
             elif backend == 'fused':
                 net = fused._forward
             else:
-                runtime, _, plain = backend.partition('-')
-                onnx_file = osp.join(tmp, f'{plain or "lean"}.onnx')
+                runtime, _, variant = backend.partition('-')
+                plain = variant == 'plain'
+                precision = 'bf16' if variant == 'bf16' else 'f32'
+                onnx_file = osp.join(tmp, f'{"plain" if plain else "lean"}'
+                                     '.onnx')
                 if not osp.isfile(onnx_file):
                     export_onnx(
                         model, onnx_file, (h, w),
                         passes=[] if plain else args.passes)
-                net = load_network(onnx_file, runtime, args.threads)
-                self.files[backend] = onnx_file
+                net = load_network(onnx_file, runtime, args.threads,
+                                   precision)
+                if precision == 'bf16':  # its error against PyTorch
+                    self.info['bf16'] = bf16_error(model, net, self.x)
+                else:
+                    self.files[backend] = onnx_file
             self.runners[backend] = self._runner(net)
         for run in self.runners.values():
             for _ in range(args.warmup):
@@ -427,6 +435,27 @@ class RowBench:
         if self.args.latency:
             return self._latency_round()
         return self._training_round()
+
+
+def bf16_error(model, net, x) -> float:
+    """How far ``net`` (OpenVINO in bf16) is from PyTorch on ``x`` and on
+    three more random inputs: the largest output difference relative to
+    the range of the outputs (the rows' weights are random, so decoded
+    keypoints would say nothing; the export tool and the test tool measure
+    bf16 on trained weights)."""
+    import numpy as np
+    import torch
+    inputs = torch.cat([x, torch.randn(3, *x.shape[1:])])
+    with torch.no_grad():
+        ref = model._forward(inputs)
+    ref = list(ref) if isinstance(ref, (list, tuple)) else [ref]
+    ref = [r.numpy() for r in ref]
+    got = [
+        np.concatenate(o) for o in zip(*(net.run(inputs[i:i + 1].numpy())
+                                         for i in range(len(inputs))))
+    ]
+    span = max(float(r.max() - r.min()) for r in ref)
+    return max(float(np.abs(a - b).max()) for a, b in zip(ref, got)) / span
 
 
 def fused_copy(model):
@@ -674,6 +703,8 @@ def print_latency_table(rows: List[Dict], args: argparse.Namespace) -> None:
     header = '| model | params | GMACs |'
     for b in args.backends:
         header += f' {BACKEND_NAMES[b]} ms (p90) |'
+    if 'openvino-bf16' in args.backends:
+        header += ' bf16 error (of the output range) |'
     for b in compared:
         for ref in refs:
             header += f' {BACKEND_NAMES[b]} vs {ref} |'
@@ -685,6 +716,8 @@ def print_latency_table(rows: List[Dict], args: argparse.Namespace) -> None:
         for b in args.backends:
             lat = r['latency'][b]
             line += f' {lat["median"] * 1e3:.1f} ({lat["p90"] * 1e3:.1f}) |'
+        if 'openvino-bf16' in args.backends:
+            line += f' {r["bf16"]:.2g} |'
         for b in compared:
             for ref in refs:
                 if ref not in by_name:
