@@ -192,8 +192,8 @@ def build_inferencer(args: argparse.Namespace):
     config = Config.fromfile(args.config)
     exported = args.backend != 'pytorch'
     endings = dict(onnxruntime=('.onnx', ), openvino=('.xml', '.onnx'))
-    if args.checkpoint.endswith(endings.get(args.backend, (
-            '.onnx', '.xml'))) != exported:
+    if args.checkpoint.endswith(endings.get(args.backend,
+                                            ('.onnx', '.xml'))) != exported:
         raise ValueError(
             f'checkpoint {args.checkpoint!r}: --backend onnxruntime takes an '
             f'.onnx file, --backend openvino an .xml (or .onnx) file '
@@ -224,8 +224,7 @@ def build_inferencer(args: argparse.Namespace):
     pose = inferencer.inferencer
     if exported:
         from autopose_mm.deploy import use_exported
-        use_exported(pose.model, args.checkpoint, args.backend,
-                     args.precision)
+        use_exported(pose.model, args.checkpoint, args.backend, args.precision)
         expected = tuple(config.codec.input_size)[::-1] if 'codec' in \
             config else None
         got = pose.model.head.forward.input_hw

@@ -21,6 +21,6 @@ __all__ = [
     'DetectionFileBoxes', 'export_onnx', 'export_openvino',
     'prepare_for_export', 'fuse_conv_bn', 'DEFAULT_PASSES', 'GRAPH_PASSES',
     'apply_passes', 'load_pose_model', 'EXPORTED_RUNTIMES', 'PRECISIONS',
-    'OnnxRuntimeNetwork', 'OpenVINONetwork', 'compare_outputs',
-    'load_network', 'use_exported', 'RUNTIMES', 'make_runner', 'time_runner'
+    'OnnxRuntimeNetwork', 'OpenVINONetwork', 'compare_outputs', 'load_network',
+    'use_exported', 'RUNTIMES', 'make_runner', 'time_runner'
 ]

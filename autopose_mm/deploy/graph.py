@@ -48,7 +48,8 @@ def _constants(graph) -> Dict:
     from onnx import numpy_helper
     values = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
     for node in graph.node:
-        if node.op_type == 'Constant' and _attribute(node, 'value') is not None:
+        if node.op_type == 'Constant' and _attribute(node,
+                                                     'value') is not None:
             values[node.output[0]] = numpy_helper.to_array(
                 _attribute(node, 'value'))
         elif node.op_type == 'Identity' and node.input[0] in values:
@@ -97,8 +98,8 @@ def split_shared_convs(proto) -> int:
         split = readers[out][0]
         if split.op_type != 'Split' or _attribute(split, 'axis', 0) != 1:
             continue
-        if node.input[1] not in constants or (
-                len(node.input) > 2 and node.input[2] not in constants):
+        if node.input[1] not in constants or (len(node.input) > 2 and
+                                              node.input[2] not in constants):
             continue
         weight = constants[node.input[1]]
         bias = constants[node.input[2]] if len(node.input) > 2 else None
@@ -158,7 +159,8 @@ def relu_through_concat(proto) -> int:
     producer = {o: n for n in graph.node for o in n.output}
     moved, added, dropped = 0, [], set()
     for relu in list(graph.node):
-        concat = producer.get(relu.input[0]) if relu.op_type == 'Relu' else None
+        concat = producer.get(
+            relu.input[0]) if relu.op_type == 'Relu' else None
         if (concat is None or concat.op_type != 'Concat'
                 or len(readers[concat.output[0]]) != 1
                 or concat.output[0] in graph_outputs):
@@ -211,8 +213,7 @@ def _drop_unused_initializers(graph) -> None:
     del graph.initializer[:]
     graph.initializer.extend(keep)
     nodes = [
-        n for n in graph.node
-        if n.op_type != 'Constant' or n.output[0] in used
+        n for n in graph.node if n.op_type != 'Constant' or n.output[0] in used
     ]
     del graph.node[:]
     graph.node.extend(nodes)

@@ -28,8 +28,8 @@ def profile_onnxruntime(onnx_file: str,
         with open(net.end_profiling()) as f:
             events = json.load(f)
     # the first run is the warm-up: count the node events after its end
-    model_runs = sorted((e['ts'] + e['dur'] for e in events
-                         if e.get('name') == 'model_run'))
+    model_runs = sorted(
+        (e['ts'] + e['dur'] for e in events if e.get('name') == 'model_run'))
     after = model_runs[0] if model_runs else 0
     totals: Dict[str, float] = defaultdict(float)
     for e in events:

@@ -234,8 +234,8 @@ class OpenVINONetwork(ExportedNetwork):
             'INFERENCE_PRECISION_HINT').get_type_name()
         self.request = self.compiled.create_infer_request()
         self.output_names = [o.get_any_name() for o in self.compiled.outputs]
-        exported = (model.has_rt_info(META_OUTPUTS)
-                    or model_file.endswith('.onnx'))
+        exported = (
+            model.has_rt_info(META_OUTPUTS) or model_file.endswith('.onnx'))
         self.nested = exported and self.output_names != ['heatmaps']
         shape = self.compiled.inputs[0].get_partial_shape()
         self.fixed_batch = (
@@ -304,8 +304,7 @@ def compare_outputs(estimator: nn.Module,
     model = copy.deepcopy(estimator).eval()
     with torch.no_grad():
         ref = HeadOutputs(model)(x)
-    got = load_network(model_file, runtime, precision=precision).run(
-        x.numpy())
+    got = load_network(model_file, runtime, precision=precision).run(x.numpy())
     ref_np = [r.numpy() for r in ref]
     diff = max(float(np.abs(a - b).max()) for a, b in zip(ref_np, got))
     span = max(float(a.max() - a.min()) for a in ref_np)

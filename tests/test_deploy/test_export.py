@@ -136,13 +136,17 @@ def test_graph_passes_keep_the_function(tmp_path):
     # strided slices
     assert _op_count(plain, 'Split') > 0
     assert _op_count(lean, 'Split') == 0
+
     def relu_inputs(path):
-        return [n.input[0] for n in onnx.load(path).graph.node
-                if n.op_type == 'Relu']
+        return [
+            n.input[0] for n in onnx.load(path).graph.node
+            if n.op_type == 'Relu'
+        ]
 
     assert len(set(relu_inputs(lean))) == len(relu_inputs(lean))
     assert _op_count(plain, 'Slice') > 0
     assert _op_count(lean, 'Slice') == 0
+
     # a ReLU over a concatenated cell output stays only where something
     # else reads the concatenation (a decoder tap); otherwise the
     # concatenation reads the ReLUs of its parts
@@ -150,9 +154,8 @@ def test_graph_passes_keep_the_function(tmp_path):
         graph = onnx.load(path).graph
         made_by = {o: n.op_type for n in graph.node for o in n.output}
         reads = [i for n in graph.node for i in n.input]
-        return sum(n.op_type == 'Relu' and made_by.get(n.input[0]) ==
-                   'Concat' and reads.count(n.input[0]) == 1
-                   for n in graph.node)
+        return sum(n.op_type == 'Relu' and made_by.get(n.input[0]) == 'Concat'
+                   and reads.count(n.input[0]) == 1 for n in graph.node)
 
     assert relus_of_sole_concats(plain) > 0
     assert relus_of_sole_concats(lean) == 0

@@ -346,7 +346,8 @@ def test_search_with_a_latency_target_records_it(tiny_table, sample_workspace,
     assert 'lacks' in result.stdout and 'std_conv_3x3' in result.stdout
 
 
-@pytest.mark.parametrize('runtime', ['eager', 'fused', 'onnxruntime', 'openvino'])
+@pytest.mark.parametrize('runtime',
+                         ['eager', 'fused', 'onnxruntime', 'openvino'])
 def test_every_runtime_times_a_block(runtime):
     blocks = space_blocks(['std_conv_3x3'], [(1, 1, 1, 1)], 8, (32, 24), 17, 4)
     block = next(b for b in blocks.values() if b.kind == 'cell')

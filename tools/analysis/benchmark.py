@@ -385,10 +385,10 @@ class RowBench:
                                      '.onnx')
                 if not osp.isfile(onnx_file):
                     export_onnx(
-                        model, onnx_file, (h, w),
+                        model,
+                        onnx_file, (h, w),
                         passes=[] if plain else args.passes)
-                net = load_network(onnx_file, runtime, args.threads,
-                                   precision)
+                net = load_network(onnx_file, runtime, args.threads, precision)
                 if precision == 'bf16':  # its error against PyTorch
                     self.info['bf16'] = bf16_error(model, net, self.x)
                 else:
@@ -736,9 +736,9 @@ def print_latency_table(rows: List[Dict], args: argparse.Namespace) -> None:
             for b in exported
         }
         fastest = min(total, key=total.get)
-        print(f'\nfaster runtime over all rows: {BACKEND_NAMES[fastest]} ('
-              + ', '.join(f'{BACKEND_NAMES[b]} {total[b] * 1e3:.0f} ms'
-                          for b in exported) + ' in all)')
+        print(f'\nfaster runtime over all rows: {BACKEND_NAMES[fastest]} (' +
+              ', '.join(f'{BACKEND_NAMES[b]} {total[b] * 1e3:.0f} ms'
+                        for b in exported) + ' in all)')
     if any('profile' in r for r in rows):
         print_profiles(rows)
 
@@ -775,13 +775,14 @@ def print_profiles(rows: List[Dict]) -> None:
     for r in rows:
         for backend, ops in r.get('profile', {}).items():
             total = sum(ops.values())
-            others = sorted(((ms, op) for op, ms in ops.items()
-                             if 'conv' not in op.lower()),
-                            reverse=True)[:4]
+            others = sorted(
+                ((ms, op)
+                 for op, ms in ops.items() if 'conv' not in op.lower()),
+                reverse=True)[:4]
             print(f'| {r["name"]} | {BACKEND_NAMES[backend]} | {total:.1f} '
                   f'| {conv_share(ops):.0%} | ' +
-                  ', '.join(f'{op} {ms / total:.0%}' for ms, op in others) +
-                  ' |')
+                  ', '.join(f'{op} {ms / total:.0%}'
+                            for ms, op in others) + ' |')
 
 
 def main() -> None:

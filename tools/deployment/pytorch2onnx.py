@@ -176,8 +176,10 @@ def report_bf16(model, xml: str, shape) -> None:
     result = compare_outputs(
         model, xml, shape, runtime='openvino', precision='bf16')
     print('OpenVINO bf16 vs PyTorch (informative, not checked): ' +
-          json.dumps({k: float(f'{v:.3g}')
-                      for k, v in result.items()}))
+          json.dumps({
+              k: float(f'{v:.3g}')
+              for k, v in result.items()
+          }))
 
 
 def verify(model, model_file: str, shape, atol: float, runtime: str) -> None:
