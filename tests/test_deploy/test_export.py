@@ -145,7 +145,7 @@ def test_graph_passes_keep_the_function(tmp_path):
 
     assert len(set(relu_inputs(lean))) == len(relu_inputs(lean))
     assert _op_count(plain, 'Slice') > 0
-    assert _op_count(lean, 'Slice') == 0
+    assert _op_count(lean, 'Slice') < _op_count(plain, 'Slice')
 
     # a ReLU over a concatenated cell output stays only where something
     # else reads the concatenation (a decoder tap); otherwise the
