@@ -30,7 +30,6 @@ GRAPH_PASSES = ('strided_reduce', 'split_shared', 'relu_concat', 'slim')
 # slim measured neutral on both runtimes (PyTorch's exporter already
 # merges the duplicate ReLUs): available, not on by default
 DEFAULT_PASSES = ('strided_reduce', 'split_shared', 'relu_concat')
-MODULE_PASSES = ('strided_reduce', )  # applied by the exporter
 
 
 def _attribute(node, name: str, default=None):
@@ -235,7 +234,8 @@ def check_passes(passes: Sequence[str]) -> None:
 
 def apply_passes(proto, passes: Sequence[str]):
     """Apply the named :data:`GRAPH_PASSES` that rewrite the ONNX graph,
-    in their canonical order (the :data:`MODULE_PASSES` are the exporter's);
+    in their canonical order (``strided_reduce`` rewrites the module and is
+    the exporter's, see ``export.prepare_for_export``);
     returns the (possibly new) proto."""
     check_passes(passes)
     if 'split_shared' in passes:

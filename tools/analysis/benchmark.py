@@ -544,7 +544,7 @@ def run_rounds(args: argparse.Namespace, argv: List[str]) -> List[Dict]:
                 answer = worker.answer('RESULT')
                 results[worker.name].update(answer['info'])
                 results[worker.name]['rounds'].append(answer['times'])
-        if getattr(args, 'profile', False):
+        if args.profile:
             print('profiling ...', flush=True)
             for worker in workers:  # alone: one profile at a time
                 worker.ask('PROFILE')
