@@ -1,27 +1,30 @@
 """The end-to-end demo on built-in sample data: search, train, evaluate, show.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--epochs N]
+                         [--budget-epochs E]
 
-1. generate the synthetic COCO-format people (once, into data/sample_coco);
-2. search the cells with the sample-data search config (6-cell supernet);
-3. train AutoPose-L12-C32 built from the searched genotype (the real
+1. generate the synthetic COCO-format people (once, into data/sample_coco,
+   with the search's and the comparison's own test sets);
+2. search the cells as an Optuna study (``tools/search.py``): candidates of
+   equal cost in the small proxy network, each trained for 1, 2, 4 and 8
+   epochs and pruned by successive halving, two worker processes;
+3. random search given the same training epochs, as the baseline;
+4. both searches' picks trained fully in the proxy network and tested on
+   the comparison's own 400 images (steps 2-4 are
+   ``tools/analysis/study_vs_random.py`` with one seed);
+5. train AutoPose-L12-C32 built from the study's genotype (the real
    network at stage 1 and 128x96, with the sample data and a short
-   schedule, to fit 15 CPU minutes);
-4. evaluate COCO AP with the detection boxes and flip test;
-5. compare the searched cells with random cells of equal cost: the small
-   proxy network of ``tools/analysis/search_vs_random.py`` trained with the
-   searched cells and with a few random genotypes of the same GMACs;
-6. print how far the search moved the operation weights from uniform, a
-   results table, and write pictures to the work dir:
-   ``architecture.png`` (the found cells and the network),
-   ``search_curves.png`` (operation weights and losses of the search) and
-   ``predictions.png`` (predicted skeletons on validation images).
+   schedule) and evaluate COCO AP with the detection boxes and flip test;
+6. print the front, the two searches side by side and the results table,
+   and write pictures to the work dir: ``front.png`` (both searches' fronts
+   and their picks trained fully), ``architecture.png`` (the found cells
+   and the network) and ``predictions.png`` (predicted skeletons on
+   validation images).
 """
 import argparse
 import json
 import os.path as osp
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -29,7 +32,7 @@ from typing import Dict, List
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
-SEARCH_CFG = osp.join(DEMO, 'search_l6_c16_sample_coco_64x48.py')
+STUDY_CFG = osp.join(DEMO, 'study_l6_c16_sample_coco_128x96.py')
 TRAIN_CFG = osp.join(DEMO, 'l12_c32_sample_coco_128x96.py')
 PROXY_CFG = osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py')
 DATA_ROOT = 'data/sample_coco/'  # as in the demo configs
@@ -88,36 +91,19 @@ def draw_predictions(cfg_path: str,
     cv2.imwrite(out, np.vstack(rows))
 
 
-def search(args, work_dir: str) -> str:
-    """Run the tiny cell search; returns the genotype file."""
-    search_dir = osp.join(work_dir, 'search')
-    opts = []
-    if args.search_epochs:
-        opts = [
-            '--cfg-options', f'train_cfg.max_epochs={args.search_epochs}',
-            f'train_cfg.warmup_epochs={args.search_epochs // 2}'
-        ]
+def search(args, work_dir: str) -> dict:
+    """The study and random search at the same compute, their picks
+    trained fully; returns the comparison's results."""
+    out_dir = osp.join(work_dir, 'search')
     run([
-        osp.join(REPO, 'tools', 'train.py'), SEARCH_CFG, '--work-dir',
-        search_dir
-    ] + opts)
-    return osp.join(search_dir, 'genotype.json')
-
-
-def print_movement(search_dir: str) -> None:
-    """Print, per cell type, how far the operation weights left uniform."""
-    sys.path.insert(0, REPO)
-    from autopose_mm.search.stats import history_movement
-    with open(osp.join(search_dir, 'search_history.json')) as f:
-        rows = history_movement(json.load(f))
-    first, last = rows[0], rows[-1]
-    print('operation weights after the search (1.00x = uniform):')
-    for cell, m in last['cells'].items():
-        print(f'  {cell:24s} strongest op on an edge '
-              f'{m["max_over_uniform"]:.2f}x uniform on average '
-              f'(epoch {first["epoch"]}: '
-              f'{first["cells"][cell]["max_over_uniform"]:.2f}x), '
-              f'entropy {m["entropy"]:.3f} of uniform')
+        osp.join(REPO, 'tools', 'analysis', 'study_vs_random.py'), '--config',
+        STUDY_CFG, '--final-config', PROXY_CFG, '--seeds', '1',
+        '--train-seeds', '1', '--workers', '2', '--budget-epochs',
+        str(args.budget_epochs), '--work-dir', out_dir
+    ] + (['--final-epochs', str(args.proxy_epochs)] if args.
+         proxy_epochs else []))
+    with open(osp.join(out_dir, 'results.json')) as f:
+        return json.load(f)
 
 
 def train_and_evaluate(args, work_dir: str, genotype: str) -> tuple:
@@ -147,27 +133,10 @@ def train_and_evaluate(args, work_dir: str, genotype: str) -> tuple:
         return ckpt, json.load(f), model_opts
 
 
-def versus_random(args, work_dir: str, genotype: str) -> dict:
-    """Searched cells against ``args.random`` random genotypes of equal
-    GMACs, in the proxy network; returns the tool's cell results."""
-    out_dir = osp.join(work_dir, 'vs_random')
-    cmd = [
-        osp.join(REPO, 'tools', 'analysis', 'search_vs_random.py'),
-        '--genotypes', genotype, '--num-random',
-        str(args.random), '--bilevel-config', 'none', '--train-config',
-        PROXY_CFG, '--no-published', '--train-epochs',
-        str(args.proxy_epochs), '--train-seeds', '1', '--jobs', '2',
-        '--work-dir', out_dir
-    ]
-    run(cmd)
-    with open(osp.join(out_dir, 'results.json')) as f:
-        return json.load(f)['cells']
-
-
 def pictures(work_dir: str, genotype: str, ckpt: str,
              model_opts: List[str]) -> tuple:
-    """Draw the architecture and the predictions; returns the model's
-    parameters (M), GFLOPs and input size."""
+    """Draw the architecture and the predictions, copy the fronts' picture;
+    returns the model's parameters (M), GFLOPs and input size."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.registry import MODELS
@@ -194,8 +163,8 @@ def pictures(work_dir: str, genotype: str, ckpt: str,
         cfg.model.neck.num_stages,
         title='searched cells in AutoPose-L12-C32')
     shutil.copyfile(
-        osp.join(osp.dirname(genotype), 'search_curves.png'),
-        osp.join(work_dir, 'search_curves.png'))
+        osp.join(work_dir, 'search', 'study_vs_random.png'),
+        osp.join(work_dir, 'front.png'))
     draw_predictions(cfg, ckpt, osp.join(work_dir, 'predictions.png'))
     return params, gflops, (h, w)
 
@@ -206,20 +175,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--epochs', type=int, help='override the training schedule length')
     parser.add_argument(
-        '--search-epochs',
+        '--budget-epochs',
         type=int,
-        help='override the search schedule length (half of it warm-up)')
-    parser.add_argument(
-        '--random',
-        type=int,
-        default=3,
-        help='random genotypes the searched cells are '
-        'compared with')
+        default=32,
+        help='training epochs each search may spend')
     parser.add_argument(
         '--proxy-epochs',
         type=int,
-        default=20,
-        help='schedule length of the proxy networks')
+        help='override the schedule length of the picks\' full trainings')
     return parser.parse_args()
 
 
@@ -235,13 +198,25 @@ def ensure_sample_data() -> None:
         ])
 
 
-def print_summary(work_dir: str, row: Dict, metrics: Dict, vs: Dict) -> None:
-    """The table of the trained network and the searched-versus-random
+def print_searches(results: Dict) -> None:
+    """Each search's front (short trainings) and its pick trained fully."""
+    unit = results['cost_unit']
+    for method in ('study', 'random'):
+        (s, ) = results['methods'][method]['searches']
+        front = ', '.join(f'{r["cost"]:.4f} {unit}: {r["value"]:.3f}'
+                          for r in s['front'])
+        print(f'{method} search ({s["epochs"]} epochs, '
+              f'{s["seconds"] / 60:.1f} min of training): front {front}')
+
+
+def print_summary(work_dir: str, row: Dict, metrics: Dict,
+                  results: Dict) -> None:
+    """The table of the trained network and the study-versus-random
     line."""
-    key = vs['metric']
-    proxy = {
-        g: [e['metrics'][key] for e in vs['entries'] if e['group'] == g]
-        for g in ('searched', 'random')
+    key = results['metric']
+    picks = {
+        m: results['methods'][m]['searches'][0]['final']
+        for m in ('study', 'random')
     }
     print('\n| model | input | params | GFLOPs | AP | AP .5 | AR | search '
           '| train + test | total |')
@@ -252,13 +227,13 @@ def print_summary(work_dir: str, row: Dict, metrics: Dict, vs: Dict) -> None:
           f'{metrics["coco/AR"]:.3f} | {row["search_time"] / 60:.1f} min | '
           f'{row["train_time"] / 60:.1f} min | '
           f'{row["total_time"] / 60:.1f} min |')
-    print(f'\nsearched vs random cells of equal cost '
-          f'({vs["gmacs_target"]:.3f} GMACs, proxy network, {key}): '
-          f'searched {proxy["searched"][0]:.3f}, random median '
-          f'{statistics.median(proxy["random"]):.3f} '
-          f'(n={len(proxy["random"])}: '
-          f'{", ".join(f"{v:.3f}" for v in sorted(proxy["random"]))})')
-    for name in ('architecture.png', 'search_curves.png', 'predictions.png'):
+    print(f'\nstudy search vs random search at the same compute '
+          f'({results["budget_epochs"]} epochs each, '
+          f'{results["target"]:.4f} {results["cost_unit"]} '
+          f'+-{results["tolerance"]:.0%}; picks trained fully in the proxy '
+          f'network, {key}): study {picks["study"]["mean"]:.3f}, random '
+          f'{picks["random"]["mean"]:.3f}')
+    for name in ('front.png', 'architecture.png', 'predictions.png'):
         print(f'  {osp.join(work_dir, name)}')
 
 
@@ -267,32 +242,30 @@ def main() -> None:
     start = time.time()
     work_dir = args.work_dir
 
-    banner('1/6', 'sample data', start)
+    banner('1/5', 'sample data', start)
     ensure_sample_data()
 
-    banner('2/6', 'cell search (L6-C16 supernet at 64x48)', start)
+    banner(
+        '2/5', 'study search and random search at the same compute, '
+        'their picks trained fully (proxy network)', start)
     t0 = time.time()
-    genotype = search(args, work_dir)
+    results = search(args, work_dir)
     search_time = time.time() - t0
-    print_movement(osp.dirname(genotype))
+    genotype = osp.join(work_dir, 'search', 'study_0', 'genotype.json')
+    print_searches(results)
 
     banner(
-        '3/6', 'training and evaluating AutoPose-L12-C32 from the '
+        '3/5', 'training and evaluating AutoPose-L12-C32 from the '
         'searched genotype', start)
     t0 = time.time()
     ckpt, metrics, model_opts = train_and_evaluate(args, work_dir, genotype)
     train_time = time.time() - t0
 
-    banner(
-        '4/6', f'searched vs {args.random} random cells of equal cost '
-        '(proxy network)', start)
-    vs = versus_random(args, work_dir, genotype)
-
-    banner('5/6', 'pictures', start)
+    banner('4/5', 'pictures', start)
     params, gflops, (h, w) = pictures(work_dir, genotype, ckpt, model_opts)
 
-    banner('6/6', 'summary', start)
-    print_movement(osp.dirname(genotype))
+    banner('5/5', 'summary', start)
+    print_searches(results)
     row = dict(
         h=h,
         w=w,
@@ -301,7 +274,7 @@ def main() -> None:
         search_time=search_time,
         train_time=train_time,
         total_time=time.time() - start)
-    print_summary(work_dir, row, metrics, vs)
+    print_summary(work_dir, row, metrics, results)
 
 
 if __name__ == '__main__':

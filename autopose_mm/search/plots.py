@@ -205,3 +205,58 @@ def plot_search_curves(history_file: str, scalars_file: Optional[str],
     fig.tight_layout()
     _save(fig, path)
     plt.close(fig)
+
+
+def draw_fronts(fronts: Dict[str, Sequence[Dict]],
+                path: str,
+                cost_unit: str,
+                trials: Optional[Dict[str, Sequence[Dict]]] = None,
+                points: Optional[Sequence[Dict]] = None,
+                metric: str = 'metric at the last rung') -> None:
+    """Accuracy against cost: each search's front as a step line over its
+    finished trials (faint dots), and labelled reference ``points``.
+
+    Args:
+        fronts (dict): Rows (``cost``, ``value``) of each search's front.
+        path (str): The PNG to write.
+        cost_unit (str): The cost axis' unit (GMACs or ms).
+        trials (dict, optional): Every finished trial of each search.
+        points (Sequence[dict], optional): ``label``, ``cost``, ``value``
+            (and ``err``, a standard deviation) of networks to mark, e.g.
+            the chosen networks trained fully or hand-designed ones.
+        metric (str): The value axis' label.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    for i, (name, rows) in enumerate(fronts.items()):
+        color = colors[i % len(colors)]
+        if trials and trials.get(name):
+            ax.scatter([r['cost'] for r in trials[name]],
+                       [r['value'] for r in trials[name]],
+                       s=10,
+                       alpha=0.35,
+                       color=color)
+        if rows:
+            ax.step([r['cost'] for r in rows], [r['value'] for r in rows],
+                    where='post',
+                    marker='o',
+                    color=color,
+                    label=f'{name} front')
+    for j, p in enumerate(points or []):
+        ax.errorbar(
+            p['cost'],
+            p['value'],
+            yerr=p.get('err'),
+            fmt='*',
+            markersize=11,
+            capsize=3,
+            color=colors[(len(fronts) + j) % len(colors)],
+            label=p['label'])
+    ax.set_xlabel(f'cost ({cost_unit})')
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, path)
+    plt.close(fig)

@@ -19,7 +19,9 @@ from mmengine.runner import Runner
 
 from ..models.genotype import Genotype
 
-__all__ = ['run_search', 'train_and_test', 'train_many', 'pick_metric']
+__all__ = [
+    'run_search', 'train_and_test', 'train_many', 'pick_metric', 'runner_for'
+]
 
 
 def pick_metric(metrics: Dict[str, float], key: Optional[str] = None) -> str:
@@ -32,7 +34,9 @@ def pick_metric(metrics: Dict[str, float], key: Optional[str] = None) -> str:
                    f'of them')
 
 
-def _runner(cfg: Config, work_dir: str, seed: int, name: str) -> Runner:
+def runner_for(cfg: Config, work_dir: str, seed: int, name: str) -> Runner:
+    """A runner of ``cfg`` in ``work_dir`` with ``seed``, told apart from
+    the other runners of this process by ``name`` and the time."""
     cfg = copy.deepcopy(cfg)
     cfg.work_dir = work_dir
     cfg.randomness = dict(seed=seed)
@@ -55,7 +59,7 @@ def run_search(cfg: Config,
         trained supernet) and ``score_batches`` (the first batches of the
         held-out alpha half, for :func:`score_genotype`).
     """
-    runner = _runner(cfg, work_dir, seed, 'search')
+    runner = runner_for(cfg, work_dir, seed, 'search')
     runner.train()
     batches: List[dict] = []
     if num_score_batches > 0:
@@ -93,7 +97,7 @@ def train_and_test(cfg: Config,
     cfg.val_evaluator = None
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=-1, save_last=False)
-    runner = _runner(cfg, work_dir, seed, 'train')
+    runner = runner_for(cfg, work_dir, seed, 'train')
     runner.train()
     metrics = runner.test()
     return {k: float(v) for k, v in metrics.items()}

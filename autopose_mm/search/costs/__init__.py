@@ -11,6 +11,7 @@ from .blocks import (
     space_blocks,
 )
 from .budgets import Budget, GMACsBudget, LatencyBudget
+from .config import config_gmacs, config_latency, config_layout
 from .macs import analytic_macs
 from .table import (
     TABLE_FORMAT,
@@ -27,7 +28,8 @@ from .table import (
 __all__ = [
     'CALL_BLOCK', 'Block', 'build_block', 'build_network', 'measure_network',
     'network_blocks', 'network_runner', 'space_blocks', 'Budget',
-    'GMACsBudget', 'LatencyBudget', 'analytic_macs', 'TABLE_FORMAT',
-    'LatencyTable', 'TableMismatch', 'check_table_fields', 'mape',
-    'measure_networks', 'measure_table', 'random_networks', 'validate'
+    'GMACsBudget', 'LatencyBudget', 'config_gmacs', 'config_latency',
+    'config_layout', 'analytic_macs', 'TABLE_FORMAT', 'LatencyTable',
+    'TableMismatch', 'check_table_fields', 'mape', 'measure_networks',
+    'measure_table', 'random_networks', 'validate'
 ]

@@ -13,14 +13,9 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 from mmengine.config import Config
 
-from ...models import (
-    AutoPoseNet,
-    Genotype,
-    load_genotype,
-    reductions_to_cells,
-)
+from ...models import Genotype, load_genotype
 from ...utils.io import atomic_write_text, read_result, write_result
-from ..costs import analytic_macs
+from ..costs import config_gmacs
 from ..selection import score_genotype
 from ..space import LayoutSpace, pair_agreement, sample_genotypes_at_cost
 from ..stats import kendall_tau
@@ -31,20 +26,7 @@ from .report import draw, entropy_rows, group_stats, print_table
 
 def network_cost(cfg) -> Callable:
     """GMACs of the config's stage-1 network, per genotype (and layout)."""
-    bb = cfg.model.backbone
-    s = AutoPoseNet.resolve_arch(
-        bb.get('arch'), bb.get('num_cells'), bb.get('base_channels'),
-        bb.get('reduction_indices'))
-    default_layout = reductions_to_cells(s['num_cells'],
-                                         s['reduction_indices'])
-    w, h = cfg.codec['input_size']
-
-    def cost(genotype, layout=None) -> float:
-        return analytic_macs(genotype, layout or default_layout,
-                             s['base_channels'],
-                             (h, w), cfg.model.head.out_channels) / 1e9
-
-    return cost
+    return config_gmacs(cfg)
 
 
 def load_cfg(path: str, epochs: Optional[int], search: bool):

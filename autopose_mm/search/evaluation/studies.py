@@ -1,0 +1,193 @@
+"""The study-based search against random search given the same compute:
+the library behind ``tools/analysis/study_vs_random.py``.
+
+For each of S seeds, two searches of one cost target run on the same
+trial config (candidate network, short schedule, the search's own test
+set): the study (its configured sampler and pruner) and random search (the
+random sampler, no pruning), each allowed the same training epochs. Each
+search's best network is then trained fully with the comparison's seeds on
+the comparison's own test set (the final config); the methods are compared
+by those networks' metric (mean, std, a one-sided Welch test), by the
+hypervolume of their fronts, and by what they spent. ``args`` is the tool's
+parsed command line.
+"""
+import os.path as osp
+from typing import Dict, List
+
+import numpy as np
+
+from ...models.genotype import Genotype
+from ...utils.io import write_json
+from ..plots import draw_fronts
+from ..stats import summarize, welch_greater
+from ..study import (
+    hypervolume,
+    resolve_targets,
+    run_study,
+    spec_from_config,
+    write_search,
+)
+from ..study.queue import Training, train_queue
+from ..training import pick_metric
+
+METHODS = ('study', 'random')
+
+
+def method_spec(args, method: str, seed: int, target: float):
+    """The spec of one search: the config's study for ``'study'``, random
+    sampling without pruning for ``'random'``; same budget and target."""
+    overrides = dict(
+        seed=seed,
+        targets=[target],
+        budget_epochs=args.budget_epochs,
+        tolerance=args.tolerance,
+        name=f'{method}-{seed}',
+        storage=args.storage
+        or f'sqlite:///{osp.abspath(osp.join(args.work_dir, "studies.db"))}')
+    if method == 'random':
+        overrides.update(sampler='random', pruner='none')
+    return spec_from_config(args.config,
+                            osp.join(args.work_dir, f'{method}_{seed}'),
+                            **overrides)
+
+
+def compare_studies(args) -> Dict:
+    """Run both searches per seed, train their picks, compare; writes
+    ``results.json`` and ``study_vs_random.png`` into the work dir."""
+    base = resolve_targets(
+        spec_from_config(
+            args.config,
+            args.work_dir,
+            targets=[args.target] if args.target else None,
+            tolerance=args.tolerance))
+    target = base.targets[0]
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    searches: Dict[str, List[Dict]] = {m: [] for m in METHODS}
+    for seed in seeds:
+        for method in METHODS:
+            spec = method_spec(args, method, seed, target)
+            print(
+                f'\n== {method} search, seed {seed}: {spec.sampler} '
+                f'sampler, {spec.pruner} pruner, {spec.budget_epochs} '
+                f'epochs, target {target:.4g} {spec.cost_unit} ==',
+                flush=True)
+            run_study(spec, args.workers)
+            report = write_search(spec)
+            rec = report['studies'][0]
+            searches[method].append(
+                dict(
+                    seed=seed,
+                    best=rec['best'],
+                    epochs=rec['epochs'],
+                    seconds=rec['seconds'],
+                    trials=rec['trials'],
+                    outside_window=rec['outside_window'],
+                    rung_taus=rec['rung_taus'],
+                    front=report['front'],
+                    rows=rec['rows']))
+    train_seeds = list(
+        range(args.train_seed, args.train_seed + args.train_seeds))
+    trainings = [
+        Training(f'{m}-{s["seed"]}-seed{ts}',
+                 Genotype.from_dict(s['best']['genotype']), ts)
+        for m in METHODS for s in searches[m] for ts in train_seeds
+    ]
+    print(
+        f'\n== {len(trainings)} full trainings of the chosen networks '
+        f'({args.final_config}) ==',
+        flush=True)
+    spec = method_spec(args, 'study', seeds[0], target)
+    metrics = train_queue(spec, 'final', args.final_config, trainings,
+                          osp.join(args.work_dir, 'final'), args.workers,
+                          args.final_epochs)
+    key = pick_metric(next(iter(metrics.values())), args.metric)
+    ref_cost = target * (1 + args.tolerance)
+    for m in METHODS:
+        for s in searches[m]:
+            values = [
+                metrics[f'{m}-{s["seed"]}-seed{ts}'][key] for ts in train_seeds
+            ]
+            s['final'] = dict(
+                values=values,
+                mean=float(np.mean(values)),
+                cost=s['best']['cost'])
+            s['hypervolume'] = hypervolume(s['rows'], ref_cost)
+    finals = {m: [s['final']['mean'] for s in searches[m]] for m in METHODS}
+    results = dict(
+        config=args.config,
+        final_config=args.final_config,
+        final_epochs=args.final_epochs,
+        target=target,
+        cost_unit=base.cost_unit,
+        tolerance=args.tolerance,
+        budget_epochs=args.budget_epochs,
+        metric=key,
+        train_seeds=train_seeds,
+        methods={
+            m:
+            dict(
+                final=summarize(finals[m]),
+                hypervolume=summarize([s['hypervolume'] for s in searches[m]]),
+                epochs=summarize([s['epochs'] for s in searches[m]]),
+                seconds=summarize([s['seconds'] for s in searches[m]]),
+                searches=[{
+                    k: v
+                    for k, v in s.items() if k != 'rows'
+                } for s in searches[m]])
+            for m in METHODS
+        },
+        welch_p=welch_greater(finals['study'], finals['random']),
+        hypervolume_welch_p=welch_greater(
+            [s['hypervolume'] for s in searches['study']],
+            [s['hypervolume'] for s in searches['random']]))
+    write_json(osp.join(args.work_dir, 'results.json'), results, indent=1)
+    draw_comparison(results, searches,
+                    osp.join(args.work_dir, 'study_vs_random.png'))
+    print_comparison(results)
+    return results
+
+
+def draw_comparison(results: Dict, searches: Dict, path: str) -> None:
+    """The first seed's fronts of both methods over their trials, and every
+    chosen network's full-training metric (mean and std over methods)."""
+    fronts = {m: searches[m][0]['front'] for m in METHODS}
+    trials = {m: searches[m][0]['rows'] for m in METHODS}
+    points = []
+    for m in METHODS:
+        for s in searches[m]:
+            points.append(
+                dict(
+                    label=f'{m} seed {s["seed"]}, trained fully',
+                    cost=s['final']['cost'],
+                    value=s['final']['mean'],
+                    err=float(np.std(s['final']['values']))))
+    draw_fronts(
+        fronts, path, results['cost_unit'], trials, points,
+        f'{results["metric"]} (fronts: short training; stars: '
+        f'full)')
+
+
+def print_comparison(results: Dict) -> None:
+    key = results['metric']
+    print(f'\n| method | searches | chosen network, full training ({key}) '
+          f'mean ± std | hypervolume | epochs spent | seconds |')
+    print('|---|---|---|---|---|---|')
+    for m in METHODS:
+        r = results['methods'][m]
+        print(f'| {m} | {r["final"]["n"]} | {r["final"]["mean"]:.4f} ± '
+              f'{r["final"]["std"]:.4f} | {r["hypervolume"]["mean"]:.5f} | '
+              f'{r["epochs"]["mean"]:.1f} | {r["seconds"]["mean"]:.0f} |')
+    p = results['welch_p']
+    print(f'study > random, one-sided Welch p = '
+          f'{"n/a" if p is None else f"{p:.3f}"}')
+    for s in results['methods']['study']['searches']:
+        taus = ', '.join(
+            f'{k}: {"n/a" if v["tau"] is None else round(v["tau"], 2)}'
+            f' (n={v["n"]})' for k, v in s['rung_taus'].items())
+        print(f'  study seed {s["seed"]}: rung tau against the last rung: '
+              f'{taus or "n/a"}')
+
+
+__all__ = [
+    'compare_studies', 'method_spec', 'print_comparison', 'draw_comparison'
+]

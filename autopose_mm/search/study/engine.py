@@ -1,0 +1,468 @@
+"""Candidate evaluation as an Optuna study.
+
+Every candidate (a genotype of the cell space) is a trial of an Optuna
+study kept in a database (a SQLite file in the work dir by default, any
+Optuna RDB storage URL otherwise). A trial trains its network with the
+project's training code at increasing fidelities (:mod:`.rungs`) and
+reports its metric at every rung, where the study's pruner (successive
+halving or Hyperband) may stop it. Any number of worker processes, on one
+machine or on many, run trials of the same study: each takes the next
+trial from the storage, until the study's compute budget (training
+epochs) is spent. A worker that dies leaves a trial whose heartbeat
+stops; the next worker to start a trial marks it failed and queues it
+again once. Running the same command again resumes the study.
+
+Optuna's pruners compare one objective only, so a study searches one cost
+target (latency or GMACs within a window around the target); a search of
+several targets runs one study per target in the same storage, and the
+accuracy-cost front is taken over all of them (:mod:`.front`).
+"""
+import copy
+import dataclasses
+import hashlib
+import multiprocessing
+import os
+import os.path as osp
+import time
+import warnings
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+import optuna
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from ...models.genotype import load_genotype, nearest
+from ...models.operations import OPERATION_NAMES
+from ..costs import config_gmacs, config_latency
+from ..space.sampling import sample_genotype
+from .rungs import rung_epochs, train_rungs
+from .space import genotype_params, suggest_genotype
+
+SAMPLERS = ('tpe', 'random')
+PRUNERS = ('halving', 'hyperband', 'none')
+# a trial whose network costs outside the target's window stops before
+# training; this many of them in a row means the window is too narrow
+MAX_OUTSIDE_IN_A_ROW = 2000
+# trials failing (a non-finite metric) this many times in a row stop the
+# worker: the config, not the candidates, is at fault
+MAX_FAILED_IN_A_ROW = 5
+
+
+@dataclasses.dataclass
+class StudySpec:
+    """What a study searches and how (every worker of a study must be
+    given the same).
+
+    Args:
+        config (str): The trial's training config: network, data, schedule
+            (its ``train_cfg.max_epochs`` is the last rung) and test metric.
+        work_dir (str): Where the study's database, logs and results go.
+        name (str): The study's name in the storage.
+        storage (str, optional): An Optuna storage URL; default
+            ``sqlite:///<work_dir>/study.db``.
+        sampler (str): ``'tpe'`` or ``'random'``.
+        pruner (str): ``'halving'`` (asynchronous successive halving),
+            ``'hyperband'`` or ``'none'`` (every trial trains fully).
+        min_epochs (int): The first rung.
+        reduction_factor (int): Rungs are ``min_epochs`` times its powers;
+            the pruner keeps 1 in ``reduction_factor`` at each.
+        budget_epochs (int): Training epochs the study may spend in all
+            (per target), counting every trial's epochs, pruned or not.
+        targets (Sequence[float]): Cost targets (GMACs, or ms with a
+            latency table); empty: the median cost of random genotypes.
+        tolerance (float): A candidate must cost within ``target *
+            (1 +- tolerance)``.
+        latency_table (str, optional): A latency table of the trial
+            network (``tools/analysis/latency_table.py``); the cost is
+            then its predicted latency, else analytic GMACs.
+        seed (int): Seed of the samplers and the trials' trainings.
+        metric (str, optional): Metric key (COCO AP, else PCKh, else PCK).
+        enqueue (Sequence[str]): Genotype files (or ``'published'``) each
+            study tries first, e.g. a supernet's shortlist.
+        heartbeat (int): Seconds between a running trial's heartbeats.
+        grace (int): Seconds without a heartbeat after which a trial counts
+            as dead.
+        max_retry (int): How often a dead worker's trial is queued again.
+    """
+    config: str
+    work_dir: str
+    name: str = 'cells'
+    storage: Optional[str] = None
+    sampler: str = 'tpe'
+    pruner: str = 'halving'
+    min_epochs: int = 1
+    reduction_factor: int = 2
+    budget_epochs: int = 64
+    targets: Sequence[float] = ()
+    tolerance: float = 0.1
+    latency_table: Optional[str] = None
+    seed: int = 0
+    metric: Optional[str] = None
+    enqueue: Sequence[str] = ()
+    heartbeat: int = 30
+    grace: int = 120
+    max_retry: int = 1
+
+    def __post_init__(self) -> None:
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f'study sampler {self.sampler!r}: use one of '
+                             f'{", ".join(SAMPLERS)}')
+        if self.pruner not in PRUNERS:
+            raise ValueError(f'study pruner {self.pruner!r}: use one of '
+                             f'{", ".join(PRUNERS)}')
+        if self.budget_epochs < 1:
+            raise ValueError(f'study budget_epochs must be at least 1, got '
+                             f'{self.budget_epochs}')
+        if not 0 < self.tolerance < 1:
+            raise ValueError(f'study tolerance must lie in (0, 1), got '
+                             f'{self.tolerance}')
+        if any(not np.isfinite(t) or t <= 0 for t in self.targets):
+            raise ValueError(f'study targets must be positive, got '
+                             f'{list(self.targets)}')
+        if self.heartbeat < 1 or self.grace <= self.heartbeat:
+            raise ValueError(
+                f'study heartbeat ({self.heartbeat} s) must be at least 1 '
+                f'and below grace ({self.grace} s)')
+        self.targets = tuple(float(t) for t in self.targets)
+        self.enqueue = tuple(self.enqueue)
+
+    @property
+    def storage_url(self) -> str:
+        return self.storage or \
+            f'sqlite:///{osp.abspath(osp.join(self.work_dir, "study.db"))}'
+
+    @property
+    def cost_unit(self) -> str:
+        return 'ms' if self.latency_table else 'GMACs'
+
+    def study_name(self, target: float) -> str:
+        return f'{self.name}@{target:.6g}{self.cost_unit}'
+
+    def load_cfg(self) -> Config:
+        cfg = Config.fromfile(self.config)
+        cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
+        return cfg
+
+
+SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(StudySpec))
+# set by the command line or the caller, not by a config's ``study``
+RUN_FIELDS = ('config', 'work_dir', 'storage')
+
+
+def spec_from_config(config: str, work_dir: str, **overrides) -> StudySpec:
+    """The study of a trial config: its ``study = dict(...)`` section,
+    then ``overrides`` (those that are not None).
+
+    Raises:
+        ValueError: For a key of ``study`` that is not a setting, naming
+            the nearest one.
+    """
+    section = dict(Config.fromfile(config).get('study') or {})
+    allowed = [f for f in SPEC_FIELDS if f not in RUN_FIELDS]
+    for key in section:
+        if key not in allowed:
+            raise ValueError(
+                f'{config}: study.{key} is not a study setting'
+                f'{nearest(key, allowed)} (allowed: {", ".join(allowed)})')
+    section.update({k: v for k, v in overrides.items() if v is not None})
+    return StudySpec(config=config, work_dir=work_dir, **section)
+
+
+def make_storage(spec: StudySpec) -> optuna.storages.BaseStorage:
+    """The study's storage, with heartbeats and the retry of a dead
+    worker's trial."""
+    if spec.storage_url.startswith('sqlite:///'):
+        os.makedirs(
+            osp.dirname(spec.storage_url[len('sqlite:///'):]), exist_ok=True)
+    kwargs = {}
+    if spec.storage_url.startswith('sqlite'):
+        # several processes write one file: wait for a lock, do not fail
+        kwargs = dict(connect_args=dict(timeout=120))
+    with warnings.catch_warnings():  # heartbeats are marked experimental
+        warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            spec.storage_url,
+            engine_kwargs=kwargs,
+            heartbeat_interval=spec.heartbeat,
+            grace_period=spec.grace,
+            heartbeat_stale_trial_callback=optuna.storages.
+            RetryHeartbeatStaleTrialCallback(max_retry=spec.max_retry))
+
+
+def make_sampler(spec: StudySpec, worker: int) -> optuna.samplers.BaseSampler:
+    """The sampler of one worker: seeded by the study's seed and the
+    worker, so that workers do not all suggest the same candidates."""
+    seed = spec.seed * 1000 + worker
+    if spec.sampler == 'random':
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=10)
+
+
+def make_pruner(spec: StudySpec, max_epochs: int) -> optuna.pruners.BasePruner:
+    if spec.pruner == 'halving':
+        return optuna.pruners.SuccessiveHalvingPruner(
+            min_resource=spec.min_epochs,
+            reduction_factor=spec.reduction_factor,
+            min_early_stopping_rate=0)
+    if spec.pruner == 'hyperband':
+        return optuna.pruners.HyperbandPruner(
+            min_resource=spec.min_epochs,
+            max_resource=max_epochs,
+            reduction_factor=spec.reduction_factor)
+    return optuna.pruners.NopPruner()
+
+
+def cost_function(spec: StudySpec, cfg: Config) -> Callable:
+    """The study's cost of a genotype: predicted latency (ms) with a
+    latency table, else analytic GMACs of the trial network."""
+    if spec.latency_table:
+        return config_latency(cfg, spec.latency_table)
+    return config_gmacs(cfg)
+
+
+def default_target(cost: Callable, seed: int = 0, draws: int = 200) -> float:
+    """The median cost of random genotypes (the middle of the space)."""
+    rng = np.random.default_rng(seed + 7919)
+    return float(np.median([cost(sample_genotype(rng)) for _ in range(draws)]))
+
+
+def spec_record(spec: StudySpec, target: float, max_epochs: int) -> Dict:
+    """What a study is, as stored with it: a worker given other settings
+    for the same study is refused."""
+    cfg_text = Config.fromfile(spec.config).pretty_text
+    return dict(
+        config=osp.abspath(spec.config),
+        config_sha1=hashlib.sha1(cfg_text.encode()).hexdigest(),
+        sampler=spec.sampler,
+        pruner=spec.pruner,
+        min_epochs=spec.min_epochs,
+        reduction_factor=spec.reduction_factor,
+        max_epochs=max_epochs,
+        target=target,
+        tolerance=spec.tolerance,
+        cost_unit=spec.cost_unit,
+        latency_table=spec.latency_table,
+        seed=spec.seed)
+
+
+def open_study(spec: StudySpec,
+               target: float,
+               max_epochs: int,
+               worker: int = 0,
+               storage=None) -> optuna.Study:
+    """Create the study of ``target`` or load it (resume), checking that
+    it was created with the same settings."""
+    storage = storage or make_storage(spec)
+    study = optuna.create_study(
+        study_name=spec.study_name(target),
+        storage=storage,
+        sampler=make_sampler(spec, worker),
+        pruner=make_pruner(spec, max_epochs),
+        direction='maximize',
+        load_if_exists=True)
+    record = spec_record(spec, target, max_epochs)
+    stored = study.user_attrs.get('spec')
+    if stored is None:
+        study.set_user_attr('spec', record)
+        for path in spec.enqueue:
+            study.enqueue_trial(
+                genotype_params(load_genotype(path)),
+                user_attrs=dict(enqueued=str(path)),
+                skip_if_exists=True)
+    else:
+        differ = [k for k in record if stored.get(k) != record[k]]
+        if differ:
+            raise ValueError(
+                f'study {study.study_name!r} in {spec.storage_url} was made '
+                f'with other settings ({", ".join(differ)}: '
+                f'{[stored.get(k) for k in differ]} there, '
+                f'{[record[k] for k in differ]} now); give this search '
+                f'another --name or --work-dir, or the same settings')
+    return study
+
+
+def epochs_spent(study: optuna.Study, max_epochs: int) -> int:
+    """Training epochs the study has spent, counting a running trial as if
+    it trained fully (what it may still spend)."""
+    total = 0
+    for t in study.get_trials(deepcopy=False):
+        if t.state == optuna.trial.TrialState.RUNNING:
+            total += max_epochs
+        elif t.state != optuna.trial.TrialState.WAITING:
+            steps = max(t.intermediate_values, default=0)
+            total += max(int(t.user_attrs.get('epochs', 0)), steps)
+    return total
+
+
+class TrialObjective:
+    """A study's objective: suggest a genotype, check its cost against the
+    target, train it by rungs, return its metric at the last rung.
+
+    Args:
+        spec (StudySpec): The study.
+        target (float): The cost target of this study.
+        cfg (Config): The loaded trial config.
+        cost (Callable): Cost of a genotype (:func:`cost_function`).
+        worker (int): The worker running it (recorded with each trial).
+    """
+
+    def __init__(self,
+                 spec: StudySpec,
+                 target: float,
+                 cfg: Config,
+                 cost: Callable,
+                 worker: int = 0) -> None:
+        self.spec = spec
+        self.worker = worker
+        self.target = target
+        self.cfg = cfg
+        self.cost = cost
+        self.rungs = rung_epochs(spec.min_epochs, spec.reduction_factor,
+                                 cfg.train_cfg.max_epochs)
+        self.outside_in_a_row = 0
+        self.failed_in_a_row = 0
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        genotype = suggest_genotype(
+            trial, candidates=OPERATION_NAMES, name=f'trial-{trial.number}')
+        cost = float(self.cost(genotype))
+        trial.set_user_attr('cost', cost)
+        trial.set_user_attr('epochs', 0)
+        trial.set_user_attr('worker', self.worker)
+        low = self.target * (1 - self.spec.tolerance)
+        high = self.target * (1 + self.spec.tolerance)
+        if not low <= cost <= high:
+            self.outside_in_a_row += 1
+            if self.outside_in_a_row > MAX_OUTSIDE_IN_A_ROW:
+                raise RuntimeError(
+                    f'{MAX_OUTSIDE_IN_A_ROW} candidates in a row cost '
+                    f'outside {low:.4g}..{high:.4g} {self.spec.cost_unit}; '
+                    f'choose a target nearer the space\'s middle or a '
+                    f'larger tolerance')
+            trial.set_user_attr('outside', True)
+            raise optuna.TrialPruned(f'cost {cost:.4g} outside the window')
+        self.outside_in_a_row = 0
+        work_dir = osp.join(self.spec.work_dir, 'trials',
+                            trial.study.study_name, f'trial_{trial.number}')
+        reported: List[float] = []
+
+        def report(epochs: int, value: float) -> None:
+            trial.report(value, epochs)
+            trial.set_user_attr('epochs', epochs)
+            reported.append(value)
+            # at the last rung the training is done: keep its result
+            if epochs < self.rungs[-1] and trial.should_prune():
+                raise optuna.TrialPruned(f'pruned after {epochs} epochs')
+
+        start = time.time()
+        try:
+            train_rungs(self.cfg, genotype, work_dir,
+                        self.spec.seed * 100_000 + trial.number, self.rungs,
+                        report, self.spec.metric)
+        except FloatingPointError as e:
+            self.failed_in_a_row += 1
+            trial.set_user_attr('epochs', getattr(e, 'epochs', 0))
+            raise
+        finally:
+            trial.set_user_attr('seconds', time.time() - start)
+        self.failed_in_a_row = 0
+        return reported[-1]
+
+
+def run_worker(spec: StudySpec, worker: int = 0, threads: int = 0) -> None:
+    """Run trials of every target's study until each has spent its
+    budget; what one worker process does."""
+    if threads:
+        torch.set_num_threads(threads)
+    init_default_scope('mmpose')
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    cfg = spec.load_cfg()
+    cost = cost_function(spec, cfg)
+    storage = make_storage(spec)
+    for target in spec.targets:
+        study = open_study(spec, target, cfg.train_cfg.max_epochs, worker,
+                           storage)
+        objective = TrialObjective(spec, target, copy.deepcopy(cfg), cost,
+                                   worker)
+        while epochs_spent(study, cfg.train_cfg.max_epochs) < \
+                spec.budget_epochs:
+            study.optimize(
+                objective,
+                n_trials=1,
+                catch=(FloatingPointError, ),
+                gc_after_trial=True)
+            if objective.failed_in_a_row >= MAX_FAILED_IN_A_ROW:
+                raise RuntimeError(
+                    f'{objective.failed_in_a_row} trials in a row of study '
+                    f'{study.study_name} failed with a non-finite metric '
+                    f'(their logs are under {spec.work_dir}/trials); check '
+                    f'the learning rate and data of {spec.config}')
+
+
+def _worker_main(spec_dict: Dict, worker: int, threads: int) -> None:
+    run_worker(StudySpec(**spec_dict), worker, threads)
+
+
+def resolve_targets(spec: StudySpec) -> StudySpec:
+    """The spec with its targets filled in (the median cost of random
+    genotypes when none is given)."""
+    if spec.targets:
+        return spec
+    cost = cost_function(spec, spec.load_cfg())
+    return dataclasses.replace(
+        spec, targets=(round(default_target(cost, spec.seed), 6), ))
+
+
+def spawn_workers(target: Callable, payloads: Sequence[tuple]) -> None:
+    """Run ``target(*payload, threads)`` in one fresh process per payload,
+    the machine's cores shared equally, and wait for all.
+
+    Raises:
+        RuntimeError: When a worker process fails; names its exit code.
+    """
+    threads = max(1, (os.cpu_count() or 1) // len(payloads))
+    ctx = multiprocessing.get_context('spawn')
+    procs = [
+        ctx.Process(target=target, args=tuple(p) + (threads, ))
+        for p in payloads
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    failed = [(i, p.exitcode) for i, p in enumerate(procs) if p.exitcode]
+    if failed:
+        raise RuntimeError(
+            f'study workers {", ".join(str(i) for i, _ in failed)} failed '
+            f'(exit codes {", ".join(str(c) for _, c in failed)}); their '
+            f'logs are above. Rerun the same command to resume the study')
+
+
+def run_study(spec: StudySpec,
+              workers: int = 1,
+              first_worker: int = 0) -> None:
+    """Run the study with ``workers`` processes on this machine (sharing
+    its cores equally); with one, in this process. Another machine joins
+    by running the same with another ``first_worker``."""
+    if workers <= 1:
+        run_worker(spec, first_worker)
+        return
+    spawn_workers(_worker_main, [(dataclasses.asdict(spec), first_worker + i)
+                                 for i in range(workers)])
+
+
+def finished_trials(study: optuna.Study) -> List[optuna.trial.FrozenTrial]:
+    return [
+        t for t in study.get_trials(deepcopy=False)
+        if t.state == optuna.trial.TrialState.COMPLETE
+    ]
+
+
+__all__ = [
+    'StudySpec', 'spec_from_config', 'make_storage', 'make_sampler',
+    'make_pruner', 'open_study', 'epochs_spent', 'TrialObjective',
+    'run_worker', 'run_study', 'spawn_workers', 'resolve_targets',
+    'finished_trials', 'cost_function', 'default_target'
+]

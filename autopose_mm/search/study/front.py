@@ -1,0 +1,162 @@
+"""What a study found: its finished trials, the accuracy-cost front over
+all targets, the hypervolume of a front, how well each rung ranks the
+trials that trained fully, and the files a search writes."""
+import os.path as osp
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import optuna
+
+from ...models.genotype import Genotype
+from ...utils.io import write_json
+from ..plots import draw_fronts
+from ..stats import kendall_tau
+from .engine import StudySpec, epochs_spent, make_storage
+from .space import genotype_from_params
+
+State = optuna.trial.TrialState
+
+
+def trial_rows(study: optuna.Study) -> List[Dict]:
+    """The finished trials of ``study`` as plain rows: ``value`` (the
+    metric at the last rung), ``cost``, ``epochs``, ``seconds``, the metric
+    per rung (``rungs``) and the ``genotype``."""
+    rows = []
+    for t in study.get_trials(deepcopy=False, states=(State.COMPLETE, )):
+        rows.append(
+            dict(
+                study=study.study_name,
+                trial=t.number,
+                value=float(t.value),
+                cost=float(t.user_attrs['cost']),
+                epochs=int(t.user_attrs.get('epochs', 0)),
+                seconds=float(t.user_attrs.get('seconds', 0.)),
+                rungs={
+                    str(k): float(v)
+                    for k, v in sorted(t.intermediate_values.items())
+                },
+                genotype=genotype_from_params(
+                    t.params,
+                    name=f'{study.study_name}-trial-{t.number}').to_dict()))
+    return rows
+
+
+def pareto_front(rows: Sequence[Mapping]) -> List[Mapping]:
+    """The rows no other row beats in both a higher ``value`` and a lower
+    or equal ``cost`` (ties in both kept once), cheapest first."""
+    front: List[Mapping] = []
+    for r in sorted(rows, key=lambda r: (r['cost'], -r['value'])):
+        if not front or r['value'] > front[-1]['value']:
+            front.append(r)
+    return front
+
+
+def hypervolume(rows: Sequence[Mapping],
+                ref_cost: float,
+                ref_value: float = 0.) -> float:
+    """The area between the front of ``rows`` and the reference point
+    (``ref_cost``, ``ref_value``) in the (cost, value) plane: larger is a
+    better front; points costing more than ``ref_cost`` or worth less than
+    ``ref_value`` add nothing."""
+    area, prev_value = 0., ref_value
+    for r in pareto_front(rows):
+        if r['cost'] >= ref_cost or r['value'] <= prev_value:
+            continue
+        area += (ref_cost - r['cost']) * (r['value'] - prev_value)
+        prev_value = r['value']
+    return float(area)
+
+
+def rung_taus(study: optuna.Study) -> Dict[str, Dict]:
+    """Kendall's tau between each earlier rung's metric and the last
+    rung's, over the trials that trained to the end: how well a short
+    training ranks the candidates this study trained fully."""
+    done = study.get_trials(deepcopy=False, states=(State.COMPLETE, ))
+    if not done:
+        return {}
+    last = max(max(t.intermediate_values, default=0) for t in done)
+    out = {}
+    steps = sorted({s for t in done for s in t.intermediate_values})
+    for step in steps:
+        if step == last:
+            continue
+        pairs = [(t.intermediate_values[step], t.value) for t in done
+                 if step in t.intermediate_values]
+        tau = kendall_tau(*zip(*pairs)) if len(pairs) >= 3 else None
+        out[str(step)] = dict(n=len(pairs), tau=tau)
+    return out
+
+
+def study_record(study: optuna.Study, max_epochs: int) -> Dict:
+    """Counts, compute and the best trial of one study."""
+    trials = study.get_trials(deepcopy=False)
+    states = {s.name.lower(): 0 for s in State}
+    for t in trials:
+        states[t.state.name.lower()] += 1
+    outside = sum(1 for t in trials if t.user_attrs.get('outside'))
+    rows = trial_rows(study)
+    best = max(rows, key=lambda r: r['value']) if rows else None
+    return dict(
+        study=study.study_name,
+        spec=study.user_attrs.get('spec'),
+        trials=states,
+        outside_window=outside,
+        epochs=epochs_spent(study, max_epochs),
+        seconds=float(sum(t.user_attrs.get('seconds', 0.) for t in trials)),
+        rung_taus=rung_taus(study),
+        best=best,
+        rows=rows)
+
+
+def search_report(spec: StudySpec) -> Dict:
+    """Every target's study record and the front over all of them."""
+    storage = make_storage(spec)
+    records = []
+    for target in spec.targets:
+        study = optuna.load_study(
+            study_name=spec.study_name(target), storage=storage)
+        max_epochs = study.user_attrs['spec']['max_epochs']
+        records.append(dict(target=target, **study_record(study, max_epochs)))
+    rows = [r for rec in records for r in rec['rows']]
+    return dict(
+        cost_unit=spec.cost_unit,
+        storage=spec.storage_url,
+        studies=records,
+        front=pareto_front(rows))
+
+
+def write_search(spec: StudySpec, out_dir: Optional[str] = None) -> Dict:
+    """Write what the search found into ``out_dir`` (the work dir):
+    ``genotype.json`` (the best network of the first target, in the
+    genotype format), ``genotypes/<study>.json`` (each target's best),
+    ``pareto.json`` (the front with each network's cost, metric and
+    genotype, and every study's record) and ``front.png``.
+
+    Raises:
+        RuntimeError: When a target's study has no finished trial.
+    """
+    out_dir = out_dir or spec.work_dir
+    report = search_report(spec)
+    for rec in report['studies']:
+        if rec['best'] is None:
+            raise RuntimeError(
+                f'study {rec["study"]} in {spec.storage_url} has no '
+                f'finished trial ({rec["trials"]}); give it a larger '
+                f'budget_epochs, then rerun to resume it')
+    for i, rec in enumerate(report['studies']):
+        best = rec['best']
+        g = Genotype.from_dict(
+            dict(
+                best['genotype'],
+                cost=best['cost'],
+                about=f'best of study {rec["study"]}: {best["value"]:.4f} '
+                f'after {best["epochs"]} epochs, {rec["epochs"]} epochs '
+                f'spent in all'))
+        g.dump(osp.join(out_dir, 'genotypes', f'{rec["study"]}.json'))
+        if i == 0:
+            g.dump(osp.join(out_dir, 'genotype.json'))
+    write_json(osp.join(out_dir, 'pareto.json'), report, indent=1)
+    draw_fronts(
+        {spec.name: report['front']}, osp.join(out_dir, 'front.png'),
+        report['cost_unit'],
+        {spec.name: [r for rec in report['studies'] for r in rec['rows']]})
+    return report

@@ -1,0 +1,131 @@
+"""Training a study's candidate with the project's own training code, at
+increasing fidelities: an MMEngine runner per trial, and a hook that tests
+the network at each rung (epoch count) and reports the metric to the trial,
+so that the study's pruner can stop it there."""
+import copy
+import math
+import time
+from typing import Callable, Dict, Optional, Sequence
+
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from ...models.genotype import Genotype
+from ..training import pick_metric, runner_for
+
+__all__ = ['RungHook', 'train_rungs', 'rung_epochs']
+
+
+def rung_epochs(min_epochs: int, reduction_factor: int,
+                max_epochs: int) -> Sequence[int]:
+    """The epochs at which a trial is tested: ``min_epochs`` times the
+    powers of ``reduction_factor`` below ``max_epochs``, then
+    ``max_epochs`` (what Optuna's successive-halving and Hyperband pruners
+    compare at)."""
+    if min_epochs < 1 or reduction_factor < 2 or max_epochs < min_epochs:
+        raise ValueError(
+            f'rungs need 1 <= min_epochs ({min_epochs}) <= max_epochs '
+            f'({max_epochs}) and reduction_factor >= 2 ({reduction_factor})')
+    rungs, e = [], min_epochs
+    while e < max_epochs:
+        rungs.append(e)
+        e *= reduction_factor
+    return tuple(rungs) + (max_epochs, )
+
+
+class RungHook(Hook):
+    """Tests the network after each rung's epoch and hands the metric to
+    ``report(epochs, value)``, which may stop the training by raising (a
+    pruned trial).
+
+    The last rung is the schedule's end, where the training loop tests by
+    itself (``val_interval`` is the schedule's length); earlier rungs run
+    the validation loop from here.
+
+    Args:
+        rungs (Sequence[int]): Epoch counts to test at.
+        report (Callable[[int, float], None]): Receives the epochs trained
+            and the metric.
+        metric (str, optional): Metric key; COCO AP, else PCKh, else PCK.
+    """
+    priority = 'LOW'
+
+    def __init__(self,
+                 rungs: Sequence[int],
+                 report: Callable[[int, float], None],
+                 metric: Optional[str] = None) -> None:
+        self.rungs = tuple(rungs)
+        self.report = report
+        self.metric = metric
+        self.epochs = 0
+
+    def after_train_epoch(self, runner) -> None:
+        self.epochs = runner.epoch + 1
+        if self.epochs in self.rungs and \
+                self.epochs < runner.train_loop.max_epochs:
+            runner.val_loop.run()
+
+    def after_val_epoch(self, runner, metrics: Optional[Dict] = None) -> None:
+        if not metrics:
+            raise RuntimeError(
+                f'the test after epoch {self.epochs} returned no metrics; '
+                f'check val_evaluator in the trial config')
+        key = pick_metric(metrics, self.metric)
+        value = float(metrics[key])
+        if not math.isfinite(value):
+            raise FloatingPointError(
+                f'{key} after epoch {self.epochs} is {value}; the trial '
+                f'fails rather than report it')
+        self.report(self.epochs, value)
+
+
+def train_rungs(cfg: Config,
+                genotype: Genotype,
+                work_dir: str,
+                seed: int,
+                rungs: Sequence[int],
+                report: Callable[[int, float], None],
+                metric: Optional[str] = None) -> Dict:
+    """Train the config's network built from ``genotype`` for the config's
+    schedule (``train_cfg.max_epochs``, the last rung), testing it with the
+    config's validation data and metric at every rung.
+
+    Args:
+        cfg (Config): The trial's training config.
+        genotype (Genotype): The cells to build the network from.
+        work_dir (str): The runner's work dir (logs only).
+        seed (int): The training seed.
+        rungs (Sequence[int]): Epoch counts to test at; the last must be
+            the schedule's length.
+        report (Callable): See :class:`RungHook`; raise from it to stop.
+        metric (str, optional): Metric key.
+
+    Returns:
+        dict: ``epochs`` trained and ``seconds`` taken (also when ``report``
+        stops the training: then as the attributes of the exception).
+    """
+    cfg = copy.deepcopy(cfg)
+    if rungs[-1] != cfg.train_cfg.max_epochs:
+        raise ValueError(f'the last rung ({rungs[-1]}) must be the '
+                         f'schedule\'s length (train_cfg.max_epochs = '
+                         f'{cfg.train_cfg.max_epochs})')
+    cfg.model.genotype = genotype.to_dict()
+    cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs
+    cfg.train_cfg.val_begin = 1
+    if cfg.get('val_dataloader') is None:
+        cfg.val_dataloader = cfg.test_dataloader
+        cfg.val_evaluator = cfg.test_evaluator
+    cfg.val_cfg = cfg.get('val_cfg') or dict()
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', interval=-1, save_last=False)
+    runner: Runner = runner_for(cfg, work_dir, seed, 'trial')
+    hook = RungHook(rungs, report, metric)
+    runner.register_hook(hook)
+    start = time.time()
+    try:
+        runner.train()
+    except BaseException as e:
+        e.epochs, e.seconds = hook.epochs, time.time() - start
+        raise
+    return dict(epochs=hook.epochs, seconds=time.time() - start)

@@ -1,0 +1,287 @@
+"""The study-based search: genotypes as Optuna parameters, rungs, pruning,
+the compute budget, resume, the front and the queued trainings (the
+trainings themselves replaced by a stand-in that reports by rung)."""
+import os.path as osp
+
+import numpy as np
+import optuna
+import pytest
+from conftest import REPO
+
+from autopose_mm.models.genotype import REDUCTION_CELLS, load_genotype
+from autopose_mm.search.space.sampling import sample_genotype
+from autopose_mm.search.study import (
+    StudySpec,
+    epochs_spent,
+    genotype_from_params,
+    genotype_params,
+    hypervolume,
+    open_study,
+    pareto_front,
+    run_worker,
+    rung_epochs,
+    spec_from_config,
+    suggest_genotype,
+    write_search,
+)
+from autopose_mm.search.study import engine as engine_module
+from autopose_mm.search.study import queue as queue_module
+
+TINY_STUDY = osp.join(REPO, 'tests', 'configs', 'tiny_study.py')
+State = optuna.trial.TrialState
+
+
+def test_genotype_params_round_trip():
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        g = sample_genotype(rng)
+        params = genotype_params(g)
+        back = suggest_genotype(optuna.trial.FixedTrial(params))
+        assert back.to_dict()['encoder'] == g.to_dict()['encoder']
+        assert back.to_dict()['decoder'] == g.to_dict()['decoder']
+        assert genotype_from_params(params).cells == g.cells
+    # a node sums its inputs: the order of the two is not a choice
+    published = load_genotype('published')
+    back = genotype_from_params(genotype_params(published))
+
+    def nodes(g):
+        return {
+            t: [sorted(node, key=lambda e: e[1]) for node in c.edges]
+            for t, c in g.cells.items()
+        }
+
+    assert nodes(back) == nodes(published)
+
+
+def test_suggested_genotypes_are_valid_and_varied():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(0))
+    seen = set()
+    for _ in range(30):
+        trial = study.ask()
+        g = suggest_genotype(trial)
+        for cell_type, cell in g.cells.items():
+            for node in cell.edges:
+                assert len({src for _, src in node}) == 2
+                for op, src in node:
+                    assert op != 'none'
+                    if cell_type in REDUCTION_CELLS and src < 2:
+                        assert op != 'se_connect'  # no stride-2 version
+        seen.add(str(g.to_dict()))
+        study.tell(trial, 0.)
+    assert len(seen) == 30
+
+
+def test_rung_epochs():
+    assert rung_epochs(1, 2, 8) == (1, 2, 4, 8)
+    assert rung_epochs(1, 3, 8) == (1, 3, 8)
+    assert rung_epochs(2, 2, 2) == (2, )
+    with pytest.raises(ValueError, match='reduction_factor'):
+        rung_epochs(1, 1, 8)
+
+
+def test_front_and_hypervolume():
+    rows = [
+        dict(cost=1., value=0.3),
+        dict(cost=2., value=0.5),
+        dict(cost=1.5, value=0.2),  # beaten by the first
+        dict(cost=3., value=0.45),  # beaten by the second
+        dict(cost=4., value=0.6),
+    ]
+    front = pareto_front(rows)
+    assert [(r['cost'], r['value']) for r in front] == [(1., .3), (2., .5),
+                                                        (4., .6)]
+    # (5-1)*0.3 + (5-2)*0.2 + (5-4)*0.1
+    assert hypervolume(rows, ref_cost=5.) == pytest.approx(1.2 + 0.6 + 0.1)
+    assert hypervolume(rows, ref_cost=1.) == 0.
+
+
+def fake_training(calls):
+    """Stands in for train_rungs: the metric grows with the epochs and
+    with the genotype's operation names (a fixed ranking), and every
+    report may prune."""
+
+    def train(cfg, genotype, work_dir, seed, rungs, report, metric=None):
+        quality = (sum(
+            len(op) for c in genotype.cells.values() for node in c.edges
+            for op, _ in node) % 17) / 17
+        calls.append(genotype)
+        for epochs in rungs:
+            report(epochs, 0.1 * quality + 0.01 * epochs)
+        return dict(epochs=rungs[-1], seconds=0.)
+
+    return train
+
+
+def tiny_spec(tmp_path, **kw) -> StudySpec:
+    kw = dict(dict(targets=[1.0], tolerance=0.99, budget_epochs=40), **kw)
+    return spec_from_config(TINY_STUDY, str(tmp_path / 'study'), **kw)
+
+
+@pytest.fixture
+def fake_cost(monkeypatch):
+    # every genotype costs 1 (the window holds all) unless told otherwise
+    monkeypatch.setattr(engine_module, 'cost_function', lambda spec, cfg:
+                        (lambda g, layout=None: 1.0))
+
+
+def test_halving_prunes_by_rung_within_budget(tmp_path, monkeypatch,
+                                              fake_cost):
+    calls = []
+    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    spec = tiny_spec(tmp_path, budget_epochs=30)
+    # the tiny config trains 2 epochs: rungs 1 and 2
+    run_worker(spec)
+    study = open_study(spec, 1.0, 2)
+    trials = study.get_trials()
+    pruned = [t for t in trials if t.state == State.PRUNED]
+    done = [t for t in trials if t.state == State.COMPLETE]
+    assert pruned and done
+    # a pruned trial stopped at the first rung, a finished one ran both
+    assert all(list(t.intermediate_values) == [1] for t in pruned)
+    assert all(list(t.intermediate_values) == [1, 2] for t in done)
+    assert all(t.user_attrs['epochs'] == 1 for t in pruned)
+    spent = epochs_spent(study, 2)
+    assert spent == len(pruned) + 2 * len(done)
+    assert 30 <= spent <= 31  # stops once the budget is spent
+    # successive halving keeps the best half of each rung: the finished
+    # trials beat the pruned ones at the first rung on average
+    first = lambda ts: np.mean([t.intermediate_values[1] for t in ts])  # noqa
+    assert first(done) > first(pruned)
+
+
+def test_random_search_trains_every_candidate_fully(tmp_path, monkeypatch,
+                                                    fake_cost):
+    calls = []
+    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    spec = tiny_spec(
+        tmp_path, sampler='random', pruner='none', budget_epochs=10)
+    run_worker(spec)
+    study = open_study(spec, 1.0, 2)
+    states = [t.state for t in study.get_trials()]
+    assert states == [State.COMPLETE] * 5  # 10 epochs, 2 each
+    assert len(calls) == 5
+
+
+def test_candidates_outside_the_window_cost_nothing(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    costs = iter(np.tile([5.0, 1.0, 0.2, 1.05], 100))
+    monkeypatch.setattr(engine_module, 'cost_function', lambda spec, cfg:
+                        (lambda g, layout=None: next(costs)))
+    spec = tiny_spec(
+        tmp_path,
+        tolerance=0.1,
+        budget_epochs=4,
+        sampler='random',
+        pruner='none')
+    run_worker(spec)
+    study = open_study(spec, 1.0, 2)
+    outside = [t for t in study.get_trials() if t.user_attrs.get('outside')]
+    inside = [t for t in study.get_trials() if t.state == State.COMPLETE]
+    assert len(inside) == 2 and len(calls) == 2
+    assert {t.user_attrs['cost'] for t in outside} == {5.0, 0.2}
+    assert all(t.state == State.PRUNED and not t.intermediate_values
+               for t in outside)
+    assert epochs_spent(study, 2) == 4
+
+
+def test_resume_and_grow_the_budget(tmp_path, monkeypatch, fake_cost):
+    calls = []
+    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    spec = tiny_spec(
+        tmp_path, sampler='random', pruner='none', budget_epochs=4)
+    run_worker(spec)
+    assert len(calls) == 2
+    run_worker(spec)  # nothing left to spend: no trial
+    assert len(calls) == 2
+    run_worker(
+        tiny_spec(tmp_path, sampler='random', pruner='none', budget_epochs=8))
+    assert len(calls) == 4
+    study = open_study(spec, 1.0, 2)
+    assert len(study.get_trials(states=(State.COMPLETE, ))) == 4
+    # another sampler for the same study is refused, naming the setting
+    with pytest.raises(ValueError, match='sampler'):
+        run_worker(tiny_spec(tmp_path, sampler='tpe', pruner='none'))
+
+
+def test_non_finite_metric_fails_the_trial(tmp_path, monkeypatch, fake_cost):
+
+    def nan_training(cfg,
+                     genotype,
+                     work_dir,
+                     seed,
+                     rungs,
+                     report,
+                     metric=None):
+        raise FloatingPointError('coco/AP after epoch 1 is nan')
+
+    monkeypatch.setattr(engine_module, 'train_rungs', nan_training)
+    spec = tiny_spec(
+        tmp_path, sampler='random', pruner='none', budget_epochs=2)
+    # every trial fails: the worker gives up after the first rather than
+    # loop, and the study has no result to write
+    monkeypatch.setattr(engine_module, 'MAX_FAILED_IN_A_ROW', 3)
+    with pytest.raises(RuntimeError, match='failed'):
+        run_worker(spec)
+    study = open_study(spec, 1.0, 2)
+    assert {t.state for t in study.get_trials()} == {State.FAIL}
+    with pytest.raises(RuntimeError, match='no finished trial'):
+        write_search(spec)
+    assert not osp.exists(osp.join(spec.work_dir, 'genotype.json'))
+    assert not osp.exists(osp.join(spec.work_dir, 'pareto.json'))
+
+
+def test_write_search_files(tmp_path, monkeypatch, fake_cost):
+    import json
+    calls = []
+    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    spec = tiny_spec(tmp_path, budget_epochs=12)
+    run_worker(spec)
+    report = write_search(spec)
+    with open(osp.join(spec.work_dir, 'pareto.json')) as f:
+        saved = json.load(f)
+    assert saved['front'] == report['front']
+    best = report['studies'][0]['best']
+    assert best['value'] == max(r['value']
+                                for r in report['studies'][0]['rows'])
+    g = load_genotype(osp.join(spec.work_dir, 'genotype.json'))
+    assert g.cells == genotype_from_params(genotype_params(g)).cells
+    assert g.extra['cost'] == 1.0
+    assert osp.getsize(osp.join(spec.work_dir, 'front.png')) > 1000
+
+
+def test_spec_from_config_refuses_unknown_settings(tmp_path):
+    cfg = tmp_path / 'bad.py'
+    cfg.write_text(f"_base_ = ['{TINY_STUDY}']\n"
+                   "study = dict(prunner='none')\n")
+    with pytest.raises(ValueError, match="did you mean 'pruner'"):
+        spec_from_config(str(cfg), str(tmp_path))
+    with pytest.raises(ValueError, match='sampler'):
+        tiny_spec(tmp_path, sampler='grid')
+
+
+def test_queued_trainings_run_once(tmp_path, monkeypatch):
+    trained = []
+
+    def fake_train_and_test(cfg, genotype, work_dir, seed, layout=None):
+        trained.append((genotype.name, seed))
+        return {'coco/AP': 0.1 + seed / 100, 'coco/AR': 0.2}
+
+    monkeypatch.setattr(queue_module, 'train_and_test', fake_train_and_test)
+    rng = np.random.default_rng(1)
+    g1, g2 = sample_genotype(rng), sample_genotype(rng)
+    runs = [
+        queue_module.Training('a-seed0', g1, 0),
+        queue_module.Training('a-seed1', g1, 1),  # same genotype, new seed
+        queue_module.Training('b-seed0', g2, 0),
+    ]
+    spec = tiny_spec(tmp_path)
+    out = queue_module.train_queue(spec, 'final', TINY_STUDY, runs,
+                                   str(tmp_path / 'final'))
+    assert sorted(trained) == [('a-seed0', 0), ('a-seed1', 1), ('b-seed0', 0)]
+    assert out['a-seed1'] == {'coco/AP': 0.11, 'coco/AR': 0.2}
+    # a rerun trains nothing again; a new training is added to the queue
+    runs.append(queue_module.Training('b-seed1', g2, 1))
+    out = queue_module.train_queue(spec, 'final', TINY_STUDY, runs,
+                                   str(tmp_path / 'final'))
+    assert len(trained) == 4 and set(out) == {r.key for r in runs}

@@ -1,0 +1,99 @@
+"""Does the study-based search beat random search given the same compute?
+
+    python tools/analysis/study_vs_random.py [--profile cpu|test]
+        [--config CFG] [--final-config CFG] [--seeds S] [--first-seed F]
+        [--budget-epochs E] [--train-seeds T] [--workers W]
+        [--target GMACS] [--work-dir DIR]
+
+For each of S seeds it runs two searches of one cost target with the same
+training epochs: the study of CONFIG (its sampler and pruner; by default
+TPE with successive halving at 1, 2, 4 and 8 epochs) and random search
+(random sampler, every candidate trained for the whole short schedule).
+Each search picks its best candidate on the search's own test set; every
+pick is then trained T times with the final config (the comparison's
+schedule and its own held-out test set). It prints the picks' metric per
+method (mean ± std, one-sided Welch p of study > random), the hypervolume
+of each search's accuracy-cost front, the epochs and seconds each method
+spent, and how well each rung ranks the candidates trained to the end
+(Kendall's tau), and writes ``results.json`` and ``study_vs_random.png``.
+
+All searches and trainings live in one Optuna storage
+(``<work_dir>/studies.db``): a rerun resumes where the last one stopped.
+"""
+import argparse
+import os.path as osp
+import sys
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO)
+DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
+
+# "cpu": the built-in sample data on 2 CPU cores (docs/search_results.md has
+# its run times); "test": the test suite's end-to-end run.
+PROFILES = {
+    'cpu': dict(seeds=4, budget_epochs=64, train_seeds=2, workers=2),
+    'test': dict(seeds=2, budget_epochs=3, train_seeds=1, workers=1),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--profile', choices=sorted(PROFILES), default='cpu')
+    parser.add_argument(
+        '--config',
+        default=osp.join(DEMO, 'study_l6_c16_sample_coco_128x96.py'),
+        help='trial config with a study section')
+    parser.add_argument(
+        '--final-config',
+        default=osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py'),
+        help='config of the full trainings that judge the picks')
+    parser.add_argument(
+        '--final-epochs',
+        type=int,
+        help='override the schedule length of the full trainings')
+    parser.add_argument('--seeds', type=int, help='searches per method (S)')
+    parser.add_argument('--first-seed', type=int, default=0)
+    parser.add_argument(
+        '--budget-epochs',
+        type=int,
+        help='training epochs each search may spend')
+    parser.add_argument('--train-seed', type=int, default=0)
+    parser.add_argument(
+        '--train-seeds', type=int, help='full trainings per pick (T)')
+    parser.add_argument(
+        '--workers', type=int, help='worker processes (share the cores)')
+    parser.add_argument(
+        '--target',
+        type=float,
+        help='cost target (GMACs); default: the median of random genotypes')
+    parser.add_argument('--tolerance', type=float, default=0.1)
+    parser.add_argument('--metric')
+    parser.add_argument('--storage', help='Optuna storage URL')
+    parser.add_argument('--work-dir', default='work_dirs/study_vs_random')
+    args = parser.parse_args()
+    for key, value in PROFILES[args.profile].items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    for key in ('seeds', 'train_seeds', 'workers', 'budget_epochs'):
+        if getattr(args, key) < 1:
+            parser.error(f'--{key.replace("_", "-")} must be at least 1, got '
+                         f'{getattr(args, key)}')
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    from mmengine.registry import init_default_scope
+
+    import autopose_mm  # noqa: F401
+    from autopose_mm.datasets import ensure_sample_data
+    from autopose_mm.search.evaluation.studies import compare_studies
+    from autopose_mm.utils.io import work_dir_lock
+    init_default_scope('mmpose')
+    ensure_sample_data(args.config, args.final_config)
+    with work_dir_lock(args.work_dir, 'study-vs-random run'):
+        compare_studies(args)
+
+
+if __name__ == '__main__':
+    main()

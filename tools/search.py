@@ -1,0 +1,163 @@
+"""Search cells as an Optuna study: candidates trained by rungs and pruned,
+on any number of workers sharing one storage.
+
+    python tools/search.py CONFIG [--work-dir DIR] [--storage URL]
+        [--workers N] [--first-worker K] [--targets T [T ...]]
+        [--budget-epochs E] [--sampler tpe|random]
+        [--pruner halving|hyperband|none] [--latency-table TABLE]
+        [--enqueue GENOTYPE ...] [--no-report | --report-only]
+
+CONFIG is a training config of the candidate network (its data, schedule
+and test metric) with a ``study = dict(...)`` section whose settings the
+flags override (``autopose_mm.search.study.StudySpec`` lists them). The
+study lives in ``<work_dir>/study.db`` (SQLite) unless ``--storage`` names
+another Optuna storage (e.g. ``postgresql://user@host/db``, which many
+machines can share). ``--workers N`` runs N worker processes here; the
+same command started on another machine with ``--first-worker`` set apart
+joins the same study (``tools/slurm_search.sh`` does it on a cluster). A
+rerun resumes: finished trials stay, a dead worker's trial is run again.
+
+Writes ``genotype.json`` (the best network of the first target),
+``genotypes/<study>.json``, ``pareto.json`` (the accuracy-cost front over
+all targets and each study's record, strict JSON) and ``front.png``.
+"""
+import argparse
+import os.path as osp
+import sys
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config', help='training config of a candidate')
+    parser.add_argument('--work-dir', help='default: work_dirs/<config>')
+    parser.add_argument(
+        '--storage',
+        help='Optuna storage URL (default: SQLite in the '
+        'work dir)')
+    parser.add_argument('--name', help='study name (default: cells)')
+    parser.add_argument(
+        '--workers',
+        type=int,
+        default=1,
+        help='worker processes on this machine, sharing its cores')
+    parser.add_argument(
+        '--first-worker',
+        type=int,
+        default=0,
+        help='number of this machine\'s first worker (seeds its sampler); '
+        'give each machine another range')
+    parser.add_argument(
+        '--targets',
+        type=float,
+        nargs='+',
+        help='cost targets (GMACs, or ms with --latency-table); default: '
+        'the median cost of random genotypes')
+    parser.add_argument('--budget-epochs', type=int)
+    parser.add_argument('--sampler', choices=['tpe', 'random'])
+    parser.add_argument('--pruner', choices=['halving', 'hyperband', 'none'])
+    parser.add_argument('--min-epochs', type=int)
+    parser.add_argument('--reduction-factor', type=int)
+    parser.add_argument('--tolerance', type=float)
+    parser.add_argument('--latency-table')
+    parser.add_argument('--seed', type=int)
+    parser.add_argument('--metric')
+    parser.add_argument(
+        '--enqueue',
+        nargs='+',
+        help='genotype files (or "published") every study tries first')
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        '--no-report',
+        action='store_true',
+        help='only run trials (a cluster worker); write nothing else')
+    group.add_argument(
+        '--report-only',
+        action='store_true',
+        help='write the results of the study as it stands; run no trial')
+    args = parser.parse_args()
+    if args.workers < 1:
+        parser.error(f'--workers must be at least 1, got {args.workers}')
+    return args
+
+
+def fmt(value) -> str:
+    return 'n/a' if value is None else f'{value:.2f}'
+
+
+def print_report(report: dict) -> None:
+    unit = report['cost_unit']
+    print(f'\n| study | finished | pruned | outside window | failed | '
+          f'epochs | best | its cost ({unit}) |')
+    print('|---|---|---|---|---|---|---|---|')
+    for rec in report['studies']:
+        n = rec['trials']
+        best = rec['best']
+        print(f'| {rec["study"]} | {n["complete"]} | '
+              f'{n["pruned"] - rec["outside_window"]} | '
+              f'{rec["outside_window"]} | {n["fail"]} | {rec["epochs"]} | '
+              f'{best["value"]:.4f} | {best["cost"]:.4g} |')
+        taus = ', '.join(f'{k} ep: {fmt(v["tau"])} (n={v["n"]})'
+                         for k, v in rec['rung_taus'].items())
+        if taus:
+            print(f'  Kendall tau of each rung against the last: {taus}')
+    print(f'\nfront ({len(report["front"])} networks):')
+    for r in report['front']:
+        print(f'  {r["cost"]:.4g} {unit}: {r["value"]:.4f} ({r["study"]}, '
+              f'trial {r["trial"]})')
+
+
+def main() -> None:
+    args = parse_args()
+    from mmengine.registry import init_default_scope
+
+    import autopose_mm  # noqa: F401
+    from autopose_mm.datasets import ensure_sample_data
+    from autopose_mm.search.study import (
+        resolve_targets,
+        run_study,
+        spec_from_config,
+        write_search,
+    )
+    init_default_scope('mmpose')
+    work_dir = args.work_dir or osp.join(
+        'work_dirs',
+        osp.splitext(osp.basename(args.config))[0])
+    spec = spec_from_config(
+        args.config,
+        work_dir,
+        storage=args.storage,
+        name=args.name,
+        targets=args.targets,
+        budget_epochs=args.budget_epochs,
+        sampler=args.sampler,
+        pruner=args.pruner,
+        min_epochs=args.min_epochs,
+        reduction_factor=args.reduction_factor,
+        tolerance=args.tolerance,
+        latency_table=args.latency_table,
+        seed=args.seed,
+        metric=args.metric,
+        enqueue=args.enqueue)
+    spec = resolve_targets(spec)
+    print(
+        f'study {spec.name!r} in {spec.storage_url}: targets '
+        f'{list(spec.targets)} {spec.cost_unit} +-{spec.tolerance:.0%}, '
+        f'{spec.budget_epochs} epochs each, {spec.sampler} sampler, '
+        f'{spec.pruner} pruner',
+        flush=True)
+    if not args.report_only:
+        ensure_sample_data(args.config)
+        run_study(spec, args.workers, args.first_worker)
+    if args.no_report:
+        return
+    report = write_search(spec)
+    print_report(report)
+    print(f'\nwrote {osp.join(work_dir, "genotype.json")}, pareto.json and '
+          f'front.png')
+
+
+if __name__ == '__main__':
+    main()
