@@ -60,6 +60,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--pruner', choices=['halving', 'hyperband', 'none'])
     parser.add_argument('--min-epochs', type=int)
     parser.add_argument('--reduction-factor', type=int)
+    parser.add_argument(
+        '--rung-signal',
+        choices=['train_loss', 'metric'],
+        help='what a trial reports before its last rung')
     parser.add_argument('--tolerance', type=float)
     parser.add_argument('--latency-table')
     parser.add_argument('--seed', type=int)
@@ -136,6 +140,7 @@ def main() -> None:
         pruner=args.pruner,
         min_epochs=args.min_epochs,
         reduction_factor=args.reduction_factor,
+        rung_signal=args.rung_signal,
         tolerance=args.tolerance,
         latency_table=args.latency_table,
         seed=args.seed,

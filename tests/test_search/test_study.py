@@ -100,7 +100,14 @@ def fake_training(calls):
     with the genotype's operation names (a fixed ranking), and every
     report may prune."""
 
-    def train(cfg, genotype, work_dir, seed, rungs, report, metric=None):
+    def train(cfg,
+              genotype,
+              work_dir,
+              seed,
+              rungs,
+              report,
+              metric=None,
+              signal='train_loss'):
         quality = (sum(
             len(op) for c in genotype.cells.values() for node in c.edges
             for op, _ in node) % 17) / 17
@@ -212,7 +219,8 @@ def test_non_finite_metric_fails_the_trial(tmp_path, monkeypatch, fake_cost):
                      seed,
                      rungs,
                      report,
-                     metric=None):
+                     metric=None,
+                     signal=None):
         raise FloatingPointError('coco/AP after epoch 1 is nan')
 
     monkeypatch.setattr(engine_module, 'train_rungs', nan_training)

@@ -29,6 +29,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import optuna
+import sqlalchemy
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -37,7 +38,7 @@ from ...models.genotype import load_genotype, nearest
 from ...models.operations import OPERATION_NAMES
 from ..costs import config_gmacs, config_latency
 from ..space.sampling import sample_genotype
-from .rungs import rung_epochs, train_rungs
+from .rungs import SIGNALS, rung_epochs, train_rungs
 from .space import genotype_params, suggest_genotype
 
 SAMPLERS = ('tpe', 'random')
@@ -68,6 +69,10 @@ class StudySpec:
         min_epochs (int): The first rung.
         reduction_factor (int): Rungs are ``min_epochs`` times its powers;
             the pruner keeps 1 in ``reduction_factor`` at each.
+        rung_signal (str): What a trial reports before its last rung:
+            ``'train_loss'`` (minus its mean training loss so far, free)
+            or ``'metric'`` (a test at every rung). The last rung reports
+            the test metric.
         budget_epochs (int): Training epochs the study may spend in all
             (per target), counting every trial's epochs, pruned or not.
         targets (Sequence[float]): Cost targets (GMACs, or ms with a
@@ -94,6 +99,7 @@ class StudySpec:
     pruner: str = 'halving'
     min_epochs: int = 1
     reduction_factor: int = 2
+    rung_signal: str = 'train_loss'
     budget_epochs: int = 64
     targets: Sequence[float] = ()
     tolerance: float = 0.1
@@ -112,6 +118,9 @@ class StudySpec:
         if self.pruner not in PRUNERS:
             raise ValueError(f'study pruner {self.pruner!r}: use one of '
                              f'{", ".join(PRUNERS)}')
+        if self.rung_signal not in SIGNALS:
+            raise ValueError(f'study rung_signal {self.rung_signal!r}: use '
+                             f'one of {", ".join(SIGNALS)}')
         if self.budget_epochs < 1:
             raise ValueError(f'study budget_epochs must be at least 1, got '
                              f'{self.budget_epochs}')
@@ -180,15 +189,23 @@ def make_storage(spec: StudySpec) -> optuna.storages.BaseStorage:
     if spec.storage_url.startswith('sqlite'):
         # several processes write one file: wait for a lock, do not fail
         kwargs = dict(connect_args=dict(timeout=120))
-    with warnings.catch_warnings():  # heartbeats are marked experimental
-        warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(
-            spec.storage_url,
-            engine_kwargs=kwargs,
-            heartbeat_interval=spec.heartbeat,
-            grace_period=spec.grace,
-            heartbeat_stale_trial_callback=optuna.storages.
-            RetryHeartbeatStaleTrialCallback(max_retry=spec.max_retry))
+    for attempt in range(5):
+        try:
+            with warnings.catch_warnings():  # heartbeats are experimental
+                warnings.simplefilter('ignore',
+                                      optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(
+                    spec.storage_url,
+                    engine_kwargs=kwargs,
+                    heartbeat_interval=spec.heartbeat,
+                    grace_period=spec.grace,
+                    heartbeat_stale_trial_callback=optuna.storages.
+                    RetryHeartbeatStaleTrialCallback(max_retry=spec.max_retry))
+        except sqlalchemy.exc.SQLAlchemyError:
+            # another worker is creating the same database's tables
+            if attempt == 4:
+                raise
+            time.sleep(1 + attempt)
 
 
 def make_sampler(spec: StudySpec, worker: int) -> optuna.samplers.BaseSampler:
@@ -239,6 +256,7 @@ def spec_record(spec: StudySpec, target: float, max_epochs: int) -> Dict:
         pruner=spec.pruner,
         min_epochs=spec.min_epochs,
         reduction_factor=spec.reduction_factor,
+        rung_signal=spec.rung_signal,
         max_epochs=max_epochs,
         target=target,
         tolerance=spec.tolerance,
@@ -360,7 +378,7 @@ class TrialObjective:
         try:
             train_rungs(self.cfg, genotype, work_dir,
                         self.spec.seed * 100_000 + trial.number, self.rungs,
-                        report, self.spec.metric)
+                        report, self.spec.metric, self.spec.rung_signal)
         except FloatingPointError as e:
             self.failed_in_a_row += 1
             trial.set_user_attr('epochs', getattr(e, 'epochs', 0))
@@ -449,6 +467,11 @@ def run_study(spec: StudySpec,
     if workers <= 1:
         run_worker(spec, first_worker)
         return
+    # the database and the studies exist before the workers start
+    storage = make_storage(spec)
+    max_epochs = spec.load_cfg().train_cfg.max_epochs
+    for target in spec.targets:
+        open_study(spec, target, max_epochs, first_worker, storage)
     spawn_workers(_worker_main, [(dataclasses.asdict(spec), first_worker + i)
                                  for i in range(workers)])
 

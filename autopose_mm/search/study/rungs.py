@@ -1,7 +1,7 @@
 """Training a study's candidate with the project's own training code, at
-increasing fidelities: an MMEngine runner per trial, and a hook that tests
-the network at each rung (epoch count) and reports the metric to the trial,
-so that the study's pruner can stop it there."""
+increasing fidelities: an MMEngine runner per trial, and a hook that
+reports a value at each rung (epoch count) to the trial, so that the
+study's pruner can stop it there."""
 import copy
 import math
 import time
@@ -34,37 +34,68 @@ def rung_epochs(min_epochs: int, reduction_factor: int,
     return tuple(rungs) + (max_epochs, )
 
 
-class RungHook(Hook):
-    """Tests the network after each rung's epoch and hands the metric to
-    ``report(epochs, value)``, which may stop the training by raising (a
-    pruned trial).
+SIGNALS = ('train_loss', 'metric')
 
-    The last rung is the schedule's end, where the training loop tests by
-    itself (``val_interval`` is the schedule's length); earlier rungs run
-    the validation loop from here.
+
+class RungHook(Hook):
+    """Hands a trial's value at each rung to ``report(epochs, value)``,
+    which may stop the training by raising (a pruned trial).
+
+    At the last rung (the schedule's end, where the training loop tests by
+    itself: ``val_interval`` is the schedule's length) the value is the
+    test metric. At earlier rungs it is, by ``signal``:
+
+    - ``'train_loss'``: minus the mean training loss of every iteration so
+      far (the training-speed estimate; free, no test);
+    - ``'metric'``: the test metric, from a validation run started here.
 
     Args:
-        rungs (Sequence[int]): Epoch counts to test at.
+        rungs (Sequence[int]): Epoch counts to report at.
         report (Callable[[int, float], None]): Receives the epochs trained
-            and the metric.
+            and the value.
         metric (str, optional): Metric key; COCO AP, else PCKh, else PCK.
+        signal (str): What the earlier rungs report.
     """
     priority = 'LOW'
 
     def __init__(self,
                  rungs: Sequence[int],
                  report: Callable[[int, float], None],
-                 metric: Optional[str] = None) -> None:
+                 metric: Optional[str] = None,
+                 signal: str = 'train_loss') -> None:
+        if signal not in SIGNALS:
+            raise ValueError(f'rung signal {signal!r}: use one of '
+                             f'{", ".join(SIGNALS)}')
         self.rungs = tuple(rungs)
         self.report = report
         self.metric = metric
+        self.signal = signal
         self.epochs = 0
+        self.loss_sum = 0.
+        self.iters = 0
+
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
+                         outputs: Optional[Dict] = None) -> None:
+        loss = float(outputs['loss'])
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                f'training loss {loss} in epoch {runner.epoch + 1}; the '
+                f'trial fails rather than report it')
+        self.loss_sum += loss
+        self.iters += 1
 
     def after_train_epoch(self, runner) -> None:
         self.epochs = runner.epoch + 1
-        if self.epochs in self.rungs and \
-                self.epochs < runner.train_loop.max_epochs:
+        if self.epochs not in self.rungs or \
+                self.epochs == runner.train_loop.max_epochs:
+            return
+        if self.signal == 'metric':
             runner.val_loop.run()
+        else:
+            self.report(self.epochs, -self.loss_sum / max(self.iters, 1))
 
     def after_val_epoch(self, runner, metrics: Optional[Dict] = None) -> None:
         if not metrics:
@@ -86,7 +117,8 @@ def train_rungs(cfg: Config,
                 seed: int,
                 rungs: Sequence[int],
                 report: Callable[[int, float], None],
-                metric: Optional[str] = None) -> Dict:
+                metric: Optional[str] = None,
+                signal: str = 'train_loss') -> Dict:
     """Train the config's network built from ``genotype`` for the config's
     schedule (``train_cfg.max_epochs``, the last rung), testing it with the
     config's validation data and metric at every rung.
@@ -100,6 +132,8 @@ def train_rungs(cfg: Config,
             the schedule's length.
         report (Callable): See :class:`RungHook`; raise from it to stop.
         metric (str, optional): Metric key.
+        signal (str): What the rungs before the last report
+            (:class:`RungHook`).
 
     Returns:
         dict: ``epochs`` trained and ``seconds`` taken (also when ``report``
@@ -120,7 +154,7 @@ def train_rungs(cfg: Config,
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=-1, save_last=False)
     runner: Runner = runner_for(cfg, work_dir, seed, 'trial')
-    hook = RungHook(rungs, report, metric)
+    hook = RungHook(rungs, report, metric, signal)
     runner.register_hook(hook)
     start = time.time()
     try:
