@@ -3,8 +3,6 @@ scored by a trained supernet computing it, and optionally a shortlist
 trained briefly and ranked by its test metric. This is the stage that ends a
 single-path search (:class:`~autopose_mm.search.SinglePathSearchLoop`); it
 returns the chosen genotype and a record of every candidate."""
-import hashlib
-import json
 import os.path as osp
 from contextlib import ExitStack
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -19,11 +17,11 @@ from mmengine.model import is_model_wrapper
 from ..datasets import ensure_sample_data
 from ..models.genotype import Genotype
 from ..models.plan import reductions_to_cells
-from ..utils.io import read_result, write_result
 from .algorithms import heatmap_pck
 from .costs import analytic_macs
 from .space import arch_modules, sample_genotype, sample_genotypes_at_cost
-from .training import pick_metric, train_many
+from .study.queue import Training, sqlite_url, train_queue
+from .training import pick_metric
 
 SCORE_METRICS = ('pck', 'loss')
 RERANK_KEYS = ('config', 'top', 'jobs', 'metric', 'seed_base')
@@ -136,53 +134,39 @@ def rerank_shortlist(cfg_path: str, rerank: Dict, candidates: Sequence,
 
     A shortlisted candidate trains with seed ``seed_base + 100 * search
     seed + its place in the shortlist``, so its training shares no seed
-    with the trainings that compare the found cells afterwards. Each
-    finished training's metrics are written to ``result.json`` in its
-    directory, so a search resumed after a kill trains only what is
-    missing."""
+    with the trainings that compare the found cells afterwards. The
+    trainings are a queue of trials in ``<work_dir>/rerank/trainings.db``
+    (:func:`~autopose_mm.search.study.queue.train_queue`, ``rerank['jobs']``
+    worker processes), so a search resumed after a kill trains only what
+    is missing."""
     cfg = Config.fromfile(cfg_path)
     ensure_sample_data(cfg)
     order = scores.argsort(descending=True).tolist()
     shortlist = order[:rerank['top']]
     base = rerank['seed_base'] + 100 * search_seed
-    jobs = [(candidates[i], osp.join(work_dir, 'rerank',
-                                     f'candidate_{i}'), base + place, None)
-            for place, i in enumerate(shortlist)]
-    identity = [
-        hashlib.sha1(
-            json.dumps([g.to_dict(), seed, cfg.to_dict()],
-                       sort_keys=True,
-                       default=str).encode()).hexdigest()
-        for g, _, seed, _ in jobs
+    trainings = [
+        Training(f'candidate_{i}', candidates[i], base + place)
+        for place, i in enumerate(shortlist)
     ]
-    done: Dict[int, Dict[str, float]] = {}
-    for place, (_, job_dir, _, _) in enumerate(jobs):
-        path = osp.join(job_dir, 'result.json')
-        if osp.isfile(path):
-            saved = read_result(path, identity[place])
-            if saved is not None:
-                done[place] = saved
-    todo = [p for p in range(len(jobs)) if p not in done]
-    for n, metrics in train_many(cfg, [jobs[p] for p in todo], rerank['jobs']):
-        place = todo[n]
-        key = pick_metric(metrics, rerank['metric'])
-        if not np.isfinite(metrics[key]):
-            raise FloatingPointError(
-                f'rerank: candidate {shortlist[place]} trained to a '
-                f'non-finite {key} ({metrics[key]}); see {jobs[place][1]}')
-        write_result(
-            osp.join(jobs[place][1], 'result.json'), metrics, identity[place])
-        done[place] = metrics
-        log(f'rerank: {len(done)}/{len(jobs)} trained (candidate '
-            f'{shortlist[place]}, seed {jobs[place][2]})')
-    key = pick_metric(done[0], rerank['metric'])
-    values = [done[p][key] for p in range(len(jobs))]
+    count = [0]
+
+    def done(key: str, metrics: Dict) -> None:
+        count[0] += 1
+        log(f'rerank: {count[0]}/{len(trainings)} trained ({key})')
+
+    rerank_dir = osp.join(work_dir, 'rerank')
+    results = train_queue(
+        sqlite_url(osp.join(rerank_dir, 'trainings.db')), 'rerank', cfg,
+        trainings, rerank_dir, rerank['jobs'], rerank['metric'], done)
+    runs = [results[tr.key] for tr in trainings]
+    key = pick_metric(runs[0], rerank['metric'])
+    values = [m[key] for m in runs]
     place = int(np.argmax(values))
     return shortlist[place], dict(
         metric=key,
         best=values[place],
         median=float(np.median(values)),
-        runs=[(i, jobs[p][2], done[p]) for p, i in enumerate(shortlist)])
+        runs=[(i, base + p, runs[p]) for p, i in enumerate(shortlist)])
 
 
 @torch.no_grad()

@@ -1,27 +1,21 @@
 """Running searches and trainings of derived networks with the project's
-own training code (an MMEngine runner per run), in this process or in a
-pool of processes: what the trained rerank of a search and the
-search-versus-random evaluation run."""
+own training code (an MMEngine runner per run), in this process: what the
+queued trainings of :mod:`~autopose_mm.search.study.queue` (the trained
+rerank of a search, the evaluations' trainings) and the study's trials
+run."""
 import copy
 import json
-import multiprocessing
-import os
 import os.path as osp
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
-import torch
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
-from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from ..models.genotype import Genotype
 
-__all__ = [
-    'run_search', 'train_and_test', 'train_many', 'pick_metric', 'runner_for'
-]
+__all__ = ['run_search', 'train_and_test', 'pick_metric', 'runner_for']
 
 
 def pick_metric(metrics: Dict[str, float], key: Optional[str] = None) -> str:
@@ -101,52 +95,3 @@ def train_and_test(cfg: Config,
     runner.train()
     metrics = runner.test()
     return {k: float(v) for k, v in metrics.items()}
-
-
-def _train_job(cfg: dict, genotype: dict, work_dir: str, seed: int,
-               layout: Optional[Sequence[int]]) -> Dict[str, float]:
-    init_default_scope('mmpose')
-    return train_and_test(
-        Config(cfg), Genotype.from_dict(genotype), work_dir, seed, layout)
-
-
-def _init_worker(threads: int) -> None:
-    torch.set_num_threads(threads)
-
-
-def train_many(cfg: Config,
-               jobs: Sequence[Tuple[Genotype, str, int,
-                                    Optional[Sequence[int]]]],
-               workers: int = 1) -> Iterator[Tuple[int, Dict[str, float]]]:
-    """:func:`train_and_test` for each ``(genotype, work_dir, seed,
-    layout)`` in ``jobs``; yields ``(index, metrics)`` as each finishes.
-
-    With ``workers > 1`` they run in that many fresh processes that share
-    the CPU's cores equally: for small networks, which keep one core busier
-    than they keep several, this gets more trainings done per hour.
-    Otherwise they run one after the other in this process.
-    """
-    if workers <= 1:
-        for i, (genotype, work_dir, seed, layout) in enumerate(jobs):
-            yield i, train_and_test(cfg, genotype, work_dir, seed, layout)
-        return
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context('spawn'),
-            initializer=_init_worker,
-            initargs=(threads, )) as pool:
-        futures = {}
-        for i, (g, work_dir, seed, layout) in enumerate(jobs):
-            future = pool.submit(_train_job, cfg.to_dict(), g.to_dict(),
-                                 work_dir, seed, layout)
-            futures[future] = i
-        try:
-            for future in as_completed(futures):
-                yield futures[future], future.result()
-        except BaseException:
-            # a failed training stops the rest: those not started yet are
-            # dropped, the running ones end before the error is raised
-            for future in futures:
-                future.cancel()
-            raise

@@ -20,6 +20,7 @@ from autopose_mm.models import (
 from autopose_mm.search import selection
 from autopose_mm.search.loops import SinglePathSearchLoop
 from autopose_mm.search.space import arch_modules
+from autopose_mm.search.study import queue as queue_module
 
 SEARCH_CFG = osp.join(REPO, 'configs', 'autopose', 'demo',
                       'search_tiny_sample_coco_64x48.py')
@@ -341,32 +342,34 @@ def _rerank(work_dir: str, top: int, candidates, scores):
 def test_a_non_finite_rerank_metric_stops_the_search(sample_workspace,
                                                      tmp_path, monkeypatch):
 
-    def nan_training(cfg, jobs, workers):
-        for i, _ in enumerate(jobs):
-            yield i, {'coco/AP': float('nan') if i == 1 else 0.5}
+    def nan_training(cfg, genotype, work_dir, seed, layout=None):
+        return {'coco/AP': float('nan') if seed == 10_001 else 0.5}
 
-    monkeypatch.setattr(selection, 'train_many', nan_training)
+    monkeypatch.setattr(queue_module, 'train_and_test', nan_training)
     monkeypatch.chdir(sample_workspace)
     with pytest.raises(FloatingPointError, match='non-finite coco/AP'):
         _rerank(
             str(tmp_path), 8, [load_genotype('published')] * 8,
             torch.arange(8.))
     # only the finite result was kept
-    assert len(glob.glob(str(tmp_path / 'rerank' / '*' / 'result.json'))) == 1
+    queue = queue_module.open_queue(
+        queue_module.sqlite_url(str(tmp_path / 'rerank' / 'trainings.db')),
+        'rerank')
+    kept = [t for t in queue.get_trials() if 'metrics' in t.user_attrs]
+    assert [t.user_attrs['seed'] for t in kept] == [10_000]
 
 
 def test_a_resumed_rerank_trains_only_what_is_missing(sample_workspace,
                                                       tmp_path, monkeypatch):
     trained = []
 
-    def training(cfg, jobs, workers):
-        for i, (_, work_dir, seed, _) in enumerate(jobs):
-            trained.append(seed)
-            if len(trained) == 3:
-                raise KeyboardInterrupt  # killed during the third
-            yield i, {'coco/AP': 0.1 * (seed % 100)}
+    def training(cfg, genotype, work_dir, seed, layout=None):
+        trained.append(seed)
+        if len(trained) == 3:
+            raise KeyboardInterrupt  # killed during the third
+        return {'coco/AP': 0.1 * (seed % 100)}
 
-    monkeypatch.setattr(selection, 'train_many', training)
+    monkeypatch.setattr(queue_module, 'train_and_test', training)
     monkeypatch.chdir(sample_workspace)
     candidates = [load_genotype('published')] * 4
     scores = torch.tensor([0., 3., 2., 1.])

@@ -7,6 +7,7 @@ import numpy as np
 import optuna
 import pytest
 from conftest import REPO
+from mmengine.config import Config
 
 from autopose_mm.models.genotype import REDUCTION_CELLS, load_genotype
 from autopose_mm.search.space.sampling import sample_genotype
@@ -272,7 +273,7 @@ def test_queued_trainings_run_once(tmp_path, monkeypatch):
     trained = []
 
     def fake_train_and_test(cfg, genotype, work_dir, seed, layout=None):
-        trained.append((genotype.name, seed))
+        trained.append((genotype.name, seed, layout))
         return {'coco/AP': 0.1 + seed / 100, 'coco/AR': 0.2}
 
     monkeypatch.setattr(queue_module, 'train_and_test', fake_train_and_test)
@@ -281,15 +282,60 @@ def test_queued_trainings_run_once(tmp_path, monkeypatch):
     runs = [
         queue_module.Training('a-seed0', g1, 0),
         queue_module.Training('a-seed1', g1, 1),  # same genotype, new seed
-        queue_module.Training('b-seed0', g2, 0),
+        queue_module.Training('b-seed0', g2, 0, (2, 2, 1, 1)),
     ]
-    spec = tiny_spec(tmp_path)
-    out = queue_module.train_queue(spec, 'final', TINY_STUDY, runs,
-                                   str(tmp_path / 'final'))
-    assert sorted(trained) == [('a-seed0', 0), ('a-seed1', 1), ('b-seed0', 0)]
+    storage = queue_module.sqlite_url(str(tmp_path / 'q.db'))
+    cfg = Config.fromfile(TINY_STUDY)
+    seen = []
+    out = queue_module.train_queue(
+        storage,
+        'final',
+        cfg,
+        runs,
+        str(tmp_path / 'final'),
+        on_done=lambda k, m: seen.append(k))
+    assert sorted(trained) == [('a-seed0', 0, None), ('a-seed1', 1, None),
+                               ('b-seed0', 0, [2, 2, 1, 1])]
     assert out['a-seed1'] == {'coco/AP': 0.11, 'coco/AR': 0.2}
-    # a rerun trains nothing again; a new training is added to the queue
+    assert list(out) == ['a-seed0', 'a-seed1', 'b-seed0']
+    assert sorted(seen) == sorted(out)
+    # a rerun trains nothing again (finished ones are reported at once); a
+    # new training is added to the queue
     runs.append(queue_module.Training('b-seed1', g2, 1))
-    out = queue_module.train_queue(spec, 'final', TINY_STUDY, runs,
-                                   str(tmp_path / 'final'))
+    seen.clear()
+    out = queue_module.train_queue(
+        storage,
+        'final',
+        cfg,
+        runs,
+        str(tmp_path / 'final'),
+        on_done=lambda k, m: seen.append(k))
     assert len(trained) == 4 and set(out) == {r.key for r in runs}
+    assert sorted(seen) == sorted(out)
+    # the queue belongs to its config
+    cfg.train_cfg.max_epochs = 5
+    with pytest.raises(ValueError, match='another config'):
+        queue_module.train_queue(storage, 'final', cfg, runs,
+                                 str(tmp_path / 'final'))
+
+
+def test_a_non_finite_queued_training_fails_loudly(tmp_path, monkeypatch):
+
+    def nan_training(cfg, genotype, work_dir, seed, layout=None):
+        return {'coco/AP': float('nan') if seed == 1 else 0.5}
+
+    monkeypatch.setattr(queue_module, 'train_and_test', nan_training)
+    g = sample_genotype(np.random.default_rng(2))
+    runs = [queue_module.Training(f's{i}', g, i) for i in range(3)]
+    storage = queue_module.sqlite_url(str(tmp_path / 'q.db'))
+    with pytest.raises(FloatingPointError, match='non-finite coco/AP'):
+        queue_module.train_queue(storage, 'q', Config.fromfile(TINY_STUDY),
+                                 runs, str(tmp_path))
+    study = queue_module.open_queue(storage, 'q')
+    states = {t.user_attrs['key']: t.state for t in study.get_trials()}
+    assert states == {
+        's0': State.COMPLETE,
+        's1': State.FAIL,
+        's2': State.WAITING
+    }
+    assert 'metrics' not in study.get_trials()[1].user_attrs

@@ -14,12 +14,19 @@ import numpy as np
 from mmengine.config import Config
 
 from ...models import Genotype, load_genotype
-from ...utils.io import atomic_write_text, read_result, write_result
+from ...utils.io import atomic_write_text
 from ..costs import config_gmacs
 from ..selection import score_genotype
 from ..space import LayoutSpace, pair_agreement, sample_genotypes_at_cost
 from ..stats import kendall_tau
-from ..training import pick_metric, run_search, train_many
+from ..study.queue import (
+    Training,
+    finished,
+    open_queue,
+    sqlite_url,
+    train_queue,
+)
+from ..training import pick_metric, run_search
 from .progress import Progress
 from .report import draw, entropy_rows, group_stats, print_table
 
@@ -58,74 +65,62 @@ def run_searches(args, cfg, progress: Progress) -> List[Dict]:
 
 
 def train_all(args, cfg, entries: List[Dict], progress: Progress) -> None:
-    """Train and test every entry's network once per training seed (in
-    ``--jobs`` processes); adds ``seed_metrics`` (one dict per seed) and
-    ``metrics`` (their mean)."""
+    """Train and test every entry's network once per training seed (a queue
+    of trials in ``<work_dir>/trainings.db``, ``--jobs`` worker
+    processes); adds ``seed_metrics`` (one dict per seed) and ``metrics``
+    (their mean)."""
     seeds = train_seeds(args)
-    runs = []  # (entry, seed, run directory)
+    trainings, owner = [], {}
     for e in entries:
         e['seed_metrics'] = [None] * len(seeds)
         for seed in seeds:
             # the run's identity: what is trained, and how
-            key = json.dumps([
-                e['genotype_obj'].to_dict(),
-                e.get('layout'),
-                cfg.to_dict(), seed
-            ],
-                             sort_keys=True,
-                             default=str)
-            digest = hashlib.sha1(key.encode()).hexdigest()[:10]
-            runs.append((e, seed,
-                         osp.join(args.work_dir, 'train',
-                                  f'{e["name"]}-{digest}')))
+            digest = hashlib.sha1(
+                json.dumps(
+                    [e['genotype_obj'].to_dict(),
+                     e.get('layout'), seed],
+                    sort_keys=True).encode()).hexdigest()[:10]
+            key = f'{e["name"]}-{digest}'
+            trainings.append(
+                Training(
+                    key, e['genotype_obj'], seed,
+                    None if e.get('layout') is None else tuple(e['layout'])))
+            owner[key] = (e, seed)
+    before = set(finished_keys(args))
+    progress.begin('training')
 
-    def what(run) -> str:
-        e, seed, _ = run
-        return (f'training {e["name"]} ({e["gmacs"]:.3f} GMACs), training '
-                f'seed {seed}')
-
-    def record(run, metrics: Dict[str, float]) -> None:
-        e, seed, _ = run
+    def done(key: str, metrics: Dict[str, float]) -> None:
+        e, seed = owner[key]
         e['seed_metrics'][seeds.index(seed)] = metrics
-
-    def save(run, metrics: Dict[str, float]) -> None:
-        # a non-finite metric stops the evaluation here
-        write_result(osp.join(run[2], 'result.json'), metrics)
-        record(run, metrics)
-
-    todo = []
-    for run in runs:
-        result = osp.join(run[2], 'result.json')
-        if osp.isfile(result):  # finished earlier
-            metrics = read_result(result)
-            progress.step(
-                what(run) + ', done before', 'training', skipped=True)
-            record(run, metrics)
+        what = (f'training {e["name"]} ({e["gmacs"]:.3f} GMACs), training '
+                f'seed {seed}')
+        if key in before:
+            progress.step(what + ', done before', 'training', skipped=True)
         else:
-            todo.append(run)
-    if args.jobs <= 1:
-        for run in todo:
-            progress.step(what(run), 'training')
-            (_, metrics), = train_many(cfg, [
-                (run[0]['genotype_obj'], run[2], run[1], run[0].get('layout'))
-            ])
-            save(run, metrics)
-    else:
-        jobs = [(e['genotype_obj'], run_dir, seed, e.get('layout'))
-                for e, seed, run_dir in todo]
-        print(
-            f'\n{len(jobs)} trainings to run, {args.jobs} at a time',
-            flush=True)
-        progress.begin('training')
-        for i, metrics in train_many(cfg, jobs, args.jobs):
-            save(todo[i], metrics)
-            progress.step(
-                what(todo[i]) + ', finished', 'training', finished=True)
+            progress.step(what + ', finished', 'training', finished=True)
+
+    todo = len([t for t in trainings if t.key not in before])
+    if todo:
+        print(f'\n{todo} trainings to run, {args.jobs} at a time', flush=True)
+    train_queue(
+        queue_storage(args), 'train', cfg, trainings,
+        osp.join(args.work_dir, 'train'), args.jobs, args.metric, done)
     for e in entries:
         e['metrics'] = {
             k: float(np.mean([m[k] for m in e['seed_metrics']]))
             for k in e['seed_metrics'][0]
         }
+
+
+def queue_storage(args) -> str:
+    return sqlite_url(osp.join(args.work_dir, 'trainings.db'))
+
+
+def finished_keys(args) -> List[str]:
+    """The trainings an earlier run of this work dir finished."""
+    if not osp.isfile(osp.join(args.work_dir, 'trainings.db')):
+        return []
+    return list(finished(open_queue(queue_storage(args), 'train')))
 
 
 def train_seeds(args) -> List[int]:

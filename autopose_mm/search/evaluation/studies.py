@@ -15,6 +15,7 @@ import os.path as osp
 from typing import Dict, List
 
 import numpy as np
+from mmengine.config import Config
 
 from ...models.genotype import Genotype
 from ...utils.io import write_json
@@ -27,10 +28,15 @@ from ..study import (
     spec_from_config,
     write_search,
 )
-from ..study.queue import Training, train_queue
+from ..study.queue import Training, sqlite_url, train_queue
 from ..training import pick_metric
 
 METHODS = ('study', 'random')
+
+
+def storage_url(args) -> str:
+    """Where every search and training of the comparison is kept."""
+    return args.storage or sqlite_url(osp.join(args.work_dir, 'studies.db'))
 
 
 def method_spec(args, method: str, seed: int, target: float):
@@ -42,8 +48,7 @@ def method_spec(args, method: str, seed: int, target: float):
         budget_epochs=args.budget_epochs,
         tolerance=args.tolerance,
         name=f'{method}-{seed}',
-        storage=args.storage
-        or f'sqlite:///{osp.abspath(osp.join(args.work_dir, "studies.db"))}')
+        storage=storage_url(args))
     if method == 'random':
         overrides.update(sampler='random', pruner='none')
     return spec_from_config(args.config,
@@ -96,10 +101,18 @@ def compare_studies(args) -> Dict:
         f'\n== {len(trainings)} full trainings of the chosen networks '
         f'({args.final_config}) ==',
         flush=True)
-    spec = method_spec(args, 'study', seeds[0], target)
-    metrics = train_queue(spec, 'final', args.final_config, trainings,
-                          osp.join(args.work_dir, 'final'), args.workers,
-                          args.final_epochs)
+    cfg = Config.fromfile(args.final_config)
+    if args.final_epochs:
+        cfg.train_cfg.max_epochs = args.final_epochs
+        cfg.train_cfg.val_interval = args.final_epochs
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
+    metrics = train_queue(
+        storage_url(args), 'final', cfg, trainings,
+        osp.join(args.work_dir, 'final'), args.workers, args.metric,
+        lambda key, m: print(
+            f'trained {key}: {pick_metric(m, args.metric)}'
+            f' {m[pick_metric(m, args.metric)]:.4f}',
+            flush=True))
     key = pick_metric(next(iter(metrics.values())), args.metric)
     ref_cost = target * (1 + args.tolerance)
     for m in METHODS:

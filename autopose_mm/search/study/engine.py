@@ -25,7 +25,7 @@ import os
 import os.path as osp
 import time
 import warnings
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import optuna
@@ -179,15 +179,17 @@ def spec_from_config(config: str, work_dir: str, **overrides) -> StudySpec:
     return StudySpec(config=config, work_dir=work_dir, **section)
 
 
-def make_storage(spec: StudySpec) -> optuna.storages.BaseStorage:
-    """The study's storage, with heartbeats and the retry of a dead
-    worker's trial."""
-    if spec.storage_url.startswith('sqlite:///'):
-        os.makedirs(
-            osp.dirname(spec.storage_url[len('sqlite:///'):]), exist_ok=True)
+def rdb_storage(url: str,
+                heartbeat: int = 30,
+                grace: int = 120,
+                max_retry: int = 1) -> optuna.storages.RDBStorage:
+    """An Optuna RDB storage with heartbeats: a trial whose worker stopped
+    beating for ``grace`` seconds is marked failed and queued again (at
+    most ``max_retry`` times). A SQLite file's directory is created; its
+    writers wait for each other instead of failing."""
     kwargs = {}
-    if spec.storage_url.startswith('sqlite'):
-        # several processes write one file: wait for a lock, do not fail
+    if url.startswith('sqlite:///'):
+        os.makedirs(osp.dirname(url[len('sqlite:///'):]), exist_ok=True)
         kwargs = dict(connect_args=dict(timeout=120))
     for attempt in range(5):
         try:
@@ -195,17 +197,23 @@ def make_storage(spec: StudySpec) -> optuna.storages.BaseStorage:
                 warnings.simplefilter('ignore',
                                       optuna.exceptions.ExperimentalWarning)
                 return optuna.storages.RDBStorage(
-                    spec.storage_url,
+                    url,
                     engine_kwargs=kwargs,
-                    heartbeat_interval=spec.heartbeat,
-                    grace_period=spec.grace,
+                    heartbeat_interval=heartbeat,
+                    grace_period=grace,
                     heartbeat_stale_trial_callback=optuna.storages.
-                    RetryHeartbeatStaleTrialCallback(max_retry=spec.max_retry))
+                    RetryHeartbeatStaleTrialCallback(max_retry=max_retry))
         except sqlalchemy.exc.SQLAlchemyError:
             # another worker is creating the same database's tables
             if attempt == 4:
                 raise
             time.sleep(1 + attempt)
+
+
+def make_storage(spec: StudySpec) -> optuna.storages.BaseStorage:
+    """The study's storage (:func:`rdb_storage` with its heartbeat)."""
+    return rdb_storage(spec.storage_url, spec.heartbeat, spec.grace,
+                       spec.max_retry)
 
 
 def make_sampler(spec: StudySpec, worker: int) -> optuna.samplers.BaseSampler:
@@ -433,9 +441,12 @@ def resolve_targets(spec: StudySpec) -> StudySpec:
         spec, targets=(round(default_target(cost, spec.seed), 6), ))
 
 
-def spawn_workers(target: Callable, payloads: Sequence[tuple]) -> None:
+def spawn_workers(target: Callable,
+                  payloads: Sequence[tuple],
+                  poll: Optional[Tuple[Callable, float]] = None) -> None:
     """Run ``target(*payload, threads)`` in one fresh process per payload,
-    the machine's cores shared equally, and wait for all.
+    the machine's cores shared equally, and wait for all; with ``poll =
+    (function, seconds)`` call ``function()`` that often while waiting.
 
     Raises:
         RuntimeError: When a worker process fails; names its exit code.
@@ -449,7 +460,10 @@ def spawn_workers(target: Callable, payloads: Sequence[tuple]) -> None:
     for p in procs:
         p.start()
     for p in procs:
-        p.join()
+        while p.is_alive():
+            p.join(poll[1] if poll else None)
+            if poll:
+                poll[0]()
     failed = [(i, p.exitcode) for i, p in enumerate(procs) if p.exitcode]
     if failed:
         raise RuntimeError(
@@ -484,8 +498,8 @@ def finished_trials(study: optuna.Study) -> List[optuna.trial.FrozenTrial]:
 
 
 __all__ = [
-    'StudySpec', 'spec_from_config', 'make_storage', 'make_sampler',
-    'make_pruner', 'open_study', 'epochs_spent', 'TrialObjective',
-    'run_worker', 'run_study', 'spawn_workers', 'resolve_targets',
-    'finished_trials', 'cost_function', 'default_target'
+    'StudySpec', 'spec_from_config', 'rdb_storage', 'make_storage',
+    'make_sampler', 'make_pruner', 'open_study', 'epochs_spent',
+    'TrialObjective', 'run_worker', 'run_study', 'spawn_workers',
+    'resolve_targets', 'finished_trials', 'cost_function', 'default_target'
 ]

@@ -79,7 +79,8 @@ class RungHook(Hook):
                          batch_idx: int,
                          data_batch=None,
                          outputs: Optional[Dict] = None) -> None:
-        loss = float(outputs['loss'])
+        loss = outputs['loss']
+        loss = float(loss.detach() if hasattr(loss, 'detach') else loss)
         if not math.isfinite(loss):
             raise FloatingPointError(
                 f'training loss {loss} in epoch {runner.epoch + 1}; the '
