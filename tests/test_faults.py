@@ -250,24 +250,6 @@ def latency_table(change: Callable[[dict], None]) -> Callable:
     return prepare
 
 
-def cached_result(text: Optional[str] = None,
-                  change: Optional[Callable] = None) -> Callable:
-
-    def prepare(p: Dict[str, str]) -> None:
-        from autopose_mm.utils.io import write_result
-        path = osp.join(p['tmp'], 'result.json')
-        write_result(path, {'coco/AP': 0.31, 'coco/AR': 0.4})
-        if change is not None:
-            data = _read(path)
-            change(data)
-            _json(path, data)
-        if text is not None:
-            with open(path, 'w') as f:
-                f.write(text)
-
-    return prepare
-
-
 class _Shell:
 
     def __init__(self, marker):
@@ -340,11 +322,6 @@ LOAD_TABLE = [
     '-c', 'from autopose_mm.search.costs import LatencyTable; '
     'LatencyTable.load("{tmp}/table.json", check="ignore")'
 ]
-READ_RESULT = [
-    '-c', 'from autopose_mm.utils.io import read_result; '
-    'print(read_result("{tmp}/result.json"))'
-]
-
 FAULTS: List[Fault] = [
     # non-finite input never produces a result
     Fault(
@@ -589,19 +566,6 @@ FAULTS: List[Fault] = [
           r"meta\.runtime is 'tensorrt'", _table('meta.runtime', 'tensorrt')),
     Fault('latency table: threads "many"', LOAD_TABLE,
           r"meta\.threads is 'many'", _table('meta.threads', 'many')),
-    # cached results
-    Fault(
-        'cached result: edited AP', READ_RESULT,
-        r'result\.json was changed after it was written',
-        cached_result(change=lambda d: d['metrics'].update({'coco/AP': .99}))),
-    Fault('cached result: {}', READ_RESULT,
-          r'does not hold the identity, metrics', cached_result('{}')),
-    Fault(
-        'cached result: NaN', READ_RESULT, r'not finite numbers',
-        cached_result(
-            change=lambda d: d['metrics'].update({'coco/AP': 1e400}))),
-    Fault('cached result: truncated', READ_RESULT,
-          r'result\.json cannot be read', cached_result('{"identity": nu')),
     # one run per work dir; no tool overwrites its inputs
     Fault(
         'two trainings on one work dir',
@@ -935,17 +899,6 @@ def test_strict_json_refuses_non_finite_values(tmp_path):
     assert not (tmp_path / 'm.json').exists()
     spec['write_metrics'](str(tmp_path / 'm.json'), {'EPE': 1.5})
     assert json.loads((tmp_path / 'm.json').read_text()) == {'EPE': 1.5}
-
-
-def test_a_result_written_is_read_back_and_its_identity_kept(tmp_path):
-    from autopose_mm.utils.io import read_result, write_result
-    path = str(tmp_path / 'result.json')
-    write_result(path, {'coco/AP': 0.25}, identity='abc')
-    assert read_result(path, 'abc') == {'coco/AP': 0.25}
-    assert read_result(path, 'other') is None
-    with pytest.raises(FloatingPointError, match='not writing'):
-        write_result(str(tmp_path / 'nan.json'), {'coco/AP': float('nan')})
-    assert not (tmp_path / 'nan.json').exists()
 
 
 def test_limits_are_overridable(monkeypatch):

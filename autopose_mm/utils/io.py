@@ -3,7 +3,6 @@ outputs that may not replace inputs, and one run per work directory."""
 import errno
 import fcntl
 import json
-import math
 import os
 import os.path as osp
 import tempfile
@@ -177,73 +176,3 @@ def work_dir_lock(work_dir: str, what: str = 'run') -> Iterator[None]:
         yield
     finally:
         f.close()  # releases the lock
-
-
-class ResultFileError(ValueError):
-    """A cached result file that is damaged, edited or not finite."""
-
-
-def _digest(payload: Any) -> str:
-    import hashlib
-    text = json.dumps(payload, sort_keys=True, allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def write_result(path: str, metrics: dict, identity: Any = None) -> None:
-    """Keep a finished run's metrics (finite numbers) in ``path``, with the
-    run's ``identity`` and a digest of both, so that a later run reuses
-    them only as they were written (see :func:`read_result`)."""
-    payload = dict(identity=identity, metrics=metrics)
-    bad = [
-        k for k, v in metrics.items()
-        if not isinstance(v, (int, float)) or not math.isfinite(v)
-    ]
-    if bad:
-        raise FloatingPointError(
-            f'not writing {path}: metrics {", ".join(bad)} are not finite '
-            f'numbers ({", ".join(repr(metrics[k]) for k in bad)})')
-    write_json(path, dict(payload, sha256=_digest(payload)))
-
-
-def read_result(path: str, identity: Any = None) -> Optional[dict]:
-    """The metrics :func:`write_result` kept in ``path``; None when the
-    file belongs to another run (``identity`` differs).
-
-    Raises:
-        ResultFileError: The file is truncated, not strict JSON, lacks its
-            fields, holds non-finite metrics or was changed after it was
-            written (its digest does not match). The message names the file
-            and says to delete it, so that the run is trained again.
-    """
-    fix = 'delete it to run that training again'
-    try:
-        with open(path) as f:
-            data = json.load(f, parse_constant=lambda c: float('nan'))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ResultFileError(f'cached result {path} cannot be read '
-                              f'({type(e).__name__}: {e}); {fix}') from None
-    if not isinstance(data, dict) or set(data) != {
-            'identity', 'metrics', 'sha256'
-    } or not isinstance(data['metrics'], dict) or not data['metrics']:
-        raise ResultFileError(
-            f'cached result {path} does not hold the identity, metrics and '
-            f'digest of a finished run; {fix}')
-    metrics = data['metrics']
-    bad = [
-        k for k, v in metrics.items() if isinstance(v, bool)
-        or not isinstance(v, (int, float)) or not math.isfinite(v)
-    ]
-    if bad:
-        raise ResultFileError(f'cached result {path}: metrics '
-                              f'{", ".join(bad)} are not finite numbers; '
-                              f'{fix}')
-    payload = dict(identity=data['identity'], metrics=metrics)
-    if data['sha256'] != _digest(payload):
-        raise ResultFileError(
-            f'cached result {path} was changed after it was written (its '
-            f'digest does not match its content); {fix}')
-    if identity is not None and json.loads(
-            json.dumps(identity, sort_keys=True,
-                       default=str)) != data['identity']:
-        return None
-    return metrics
