@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import REPO, run_tool
+from mmengine.config import Config
 
 from autopose_mm.deploy.timing import environment, make_runner, time_runner
 from autopose_mm.models import OPERATION_NAMES, Genotype, load_genotype
@@ -22,6 +23,9 @@ from autopose_mm.search.costs import (
     TableMismatch,
     analytic_macs,
     build_block,
+    config_gmacs,
+    config_latency,
+    config_layout,
     mape,
     measure_table,
     network_blocks,
@@ -360,3 +364,28 @@ def test_every_runtime_times_a_block(runtime):
         torch.set_num_threads(threads)
     with pytest.raises(ValueError, match='unknown runtime'):
         make_runner(module, inputs, 'tensorrt', threads=1)
+
+
+def test_config_costs_of_a_genotype(tiny_table):
+    """The study's costs: a config's network read from the config, its
+    latency predicted by a table measured for it, or refused naming what
+    differs."""
+    out, _, _ = tiny_table
+    table = LatencyTable.load(out)
+    cfg = Config(
+        dict(
+            codec=dict(input_size=(24, 32)),
+            model=dict(
+                backbone=dict(arch=None, num_cells=4, base_channels=8),
+                head=dict(out_channels=table.setting['num_keypoints']))))
+    layout = list(config_layout(cfg))
+    assert sum(layout) == 4
+    g = _published(layout)
+    assert config_latency(cfg,
+                          out)(g) == pytest.approx(table.predict(g, layout))
+    assert config_gmacs(cfg)(g) == pytest.approx(
+        analytic_macs(g, layout, 8,
+                      (32, 24), table.setting['num_keypoints']) / 1e9)
+    cfg.model.backbone.base_channels = 16
+    with pytest.raises(ValueError, match="base_channels.*latency_table.py"):
+        config_latency(cfg, out)
