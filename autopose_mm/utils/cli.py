@@ -278,3 +278,19 @@ def input_size(cfg: Config, shape: Optional[Iterable[int]]) -> tuple:
                          'size (H W) on the command line')
     w, h = codec['input_size']
     return h, w
+
+
+def apply_profile(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                  profile: dict,
+                  positive: Sequence[str]) -> argparse.Namespace:
+    """Fill the settings the command line left out from ``profile`` (a
+    tool's named set of defaults), then check that the ``positive`` ones
+    are at least 1 (``parser.error`` naming the flag otherwise)."""
+    for key, value in profile.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    for key in positive:
+        if getattr(args, key) < 1:
+            parser.error(f'--{key.replace("_", "-")} must be at least 1, got '
+                         f'{getattr(args, key)}')
+    return args

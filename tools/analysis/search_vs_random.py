@@ -142,15 +142,10 @@ def parse_args() -> argparse.Namespace:
         help='what the supernet scores a genotype by (Kendall\'s tau): '
         'minus its heatmap loss, or the PCK of its heatmaps')
     parser.add_argument('--work-dir', default='work_dirs/search_vs_random')
+    from autopose_mm.utils.cli import apply_profile
     args = parser.parse_args()
-    for key, value in PROFILES[args.profile].items():
-        if getattr(args, key, None) is None:
-            setattr(args, key, value)
-    for key in ('train_seeds', 'jobs'):
-        if getattr(args, key) < 1:
-            parser.error(f'--{key.replace("_", "-")} must be at least 1, got '
-                         f'{getattr(args, key)}')
-    return args
+    return apply_profile(parser, args, PROFILES[args.profile],
+                         ('train_seeds', 'jobs'))
 
 
 def main() -> None:

@@ -70,15 +70,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--metric')
     parser.add_argument('--storage', help='Optuna storage URL')
     parser.add_argument('--work-dir', default='work_dirs/study_vs_random')
+    from autopose_mm.utils.cli import apply_profile
     args = parser.parse_args()
-    for key, value in PROFILES[args.profile].items():
-        if getattr(args, key, None) is None:
-            setattr(args, key, value)
-    for key in ('seeds', 'train_seeds', 'workers', 'budget_epochs'):
-        if getattr(args, key) < 1:
-            parser.error(f'--{key.replace("_", "-")} must be at least 1, got '
-                         f'{getattr(args, key)}')
-    return args
+    return apply_profile(parser, args, PROFILES[args.profile],
+                         ('seeds', 'train_seeds', 'workers', 'budget_epochs'))
 
 
 def main() -> None:
