@@ -350,6 +350,55 @@ def test_search_with_a_latency_target_records_it(tiny_table, sample_workspace,
     assert 'lacks' in result.stdout and 'std_conv_3x3' in result.stdout
 
 
+def test_latency_budget_search_on_an_openvino_table(sample_workspace,
+                                                   tmp_path):
+    """The bi-level search reads a table timed on OpenVINO (f32) as it
+    reads any other: the tool builds it, the search meets its target."""
+    out = str(tmp_path / 'openvino.json')
+    run_tool(
+        'analysis/latency_table.py',
+        '--config',
+        BILEVEL_CFG,
+        '--runtime',
+        'openvino',
+        '--channels',
+        '8',
+        '--input-size',
+        '32',
+        '24',
+        '--repeats',
+        '2',
+        '--rounds',
+        '1',
+        '--calibrate',
+        '2',
+        '--validate',
+        '0',
+        '--out',
+        out,
+        cwd=REPO)
+    table = LatencyTable.load(out, check='error')
+    assert table.meta['runtime'] == 'openvino'
+    assert table.meta['versions']['openvino']
+    target = table.predict(_published((1, 1, 1, 1)))
+    work_dir = str(tmp_path / 'search')
+    run_tool(
+        'train.py',
+        BILEVEL_CFG,
+        '--work-dir',
+        work_dir,
+        '--cfg-options',
+        'train_cfg.max_epochs=2',
+        f'train_cfg.latency_target={target:.4f}',
+        f'train_cfg.latency_table={out}',
+        'train_cfg.controller_steps=2',
+        cwd=sample_workspace)
+    genotype = Genotype.load(osp.join(work_dir, 'genotype.json'))
+    record = genotype.extra['budgets']['latency_ms']
+    assert record['table'] == out
+    assert record['predicted'] == pytest.approx(table.predict(genotype))
+
+
 @pytest.mark.parametrize('runtime',
                          ['eager', 'fused', 'onnxruntime', 'openvino'])
 def test_every_runtime_times_a_block(runtime):

@@ -255,10 +255,10 @@ def default_target(cost: Callable, seed: int = 0, draws: int = 200) -> float:
 
 def spec_record(spec: StudySpec, target: float, max_epochs: int) -> Dict:
     """What a study is, as stored with it: a worker given other settings
-    for the same study is refused."""
+    for the same study is refused. The config counts by its content, so
+    machines with the repository at other paths share a study."""
     cfg_text = Config.fromfile(spec.config).pretty_text
     return dict(
-        config=osp.abspath(spec.config),
         config_sha1=hashlib.sha1(cfg_text.encode()).hexdigest(),
         sampler=spec.sampler,
         pruner=spec.pruner,
