@@ -21,6 +21,7 @@ from autopose_mm.search.study import (
     pareto_front,
     run_worker,
     rung_epochs,
+    rung_taus,
     spec_from_config,
     suggest_genotype,
     write_search,
@@ -94,6 +95,36 @@ def test_front_and_hypervolume():
     # (5-1)*0.3 + (5-2)*0.2 + (5-4)*0.1
     assert hypervolume(rows, ref_cost=5.) == pytest.approx(1.2 + 0.6 + 0.1)
     assert hypervolume(rows, ref_cost=1.) == 0.
+
+
+def test_rung_taus():
+    # rung 1 ranks the three trials as their last rung does, rung 2 in
+    # reverse; one trial stopped before rung 2 counts at rung 1 only
+    rows = [
+        dict(rungs={
+            '1': 0.1,
+            '2': 0.3,
+            '4': 0.2
+        }, value=0.2),
+        dict(rungs={
+            '1': 0.2,
+            '2': 0.2,
+            '4': 0.3
+        }, value=0.3),
+        dict(rungs={
+            '1': 0.3,
+            '2': 0.1,
+            '4': 0.4
+        }, value=0.4),
+        dict(rungs={
+            '1': 0.4,
+            '4': 0.5
+        }, value=0.5),
+    ]
+    taus = rung_taus(rows)
+    assert taus['1'] == dict(n=4, tau=pytest.approx(1.))
+    assert taus['2'] == dict(n=3, tau=pytest.approx(-1.))
+    assert set(taus) == {'1', '2'}
 
 
 def fake_training(calls):

@@ -148,4 +148,7 @@ def test_study_vs_random_test_profile(sample_workspace, tmp_path):
         assert s['trials']['pruned'] == s['outside_window']
     assert '| study | 2 |' in proc.stdout and '| random | 2 |' in proc.stdout
     assert 'one-sided Welch p' in proc.stdout
+    # every candidate trained to the end, pooled over both methods
+    pooled = results['pooled_rung_taus']['1']
+    assert pooled['n'] >= 4
     assert cv2.imread(osp.join(work_dir, 'study_vs_random.png')) is not None

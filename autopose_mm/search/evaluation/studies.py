@@ -25,6 +25,7 @@ from ..study import (
     hypervolume,
     resolve_targets,
     run_study,
+    rung_taus,
     spec_from_config,
     write_search,
 )
@@ -150,6 +151,8 @@ def compare_studies(args) -> Dict:
             for m in METHODS
         },
         welch_p=welch_greater(finals['study'], finals['random']),
+        pooled_rung_taus=rung_taus(
+            [r for m in METHODS for s in searches[m] for r in s['rows']]),
         hypervolume_welch_p=welch_greater(
             [s['hypervolume'] for s in searches['study']],
             [s['hypervolume'] for s in searches['random']]))
@@ -193,12 +196,11 @@ def print_comparison(results: Dict) -> None:
     p = results['welch_p']
     print(f'study > random, one-sided Welch p = '
           f'{"n/a" if p is None else f"{p:.3f}"}')
-    for s in results['methods']['study']['searches']:
-        taus = ', '.join(
-            f'{k}: {"n/a" if v["tau"] is None else round(v["tau"], 2)}'
-            f' (n={v["n"]})' for k, v in s['rung_taus'].items())
-        print(f'  study seed {s["seed"]}: rung tau against the last rung: '
-              f'{taus or "n/a"}')
+    taus = ', '.join(
+        f'{k} epochs: {"n/a" if v["tau"] is None else round(v["tau"], 2)}'
+        f' (n={v["n"]})' for k, v in results['pooled_rung_taus'].items())
+    print(f'Kendall tau of each rung against the last, over every candidate '
+          f'trained to the end by either method: {taus or "n/a"}')
 
 
 __all__ = [

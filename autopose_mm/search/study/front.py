@@ -66,21 +66,16 @@ def hypervolume(rows: Sequence[Mapping],
     return float(area)
 
 
-def rung_taus(study: optuna.Study) -> Dict[str, Dict]:
-    """Kendall's tau between each earlier rung's metric and the last
-    rung's, over the trials that trained to the end: how well a short
-    training ranks the candidates this study trained fully."""
-    done = study.get_trials(deepcopy=False, states=(State.COMPLETE, ))
-    if not done:
-        return {}
-    last = max(max(t.intermediate_values, default=0) for t in done)
+def rung_taus(rows: Sequence[Mapping]) -> Dict[str, Dict]:
+    """Kendall's tau between each earlier rung's value and the last rung's
+    (the trial's value), over finished trials (:func:`trial_rows`, of one
+    study or pooled over several): how well a short training ranks the
+    candidates that trained fully."""
     out = {}
-    steps = sorted({s for t in done for s in t.intermediate_values})
-    for step in steps:
-        if step == last:
-            continue
-        pairs = [(t.intermediate_values[step], t.value) for t in done
-                 if step in t.intermediate_values]
+    steps = sorted({int(k) for r in rows for k in r['rungs']})
+    for step in steps[:-1]:
+        pairs = [(r['rungs'][str(step)], r['value']) for r in rows
+                 if str(step) in r['rungs']]
         tau = kendall_tau(*zip(*pairs)) if len(pairs) >= 3 else None
         out[str(step)] = dict(n=len(pairs), tau=tau)
     return out
@@ -102,7 +97,7 @@ def study_record(study: optuna.Study, max_epochs: int) -> Dict:
         outside_window=outside,
         epochs=epochs_spent(study, max_epochs),
         seconds=float(sum(t.user_attrs.get('seconds', 0.) for t in trials)),
-        rung_taus=rung_taus(study),
+        rung_taus=rung_taus(rows),
         best=best,
         rows=rows)
 
