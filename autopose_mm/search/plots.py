@@ -223,7 +223,9 @@ def draw_fronts(fronts: Dict[str, Sequence[Dict]],
         trials (dict, optional): Every finished trial of each search.
         points (Sequence[dict], optional): ``label``, ``cost``, ``value``
             (and ``err``, a standard deviation) of networks to mark, e.g.
-            the chosen networks trained fully or hand-designed ones.
+            the chosen networks trained fully or hand-designed ones; a
+            point with a ``group`` (a key of ``fronts``) takes that
+            search's colour, and a label is shown once.
         metric (str): The value axis' label.
     """
     plt = _pyplot()
@@ -243,7 +245,13 @@ def draw_fronts(fronts: Dict[str, Sequence[Dict]],
                     marker='o',
                     color=color,
                     label=f'{name} front')
+    names = list(fronts)
+    shown = set()
     for j, p in enumerate(points or []):
+        if p.get('group') in names:
+            color = colors[names.index(p['group']) % len(colors)]
+        else:
+            color = colors[(len(fronts) + j) % len(colors)]
         ax.errorbar(
             p['cost'],
             p['value'],
@@ -251,8 +259,9 @@ def draw_fronts(fronts: Dict[str, Sequence[Dict]],
             fmt='*',
             markersize=11,
             capsize=3,
-            color=colors[(len(fronts) + j) % len(colors)],
-            label=p['label'])
+            color=color,
+            label=None if p['label'] in shown else p['label'])
+        shown.add(p['label'])
     ax.set_xlabel(f'cost ({cost_unit})')
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)

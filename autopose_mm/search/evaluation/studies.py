@@ -165,7 +165,8 @@ def compare_studies(args) -> Dict:
 
 def draw_comparison(results: Dict, searches: Dict, path: str) -> None:
     """The first seed's fronts of both methods over their trials, and every
-    chosen network's full-training metric (mean and std over methods)."""
+    search's pick trained fully (mean and std over its trainings), in its
+    method's colour."""
     fronts = {m: searches[m][0]['front'] for m in METHODS}
     trials = {m: searches[m][0]['rows'] for m in METHODS}
     points = []
@@ -173,7 +174,8 @@ def draw_comparison(results: Dict, searches: Dict, path: str) -> None:
         for s in searches[m]:
             points.append(
                 dict(
-                    label=f'{m} seed {s["seed"]}, trained fully',
+                    group=m,
+                    label=f'{m} search\'s picks, trained fully',
                     cost=s['final']['cost'],
                     value=s['final']['mean'],
                     err=float(np.std(s['final']['values']))))
