@@ -351,7 +351,7 @@ def test_search_with_a_latency_target_records_it(tiny_table, sample_workspace,
 
 
 def test_latency_budget_search_on_an_openvino_table(sample_workspace,
-                                                   tmp_path):
+                                                    tmp_path):
     """The bi-level search reads a table timed on OpenVINO (f32) as it
     reads any other: the tool builds it, the search meets its target."""
     out = str(tmp_path / 'openvino.json')
