@@ -177,7 +177,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--budget-epochs',
         type=int,
-        default=32,
+        default=24,
         help='training epochs each search may spend')
     parser.add_argument(
         '--proxy-epochs',

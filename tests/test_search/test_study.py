@@ -139,12 +139,16 @@ def fake_training(calls):
               rungs,
               report,
               metric=None,
-              signal='train_loss'):
+              signal='train_loss',
+              on_rung=None):
         quality = (sum(
             len(op) for c in genotype.cells.values() for node in c.edges
             for op, _ in node) % 17) / 17
         calls.append(genotype)
+        log = {}
         for epochs in rungs:
+            log[str(epochs)] = dict(train_loss=1. / epochs)
+            on_rung(dict(log))
             report(epochs, 0.1 * quality + 0.01 * epochs)
         return dict(epochs=rungs[-1], seconds=0.)
 
@@ -252,7 +256,8 @@ def test_non_finite_metric_fails_the_trial(tmp_path, monkeypatch, fake_cost):
                      rungs,
                      report,
                      metric=None,
-                     signal=None):
+                     signal=None,
+                     on_rung=None):
         raise FloatingPointError('coco/AP after epoch 1 is nan')
 
     monkeypatch.setattr(engine_module, 'train_rungs', nan_training)
@@ -284,6 +289,9 @@ def test_write_search_files(tmp_path, monkeypatch, fake_cost):
     best = report['studies'][0]['best']
     assert best['value'] == max(r['value']
                                 for r in report['studies'][0]['rows'])
+    # each row keeps the rung log its trial recorded
+    assert best['rung_log']['1'] == dict(train_loss=1.)
+    assert set(best['rung_log']) == {str(e) for e in (1, 2)}
     g = load_genotype(osp.join(spec.work_dir, 'genotype.json'))
     assert g.cells == genotype_from_params(genotype_params(g)).cells
     assert g.extra['cost'] == 1.0

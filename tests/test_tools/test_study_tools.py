@@ -152,3 +152,32 @@ def test_study_vs_random_test_profile(sample_workspace, tmp_path):
     pooled = results['pooled_rung_taus']['1']
     assert pooled['n'] >= 4
     assert cv2.imread(osp.join(work_dir, 'study_vs_random.png')) is not None
+
+
+def test_rung_signals_test_profile(sample_workspace, tmp_path):
+    work_dir = str(tmp_path / 'signals')
+    args = ('analysis/rung_signals.py', '--profile', 'test', '--config',
+            TINY_STUDY, '--final-config', TINY_CFG, '--work-dir', work_dir)
+    proc = run_tool(*args, cwd=sample_workspace)
+    with open(osp.join(work_dir, 'signals.json')) as f:
+        results = json.load(f)  # strict JSON
+    assert results['full']['n'] == 3
+    assert set(results['signals']) == {
+        'params', 'gmacs', 'synflow', 'zico', 'metric@1', 'metric@2', 'loss@1',
+        'loss@2'
+    }
+    for c in results['candidates']:
+        assert abs(c['cost'] / results['target'] - 1) <= 0.5
+        # the short schedule's last test is the trial's own value
+        assert 0. <= c['signals']['metric@2']['value'] <= 1.
+        assert c['signals']['loss@2']['value'] < 0
+        assert c['signals']['metric@2']['seconds'] > \
+            c['signals']['loss@2']['seconds'] > \
+            c['signals']['loss@1']['seconds'] > 0
+    assert 'Kendall\'s tau of each signal' in proc.stdout
+    # a rerun trains nothing again
+    storage = f'sqlite:///{osp.join(work_dir, "signals.db")}'
+    counts = [s.n_trials for s in optuna.get_all_study_summaries(storage)]
+    run_tool(*args, cwd=sample_workspace)
+    assert [s.n_trials
+            for s in optuna.get_all_study_summaries(storage)] == counts

@@ -20,16 +20,12 @@ accuracy-cost front is taken over all of them (:mod:`.front`).
 import copy
 import dataclasses
 import hashlib
-import multiprocessing
-import os
 import os.path as osp
 import time
-import warnings
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import optuna
-import sqlalchemy
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -40,6 +36,7 @@ from ..costs import config_gmacs, config_latency
 from ..space.sampling import sample_genotype
 from .rungs import SIGNALS, rung_epochs, train_rungs
 from .space import genotype_params, suggest_genotype
+from .workers import rdb_storage, spawn_workers
 
 SAMPLERS = ('tpe', 'random')
 PRUNERS = ('halving', 'hyperband', 'none')
@@ -177,37 +174,6 @@ def spec_from_config(config: str, work_dir: str, **overrides) -> StudySpec:
                 f'{nearest(key, allowed)} (allowed: {", ".join(allowed)})')
     section.update({k: v for k, v in overrides.items() if v is not None})
     return StudySpec(config=config, work_dir=work_dir, **section)
-
-
-def rdb_storage(url: str,
-                heartbeat: int = 30,
-                grace: int = 120,
-                max_retry: int = 1) -> optuna.storages.RDBStorage:
-    """An Optuna RDB storage with heartbeats: a trial whose worker stopped
-    beating for ``grace`` seconds is marked failed and queued again (at
-    most ``max_retry`` times). A SQLite file's directory is created; its
-    writers wait for each other instead of failing."""
-    kwargs = {}
-    if url.startswith('sqlite:///'):
-        os.makedirs(osp.dirname(url[len('sqlite:///'):]), exist_ok=True)
-        kwargs = dict(connect_args=dict(timeout=120))
-    for attempt in range(5):
-        try:
-            with warnings.catch_warnings():  # heartbeats are experimental
-                warnings.simplefilter('ignore',
-                                      optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(
-                    url,
-                    engine_kwargs=kwargs,
-                    heartbeat_interval=heartbeat,
-                    grace_period=grace,
-                    heartbeat_stale_trial_callback=optuna.storages.
-                    RetryHeartbeatStaleTrialCallback(max_retry=max_retry))
-        except sqlalchemy.exc.SQLAlchemyError:
-            # another worker is creating the same database's tables
-            if attempt == 4:
-                raise
-            time.sleep(1 + attempt)
 
 
 def make_storage(spec: StudySpec) -> optuna.storages.BaseStorage:
@@ -386,7 +352,8 @@ class TrialObjective:
         try:
             train_rungs(self.cfg, genotype, work_dir,
                         self.spec.seed * 100_000 + trial.number, self.rungs,
-                        report, self.spec.metric, self.spec.rung_signal)
+                        report, self.spec.metric, self.spec.rung_signal,
+                        lambda log: trial.set_user_attr('rung_log', log))
         except FloatingPointError as e:
             self.failed_in_a_row += 1
             trial.set_user_attr('epochs', getattr(e, 'epochs', 0))
@@ -441,37 +408,6 @@ def resolve_targets(spec: StudySpec) -> StudySpec:
         spec, targets=(round(default_target(cost, spec.seed), 6), ))
 
 
-def spawn_workers(target: Callable,
-                  payloads: Sequence[tuple],
-                  poll: Optional[Tuple[Callable, float]] = None) -> None:
-    """Run ``target(*payload, threads)`` in one fresh process per payload,
-    the machine's cores shared equally, and wait for all; with ``poll =
-    (function, seconds)`` call ``function()`` that often while waiting.
-
-    Raises:
-        RuntimeError: When a worker process fails; names its exit code.
-    """
-    threads = max(1, (os.cpu_count() or 1) // len(payloads))
-    ctx = multiprocessing.get_context('spawn')
-    procs = [
-        ctx.Process(target=target, args=tuple(p) + (threads, ))
-        for p in payloads
-    ]
-    for p in procs:
-        p.start()
-    for p in procs:
-        while p.is_alive():
-            p.join(poll[1] if poll else None)
-            if poll:
-                poll[0]()
-    failed = [(i, p.exitcode) for i, p in enumerate(procs) if p.exitcode]
-    if failed:
-        raise RuntimeError(
-            f'study workers {", ".join(str(i) for i, _ in failed)} failed '
-            f'(exit codes {", ".join(str(c) for _, c in failed)}); their '
-            f'logs are above. Rerun the same command to resume the study')
-
-
 def run_study(spec: StudySpec,
               workers: int = 1,
               first_worker: int = 0) -> None:
@@ -498,8 +434,8 @@ def finished_trials(study: optuna.Study) -> List[optuna.trial.FrozenTrial]:
 
 
 __all__ = [
-    'StudySpec', 'spec_from_config', 'rdb_storage', 'make_storage',
-    'make_sampler', 'make_pruner', 'open_study', 'epochs_spent',
-    'TrialObjective', 'run_worker', 'run_study', 'spawn_workers',
-    'resolve_targets', 'finished_trials', 'cost_function', 'default_target'
+    'StudySpec', 'spec_from_config', 'make_storage', 'make_sampler',
+    'make_pruner', 'open_study', 'epochs_spent', 'TrialObjective',
+    'run_worker', 'run_study', 'resolve_targets', 'finished_trials',
+    'cost_function', 'default_target'
 ]

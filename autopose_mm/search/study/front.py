@@ -18,8 +18,10 @@ State = optuna.trial.TrialState
 
 def trial_rows(study: optuna.Study) -> List[Dict]:
     """The finished trials of ``study`` as plain rows: ``value`` (the
-    metric at the last rung), ``cost``, ``epochs``, ``seconds``, the metric
-    per rung (``rungs``) and the ``genotype``."""
+    metric at the last rung), ``cost``, ``epochs``, ``seconds``, the value
+    reported per rung (``rungs``), the training loss, seconds and tests
+    per rung (``rung_log``, :class:`.rungs.RungHook`) and the
+    ``genotype``."""
     rows = []
     for t in study.get_trials(deepcopy=False, states=(State.COMPLETE, )):
         rows.append(
@@ -34,6 +36,7 @@ def trial_rows(study: optuna.Study) -> List[Dict]:
                     str(k): float(v)
                     for k, v in sorted(t.intermediate_values.items())
                 },
+                rung_log=t.user_attrs.get('rung_log', {}),
                 genotype=genotype_from_params(
                     t.params,
                     name=f'{study.study_name}-trial-{t.number}').to_dict()))

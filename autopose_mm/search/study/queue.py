@@ -20,8 +20,8 @@ from mmengine.registry import init_default_scope
 
 from ...models.genotype import Genotype
 from ..training import pick_metric, train_and_test
-from .engine import rdb_storage, spawn_workers
 from .space import genotype_params, suggest_genotype
+from .workers import rdb_storage, spawn_workers
 
 State = optuna.trial.TrialState
 # a parent polls its queue's workers for finished trainings this often

@@ -55,6 +55,10 @@ class RungHook(Hook):
             and the value.
         metric (str, optional): Metric key; COCO AP, else PCKh, else PCK.
         signal (str): What the earlier rungs report.
+        on_rung (Callable[[Dict], None], optional): Receives, at every
+            rung, the log of all rungs so far: per epoch count the mean
+            training loss, the seconds spent training and, where a test
+            ran, the metric and the test's seconds.
     """
     priority = 'LOW'
 
@@ -62,7 +66,8 @@ class RungHook(Hook):
                  rungs: Sequence[int],
                  report: Callable[[int, float], None],
                  metric: Optional[str] = None,
-                 signal: str = 'train_loss') -> None:
+                 signal: str = 'train_loss',
+                 on_rung: Optional[Callable[[Dict], None]] = None) -> None:
         if signal not in SIGNALS:
             raise ValueError(f'rung signal {signal!r}: use one of '
                              f'{", ".join(SIGNALS)}')
@@ -70,9 +75,24 @@ class RungHook(Hook):
         self.report = report
         self.metric = metric
         self.signal = signal
+        self.on_rung = on_rung
         self.epochs = 0
         self.loss_sum = 0.
         self.iters = 0
+        self.log: Dict[str, Dict[str, float]] = {}
+        self.train_seconds = 0.
+        self.started = 0.
+
+    def _logged(self, **values) -> None:
+        self.log.setdefault(str(self.epochs), {}).update(values)
+        if self.on_rung is not None:
+            self.on_rung(copy.deepcopy(self.log))
+
+    def before_train_epoch(self, runner) -> None:
+        self.started = time.time()
+
+    def before_val_epoch(self, runner) -> None:
+        self.started = time.time()
 
     def after_train_iter(self,
                          runner,
@@ -90,8 +110,13 @@ class RungHook(Hook):
 
     def after_train_epoch(self, runner) -> None:
         self.epochs = runner.epoch + 1
-        if self.epochs not in self.rungs or \
-                self.epochs == runner.train_loop.max_epochs:
+        self.train_seconds += time.time() - self.started
+        if self.epochs not in self.rungs:
+            return
+        self._logged(
+            train_loss=self.loss_sum / max(self.iters, 1),
+            train_seconds=self.train_seconds)
+        if self.epochs == runner.train_loop.max_epochs:
             return
         if self.signal == 'metric':
             runner.val_loop.run()
@@ -109,6 +134,7 @@ class RungHook(Hook):
             raise FloatingPointError(
                 f'{key} after epoch {self.epochs} is {value}; the trial '
                 f'fails rather than report it')
+        self._logged(metric=value, test_seconds=time.time() - self.started)
         self.report(self.epochs, value)
 
 
@@ -119,7 +145,8 @@ def train_rungs(cfg: Config,
                 rungs: Sequence[int],
                 report: Callable[[int, float], None],
                 metric: Optional[str] = None,
-                signal: str = 'train_loss') -> Dict:
+                signal: str = 'train_loss',
+                on_rung: Optional[Callable[[Dict], None]] = None) -> Dict:
     """Train the config's network built from ``genotype`` for the config's
     schedule (``train_cfg.max_epochs``, the last rung), testing it with the
     config's validation data and metric at every rung.
@@ -134,6 +161,8 @@ def train_rungs(cfg: Config,
         report (Callable): See :class:`RungHook`; raise from it to stop.
         metric (str, optional): Metric key.
         signal (str): What the rungs before the last report
+            (:class:`RungHook`).
+        on_rung (Callable, optional): Receives the rung log
             (:class:`RungHook`).
 
     Returns:
@@ -155,7 +184,7 @@ def train_rungs(cfg: Config,
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', interval=-1, save_last=False)
     runner: Runner = runner_for(cfg, work_dir, seed, 'trial')
-    hook = RungHook(rungs, report, metric, signal)
+    hook = RungHook(rungs, report, metric, signal, on_rung)
     runner.register_hook(hook)
     start = time.time()
     try:

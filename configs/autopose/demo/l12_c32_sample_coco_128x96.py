@@ -59,19 +59,19 @@ val_evaluator = dict(ann_file=data_root +
 test_evaluator = val_evaluator
 
 # a short schedule
-train_cfg = dict(max_epochs=36, val_interval=36)
+train_cfg = dict(max_epochs=20, val_interval=20)
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=20, start_factor=0.1, by_epoch=False),
     dict(
         type='MultiStepLR',
         begin=0,
-        end=36,
-        milestones=[30],
+        end=20,
+        milestones=[16],
         gamma=0.1,
         by_epoch=True)
 ]
 default_hooks = dict(
     logger=dict(interval=25),
-    checkpoint=dict(interval=36, save_best=None, max_keep_ckpts=1))
+    checkpoint=dict(interval=20, save_best=None, max_keep_ckpts=1))
 randomness = dict(seed=0)

@@ -1,0 +1,206 @@
+"""How well each cheap signal ranks candidates, and what it costs: the
+library behind ``tools/analysis/rung_signals.py``.
+
+N random genotypes inside one cost window (the comparison's target and
+tolerance, so that every tau is measured among candidates a search of that
+target compares) are trained with the study's short schedule as a study of
+their own (random sampler, no pruning, a test at every rung); each is then
+trained fully with the final config, and every signal is ranked against
+that full training's metric (Kendall's tau, with a bootstrap interval over
+the candidates). The signals:
+
+- ``params``, ``gmacs``: free, the baseline every signal must beat;
+- ``synflow``, ``zico``: zero-cost proxies at initialisation
+  (:mod:`.zero_cost`);
+- ``metric@k``: the test metric after ``k`` epochs of the short schedule;
+- ``loss@k``: minus the mean training loss of the first ``k`` epochs (the
+  training-speed estimate, free once the training ran).
+
+``args`` is the tool's parsed command line.
+"""
+import dataclasses
+import os.path as osp
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+import optuna
+from mmengine.config import Config
+
+from ...models.genotype import Genotype
+from ...utils.io import write_json
+from ..stats import kendall_tau, summarize
+from ..study import resolve_targets, run_study, search_report, spec_from_config
+from ..study.queue import Training, sqlite_url, train_queue
+from ..study.workers import rdb_storage
+from ..training import pick_metric
+from .zero_cost import proxies, train_batches
+
+__all__ = ['survey_signals', 'signal_table', 'tau_interval', 'print_survey']
+
+
+def tau_interval(x: Sequence[float],
+                 y: Sequence[float],
+                 draws: int = 1000,
+                 seed: int = 0) -> Optional[List[float]]:
+    """The 5th and 95th percentiles of Kendall's tau over bootstrap
+    resamples of the paired items; ``None`` where no resample has a
+    tau (a constant signal)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    rng = np.random.default_rng(seed)
+    taus = []
+    for _ in range(draws):
+        i = rng.integers(0, x.size, x.size)
+        t = kendall_tau(x[i], y[i])
+        if t is not None:
+            taus.append(t)
+    if not taus:
+        return None
+    return [float(np.percentile(taus, 5)), float(np.percentile(taus, 95))]
+
+
+def signal_table(candidates: Sequence[Mapping]) -> Dict[str, Dict]:
+    """Per signal: Kendall's tau against ``full`` over the candidates, its
+    bootstrap interval and the mean seconds it costs per candidate.
+
+    Args:
+        candidates: Rows with ``full`` (the full training's metric) and
+            ``signals`` (name -> ``dict(value, seconds)``).
+    """
+    names = list(candidates[0]['signals'])
+    full = [c['full'] for c in candidates]
+    table = {}
+    for name in names:
+        values = [c['signals'][name]['value'] for c in candidates]
+        table[name] = dict(
+            tau=kendall_tau(values, full),
+            interval=tau_interval(values, full),
+            seconds=float(
+                np.mean([c['signals'][name]['seconds'] for c in candidates])),
+            n=len(values))
+    return table
+
+
+def rung_signals(row: Mapping) -> Dict[str, Dict[str, float]]:
+    """``metric@k`` and ``loss@k`` of one trial row from its rung log."""
+    out = {}
+    log = {int(k): v for k, v in row['rung_log'].items()}
+    for k in sorted(log):
+        rung = log[k]
+        out[f'loss@{k}'] = dict(
+            value=-rung['train_loss'], seconds=rung['train_seconds'])
+    for k in sorted(log):
+        rung = log[k]
+        out[f'metric@{k}'] = dict(
+            value=rung['metric'],
+            seconds=rung['train_seconds'] + rung['test_seconds'])
+    return out
+
+
+def survey_signals(args) -> Dict:
+    """Train the survey's candidates briefly and fully, compute every
+    signal; writes ``signals.json`` into the work dir."""
+    base = resolve_targets(
+        spec_from_config(
+            args.config,
+            args.work_dir,
+            targets=[args.target] if args.target else None,
+            tolerance=args.tolerance))
+    cfg = base.load_cfg()
+    storage = args.storage or sqlite_url(osp.join(args.work_dir, 'signals.db'))
+    spec = dataclasses.replace(
+        base,
+        sampler='random',
+        pruner='none',
+        rung_signal='metric',
+        seed=args.seed,
+        budget_epochs=args.candidates * cfg.train_cfg.max_epochs,
+        name='survey',
+        storage=storage)
+    print(
+        f'\n== {args.candidates} random candidates of '
+        f'{spec.targets[0]:.4g} {spec.cost_unit} +-{spec.tolerance:.0%}, '
+        f'{cfg.train_cfg.max_epochs} epochs each with a test at every '
+        f'rung ==',
+        flush=True)
+    run_study(spec, args.workers)
+    rows = search_report(spec)['studies'][0]['rows'][:args.candidates]
+    if len(rows) < args.candidates:
+        raise RuntimeError(
+            f'the survey study in {storage} finished {len(rows)} of '
+            f'{args.candidates} candidates (the others failed: see '
+            f'{args.work_dir}/trials); rerun to resume it')
+    final_cfg = Config.fromfile(args.final_config)
+    if args.final_epochs:
+        final_cfg.train_cfg.max_epochs = args.final_epochs
+        final_cfg.train_cfg.val_interval = args.final_epochs
+    final_cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
+    print(
+        f'\n== {len(rows)} full trainings ({args.final_config}) ==',
+        flush=True)
+    trainings = [
+        Training(f'trial-{r["trial"]}', Genotype.from_dict(r['genotype']),
+                 args.train_seed) for r in rows
+    ]
+    full = train_queue(storage, 'survey-full', final_cfg, trainings,
+                       osp.join(args.work_dir, 'full'), args.workers,
+                       args.metric)
+    key = pick_metric(next(iter(full.values())), args.metric)
+    batches = train_batches(cfg, 2, args.seed)
+    candidates = []
+    for r, tr in zip(rows, trainings):
+        signals = proxies(cfg, tr.genotype, batches, args.seed)
+        signals[base.cost_unit.lower()] = dict(value=r['cost'], seconds=0.)
+        signals.update(rung_signals(r))
+        candidates.append(
+            dict(
+                trial=r['trial'],
+                cost=r['cost'],
+                full=full[tr.key][key],
+                signals=signals,
+                genotype=r['genotype']))
+    results = dict(
+        config=args.config,
+        final_config=args.final_config,
+        final_epochs=final_cfg.train_cfg.max_epochs,
+        target=spec.targets[0],
+        tolerance=spec.tolerance,
+        cost_unit=spec.cost_unit,
+        metric=key,
+        full=summarize([c['full'] for c in candidates]),
+        full_seconds=summarize(queue_seconds(storage, 'survey-full')),
+        signals=signal_table(candidates),
+        candidates=candidates)
+    write_json(osp.join(args.work_dir, 'signals.json'), results, indent=1)
+    print_survey(results)
+    return results
+
+
+def queue_seconds(storage: str, name: str) -> List[float]:
+    """Seconds each finished training of queue ``name`` took."""
+    study = optuna.load_study(study_name=name, storage=rdb_storage(storage))
+    return [
+        t.duration.total_seconds() for t in study.get_trials(
+            deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, ))
+    ]
+
+
+def print_survey(results: Mapping) -> None:
+    """The signals ranked by tau, with their cost per candidate."""
+    full = results['full']
+    print(f'\nfull trainings: {results["full_seconds"]["mean"]:.0f} s '
+          f'per candidate')
+    print(f'\nKendall\'s tau of each signal against the full training\'s '
+          f'{results["metric"]} ({results["final_epochs"]} epochs; '
+          f'{full["n"]} candidates of {results["target"]:.4g} '
+          f'{results["cost_unit"]} +-{results["tolerance"]:.0%}, '
+          f'{results["metric"]} {full["mean"]:.3f} +- {full["std"]:.3f})')
+    print(f'{"signal":<12} {"tau":>6}  {"90% interval":>15}  '
+          f'{"s/candidate":>11}')
+    rows = sorted(
+        results['signals'].items(),
+        key=lambda kv: -(kv[1]['tau'] if kv[1]['tau'] is not None else -2))
+    for name, s in rows:
+        tau = 'n/a' if s['tau'] is None else f'{s["tau"]:+.2f}'
+        interval = 'n/a' if s['interval'] is None else \
+            '[{:+.2f}, {:+.2f}]'.format(*s['interval'])
+        print(f'{name:<12} {tau:>6}  {interval:>15}  {s["seconds"]:11.2f}')

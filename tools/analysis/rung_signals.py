@@ -1,0 +1,83 @@
+"""How well does each cheap signal rank candidates, and at what cost?
+
+    python tools/analysis/rung_signals.py [--profile cpu|test]
+        [--config CFG] [--final-config CFG] [--candidates N]
+        [--workers W] [--target GMACS] [--work-dir DIR]
+
+Trains N random genotypes of one cost window (the comparison's target and
+tolerance) with the study's short schedule, testing each at every rung,
+then trains each fully with the final config (the comparison's schedule
+and held-out test set), and prints Kendall's tau between every signal and
+the full training's metric, with a bootstrap interval and the seconds the
+signal costs per candidate: parameters and GMACs, the zero-cost proxies
+synflow and ZiCo, the test metric after 1, 2, 4 and 8 epochs and the
+training loss over the same epochs. Writes ``signals.json``. The
+trainings live in ``<work_dir>/signals.db``: a rerun resumes.
+"""
+import argparse
+import os.path as osp
+import sys
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO)
+DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
+
+# "cpu": the built-in sample data on 2 CPU cores (docs/search_results.md has
+# its run time); "test": the test suite's end-to-end run.
+PROFILES = {
+    'cpu': dict(candidates=30, workers=2),
+    'test': dict(candidates=3, workers=1),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--profile', choices=sorted(PROFILES), default='cpu')
+    parser.add_argument(
+        '--config',
+        default=osp.join(DEMO, 'study_l6_c16_sample_coco_128x96.py'),
+        help='trial config with a study section (the short schedule)')
+    parser.add_argument(
+        '--final-config',
+        default=osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py'),
+        help='config of the full trainings')
+    parser.add_argument(
+        '--final-epochs',
+        type=int,
+        help='override the schedule length of the full trainings')
+    parser.add_argument(
+        '--candidates', type=int, help='random genotypes to train (N)')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--train-seed', type=int, default=0)
+    parser.add_argument(
+        '--workers', type=int, help='worker processes (share the cores)')
+    parser.add_argument(
+        '--target',
+        type=float,
+        help='cost target (GMACs); default: the median of random genotypes')
+    parser.add_argument('--tolerance', type=float, default=0.1)
+    parser.add_argument('--metric')
+    parser.add_argument('--storage', help='Optuna storage URL')
+    parser.add_argument('--work-dir', default='work_dirs/rung_signals')
+    from autopose_mm.utils.cli import apply_profile
+    args = parser.parse_args()
+    return apply_profile(parser, args, PROFILES[args.profile],
+                         ('candidates', 'workers'))
+
+
+def main() -> None:
+    args = parse_args()
+    from mmengine.registry import init_default_scope
+
+    import autopose_mm  # noqa: F401
+    from autopose_mm.datasets import ensure_sample_data
+    from autopose_mm.search.evaluation.signals import survey_signals
+    from autopose_mm.utils.io import work_dir_lock
+    init_default_scope('mmpose')
+    ensure_sample_data(args.config, args.final_config)
+    with work_dir_lock(args.work_dir, 'signal survey'):
+        survey_signals(args)
+
+
+if __name__ == '__main__':
+    main()
