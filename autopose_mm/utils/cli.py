@@ -280,6 +280,39 @@ def input_size(cfg: Config, shape: Optional[Iterable[int]]) -> tuple:
     return h, w
 
 
+def add_study_tool_args(parser: argparse.ArgumentParser, config: str,
+                        final_config: str) -> None:
+    """The options the study analysis tools share: the trial config (with
+    its study section) and the config of the full trainings, the cost
+    target, workers, storage and seeds of the full trainings."""
+    parser.add_argument(
+        '--config',
+        default=config,
+        help='trial config with a study section (the short schedule)')
+    parser.add_argument(
+        '--final-config',
+        default=final_config,
+        help='config of the full trainings')
+    parser.add_argument(
+        '--final-epochs',
+        type=int,
+        help='override the schedule length of the full trainings')
+    parser.add_argument(
+        '--train-seed',
+        type=int,
+        default=0,
+        help='first seed of the full trainings')
+    parser.add_argument(
+        '--workers', type=int, help='worker processes (share the cores)')
+    parser.add_argument(
+        '--target',
+        type=float,
+        help='cost target (GMACs); default: the median of random genotypes')
+    parser.add_argument('--tolerance', type=float, default=0.1)
+    parser.add_argument('--metric')
+    parser.add_argument('--storage', help='Optuna storage URL')
+
+
 def apply_profile(parser: argparse.ArgumentParser, args: argparse.Namespace,
                   profile: dict,
                   positive: Sequence[str]) -> argparse.Namespace:

@@ -31,35 +31,17 @@ PROFILES = {
 
 
 def parse_args() -> argparse.Namespace:
+    from autopose_mm.utils.cli import add_study_tool_args, apply_profile
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--profile', choices=sorted(PROFILES), default='cpu')
-    parser.add_argument(
-        '--config',
-        default=osp.join(DEMO, 'study_l6_c16_sample_coco_128x96.py'),
-        help='trial config with a study section (the short schedule)')
-    parser.add_argument(
-        '--final-config',
-        default=osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py'),
-        help='config of the full trainings')
-    parser.add_argument(
-        '--final-epochs',
-        type=int,
-        help='override the schedule length of the full trainings')
+    add_study_tool_args(parser,
+                        osp.join(DEMO, 'study_l6_c16_sample_coco_128x96.py'),
+                        osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py'))
     parser.add_argument(
         '--candidates', type=int, help='random genotypes to train (N)')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--train-seed', type=int, default=0)
     parser.add_argument(
-        '--workers', type=int, help='worker processes (share the cores)')
-    parser.add_argument(
-        '--target',
-        type=float,
-        help='cost target (GMACs); default: the median of random genotypes')
-    parser.add_argument('--tolerance', type=float, default=0.1)
-    parser.add_argument('--metric')
-    parser.add_argument('--storage', help='Optuna storage URL')
+        '--seed', type=int, default=0, help='seed of the random sampler')
     parser.add_argument('--work-dir', default='work_dirs/rung_signals')
-    from autopose_mm.utils.cli import apply_profile
     args = parser.parse_args()
     return apply_profile(parser, args, PROFILES[args.profile],
                          ('candidates', 'workers'))
@@ -67,16 +49,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    from mmengine.registry import init_default_scope
-
     import autopose_mm  # noqa: F401
-    from autopose_mm.datasets import ensure_sample_data
     from autopose_mm.search.evaluation.signals import survey_signals
-    from autopose_mm.utils.io import work_dir_lock
-    init_default_scope('mmpose')
-    ensure_sample_data(args.config, args.final_config)
-    with work_dir_lock(args.work_dir, 'signal survey'):
-        survey_signals(args)
+    from autopose_mm.search.evaluation.studies import run_analysis
+    run_analysis(survey_signals, args, 'signal survey')
 
 
 if __name__ == '__main__':

@@ -37,40 +37,21 @@ PROFILES = {
 
 
 def parse_args() -> argparse.Namespace:
+    from autopose_mm.utils.cli import add_study_tool_args, apply_profile
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--profile', choices=sorted(PROFILES), default='cpu')
-    parser.add_argument(
-        '--config',
-        default=osp.join(DEMO, 'study_l6_c16_sample_coco_128x96.py'),
-        help='trial config with a study section')
-    parser.add_argument(
-        '--final-config',
-        default=osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py'),
-        help='config of the full trainings that judge the picks')
-    parser.add_argument(
-        '--final-epochs',
-        type=int,
-        help='override the schedule length of the full trainings')
+    add_study_tool_args(parser,
+                        osp.join(DEMO, 'study_l6_c16_sample_coco_128x96.py'),
+                        osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py'))
     parser.add_argument('--seeds', type=int, help='searches per method (S)')
     parser.add_argument('--first-seed', type=int, default=0)
     parser.add_argument(
         '--budget-epochs',
         type=int,
         help='training epochs each search may spend')
-    parser.add_argument('--train-seed', type=int, default=0)
     parser.add_argument(
         '--train-seeds', type=int, help='full trainings per pick (T)')
-    parser.add_argument(
-        '--workers', type=int, help='worker processes (share the cores)')
-    parser.add_argument(
-        '--target',
-        type=float,
-        help='cost target (GMACs); default: the median of random genotypes')
-    parser.add_argument('--tolerance', type=float, default=0.1)
-    parser.add_argument('--metric')
-    parser.add_argument('--storage', help='Optuna storage URL')
     parser.add_argument('--work-dir', default='work_dirs/study_vs_random')
-    from autopose_mm.utils.cli import apply_profile
     args = parser.parse_args()
     return apply_profile(parser, args, PROFILES[args.profile],
                          ('seeds', 'train_seeds', 'workers', 'budget_epochs'))
@@ -78,16 +59,12 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    from mmengine.registry import init_default_scope
-
     import autopose_mm  # noqa: F401
-    from autopose_mm.datasets import ensure_sample_data
-    from autopose_mm.search.evaluation.studies import compare_studies
-    from autopose_mm.utils.io import work_dir_lock
-    init_default_scope('mmpose')
-    ensure_sample_data(args.config, args.final_config)
-    with work_dir_lock(args.work_dir, 'study-vs-random run'):
-        compare_studies(args)
+    from autopose_mm.search.evaluation.studies import (
+        compare_studies,
+        run_analysis,
+    )
+    run_analysis(compare_studies, args, 'study-vs-random run')
 
 
 if __name__ == '__main__':

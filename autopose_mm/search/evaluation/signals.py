@@ -24,15 +24,15 @@ from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import optuna
-from mmengine.config import Config
 
 from ...models.genotype import Genotype
 from ...utils.io import write_json
 from ..stats import kendall_tau, summarize
-from ..study import resolve_targets, run_study, search_report, spec_from_config
+from ..study import run_study, search_report
 from ..study.queue import Training, sqlite_url, train_queue
 from ..study.workers import rdb_storage
 from ..training import pick_metric
+from .studies import final_config, target_spec
 from .zero_cost import proxies, train_batches
 
 __all__ = ['survey_signals', 'signal_table', 'tau_interval', 'print_survey']
@@ -99,12 +99,7 @@ def rung_signals(row: Mapping) -> Dict[str, Dict[str, float]]:
 def survey_signals(args) -> Dict:
     """Train the survey's candidates briefly and fully, compute every
     signal; writes ``signals.json`` into the work dir."""
-    base = resolve_targets(
-        spec_from_config(
-            args.config,
-            args.work_dir,
-            targets=[args.target] if args.target else None,
-            tolerance=args.tolerance))
+    base = target_spec(args)
     cfg = base.load_cfg()
     storage = args.storage or sqlite_url(osp.join(args.work_dir, 'signals.db'))
     spec = dataclasses.replace(
@@ -129,11 +124,7 @@ def survey_signals(args) -> Dict:
             f'the survey study in {storage} finished {len(rows)} of '
             f'{args.candidates} candidates (the others failed: see '
             f'{args.work_dir}/trials); rerun to resume it')
-    final_cfg = Config.fromfile(args.final_config)
-    if args.final_epochs:
-        final_cfg.train_cfg.max_epochs = args.final_epochs
-        final_cfg.train_cfg.val_interval = args.final_epochs
-    final_cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
+    final_cfg = final_config(args)
     print(
         f'\n== {len(rows)} full trainings ({args.final_config}) ==',
         flush=True)

@@ -12,13 +12,15 @@ hypervolume of their fronts, and by what they spent. ``args`` is the tool's
 parsed command line.
 """
 import os.path as osp
-from typing import Dict, List
+from typing import Any, Callable, Dict, List
 
 import numpy as np
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
+from ...datasets import ensure_sample_data
 from ...models.genotype import Genotype
-from ...utils.io import write_json
+from ...utils.io import work_dir_lock, write_json
 from ..plots import draw_fronts
 from ..stats import summarize, welch_greater
 from ..study import (
@@ -57,15 +59,41 @@ def method_spec(args, method: str, seed: int, target: float):
                             **overrides)
 
 
-def compare_studies(args) -> Dict:
-    """Run both searches per seed, train their picks, compare; writes
-    ``results.json`` and ``study_vs_random.png`` into the work dir."""
-    base = resolve_targets(
+def run_analysis(function: Callable[[Any], Dict], args, what: str) -> Dict:
+    """Run an analysis tool's ``function(args)``: the sample data made if
+    missing, the work dir locked against a second run."""
+    init_default_scope('mmpose')
+    ensure_sample_data(args.config, args.final_config)
+    with work_dir_lock(args.work_dir, what):
+        return function(args)
+
+
+def target_spec(args):
+    """The config's study with the tool's cost target (the median cost of
+    random genotypes when none is given) and tolerance."""
+    return resolve_targets(
         spec_from_config(
             args.config,
             args.work_dir,
             targets=[args.target] if args.target else None,
             tolerance=args.tolerance))
+
+
+def final_config(args) -> Config:
+    """The config of the full trainings, with the tool's schedule
+    length."""
+    cfg = Config.fromfile(args.final_config)
+    if args.final_epochs:
+        cfg.train_cfg.max_epochs = args.final_epochs
+        cfg.train_cfg.val_interval = args.final_epochs
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
+    return cfg
+
+
+def compare_studies(args) -> Dict:
+    """Run both searches per seed, train their picks, compare; writes
+    ``results.json`` and ``study_vs_random.png`` into the work dir."""
+    base = target_spec(args)
     target = base.targets[0]
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     searches: Dict[str, List[Dict]] = {m: [] for m in METHODS}
@@ -102,11 +130,7 @@ def compare_studies(args) -> Dict:
         f'\n== {len(trainings)} full trainings of the chosen networks '
         f'({args.final_config}) ==',
         flush=True)
-    cfg = Config.fromfile(args.final_config)
-    if args.final_epochs:
-        cfg.train_cfg.max_epochs = args.final_epochs
-        cfg.train_cfg.val_interval = args.final_epochs
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
+    cfg = final_config(args)
     metrics = train_queue(
         storage_url(args), 'final', cfg, trainings,
         osp.join(args.work_dir, 'final'), args.workers, args.metric,
