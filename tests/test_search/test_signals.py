@@ -35,6 +35,10 @@ def test_signal_table_ranks_against_the_full_training():
     assert table['constant']['tau'] is None
     assert table['constant']['interval'] is None
     assert table['same']['n'] == 5
+    # against another signal instead of the full training
+    short = signal_table(candidates, reference='reverse')
+    assert 'reverse' not in short
+    assert short['same']['tau'] == pytest.approx(-1.)
 
 
 def test_tau_interval_holds_the_tau():
@@ -67,6 +71,7 @@ def test_zero_cost_proxies_on_the_tiny_network(sample_workspace):
     os.chdir(sample_workspace)
     try:
         batches = zero_cost.train_batches(cfg, 2)
+        again = zero_cost.train_batches(cfg, 2)
         with pytest.raises(ValueError, match='fewer than 99 batches'):
             zero_cost.train_batches(cfg, 99)
     finally:
@@ -81,10 +86,10 @@ def test_zero_cost_proxies_on_the_tiny_network(sample_workspace):
     # the scores tell the two candidates apart
     assert scores[0]['synflow']['value'] != scores[1]['synflow']['value']
     assert scores[0]['zico']['value'] != scores[1]['zico']['value']
-    # the same candidate and seed score the same
-    again = zero_cost.proxies(cfg, genotypes[0], batches)
-    assert again['synflow']['value'] == pytest.approx(
-        scores[0]['synflow']['value'])
+    # the same candidate, seed and batches score the same
+    again = zero_cost.proxies(cfg, genotypes[0], again)
+    for name in ('synflow', 'zico'):
+        assert again[name]['value'] == pytest.approx(scores[0][name]['value'])
     with pytest.raises(ValueError, match='two or more batches'):
         zero_cost.zico(
             zero_cost.build_candidate(cfg, genotypes[0]), batches[:1])

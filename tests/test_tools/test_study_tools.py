@@ -174,7 +174,9 @@ def test_rung_signals_test_profile(sample_workspace, tmp_path):
         assert c['signals']['metric@2']['seconds'] > \
             c['signals']['loss@2']['seconds'] > \
             c['signals']['loss@1']['seconds'] > 0
-    assert 'Kendall\'s tau of each signal' in proc.stdout
+    assert results['short_reference'] == 'metric@2'
+    assert 'metric@2' not in results['short_signals']
+    assert 'Kendall\'s tau of each signal against the full' in proc.stdout
     # a rerun trains nothing again
     storage = f'sqlite:///{osp.join(work_dir, "signals.db")}'
     counts = [s.n_trials for s in optuna.get_all_study_summaries(storage)]

@@ -58,22 +58,29 @@ def tau_interval(x: Sequence[float],
     return [float(np.percentile(taus, 5)), float(np.percentile(taus, 95))]
 
 
-def signal_table(candidates: Sequence[Mapping]) -> Dict[str, Dict]:
-    """Per signal: Kendall's tau against ``full`` over the candidates, its
+def signal_table(candidates: Sequence[Mapping],
+                 reference: Optional[str] = None) -> Dict[str, Dict]:
+    """Per signal: Kendall's tau against the full training's metric (or,
+    with ``reference``, against that signal) over the candidates, its
     bootstrap interval and the mean seconds it costs per candidate.
 
     Args:
         candidates: Rows with ``full`` (the full training's metric) and
             ``signals`` (name -> ``dict(value, seconds)``).
+        reference (str, optional): A signal to rank against instead of
+            the full training (it is left out of the table).
     """
-    names = list(candidates[0]['signals'])
-    full = [c['full'] for c in candidates]
+    names = [n for n in candidates[0]['signals'] if n != reference]
+    target = [
+        c['signals'][reference]['value'] if reference else c['full']
+        for c in candidates
+    ]
     table = {}
     for name in names:
         values = [c['signals'][name]['value'] for c in candidates]
         table[name] = dict(
-            tau=kendall_tau(values, full),
-            interval=tau_interval(values, full),
+            tau=kendall_tau(values, target),
+            interval=tau_interval(values, target),
             seconds=float(
                 np.mean([c['signals'][name]['seconds'] for c in candidates])),
             n=len(values))
@@ -149,6 +156,8 @@ def survey_signals(args) -> Dict:
                 full=full[tr.key][key],
                 signals=signals,
                 genotype=r['genotype']))
+    # the short schedule's own result, which its early rungs predict
+    last = f'metric@{cfg.train_cfg.max_epochs}'
     results = dict(
         config=args.config,
         final_config=args.final_config,
@@ -160,6 +169,8 @@ def survey_signals(args) -> Dict:
         full=summarize([c['full'] for c in candidates]),
         full_seconds=summarize(queue_seconds(storage, 'survey-full')),
         signals=signal_table(candidates),
+        short_reference=last,
+        short_signals=signal_table(candidates, last),
         candidates=candidates)
     write_json(osp.join(args.work_dir, 'signals.json'), results, indent=1)
     print_survey(results)
@@ -175,23 +186,33 @@ def queue_seconds(storage: str, name: str) -> List[float]:
     ]
 
 
-def print_survey(results: Mapping) -> None:
-    """The signals ranked by tau, with their cost per candidate."""
-    full = results['full']
-    print(f'\nfull trainings: {results["full_seconds"]["mean"]:.0f} s '
-          f'per candidate')
-    print(f'\nKendall\'s tau of each signal against the full training\'s '
-          f'{results["metric"]} ({results["final_epochs"]} epochs; '
-          f'{full["n"]} candidates of {results["target"]:.4g} '
-          f'{results["cost_unit"]} +-{results["tolerance"]:.0%}, '
-          f'{results["metric"]} {full["mean"]:.3f} +- {full["std"]:.3f})')
+def print_table(title: str, table: Mapping) -> None:
+    """One signal table (:func:`signal_table`), ranked by tau."""
+    print(f'\n{title}')
     print(f'{"signal":<12} {"tau":>6}  {"90% interval":>15}  '
           f'{"s/candidate":>11}')
     rows = sorted(
-        results['signals'].items(),
+        table.items(),
         key=lambda kv: -(kv[1]['tau'] if kv[1]['tau'] is not None else -2))
     for name, s in rows:
         tau = 'n/a' if s['tau'] is None else f'{s["tau"]:+.2f}'
         interval = 'n/a' if s['interval'] is None else \
             '[{:+.2f}, {:+.2f}]'.format(*s['interval'])
         print(f'{name:<12} {tau:>6}  {interval:>15}  {s["seconds"]:11.2f}')
+
+
+def print_survey(results: Mapping) -> None:
+    """Both signal tables, with each signal's cost per candidate."""
+    full = results['full']
+    print(f'\nfull trainings: {results["full_seconds"]["mean"]:.0f} s '
+          f'per candidate')
+    print_table(
+        f'Kendall\'s tau of each signal against the short schedule\'s own '
+        f'result ({results["short_reference"]})', results['short_signals'])
+    print_table(
+        f'Kendall\'s tau of each signal against the full training\'s '
+        f'{results["metric"]} ({results["final_epochs"]} epochs; '
+        f'{full["n"]} candidates of {results["target"]:.4g} '
+        f'{results["cost_unit"]} +-{results["tolerance"]:.0%}, '
+        f'{results["metric"]} {full["mean"]:.3f} +- {full["std"]:.3f})',
+        results['signals'])

@@ -20,7 +20,7 @@ from typing import Dict, List, Sequence
 
 import torch
 from mmengine.config import Config
-from mmengine.runner import Runner
+from mmengine.runner import Runner, set_random_seed
 from mmpose.registry import MODELS
 
 from ...models.genotype import Genotype
@@ -41,7 +41,9 @@ def build_candidate(cfg: Config, genotype: Genotype, seed: int = 0):
 
 def train_batches(cfg: Config, count: int, seed: int = 0) -> List[Dict]:
     """The first ``count`` batches of the config's training data (its
-    pipeline and augmentation), loaded in this process."""
+    pipeline and augmentation), loaded in this process; the same for the
+    same ``seed``."""
+    set_random_seed(seed)  # the augmentation draws from the global RNGs
     loader_cfg = copy.deepcopy(cfg.train_dataloader)
     loader_cfg.num_workers = 0
     loader_cfg.persistent_workers = False
