@@ -107,6 +107,14 @@ def test_correction_fit_and_error_measure():
     # a slope drowned in noise keeps the sum's proportions
     fit = table.fit_correction([10., 20.], [12., 11.])
     assert fit['scale'] == pytest.approx(11.5 / 15) and fit['offset_ms'] == 0
+    # so does a line that would predict no time for a network half the size
+    # of the smallest one measured (here zero at a block sum of 8 ms)
+    fit = table.fit_correction([10., 12.], [2., 4.])
+    assert fit['scale'] == pytest.approx(3 / 11) and fit['offset_ms'] == 0
+    # a negative offset that stays clear of that is kept
+    fit = table.fit_correction([10., 20.], [8., 17.])
+    assert fit['scale'] == pytest.approx(0.9)
+    assert fit['offset_ms'] == pytest.approx(-1.)
     with pytest.raises(ValueError, match='at least 2'):
         table.fit_correction([10.], [12.])
     assert mape([11., 9.], [10., 10.]) == pytest.approx(10.)

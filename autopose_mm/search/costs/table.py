@@ -281,8 +281,10 @@ class LatencyTable:
             raise ValueError('the latency correction needs at least 2 '
                              'networks measured end to end')
         a, b = np.polyfit(np.asarray(sums), np.asarray(measured), 1)
-        if math.isfinite(a) and a <= 0:
-            # the networks' differences drown in timing noise: keep the
+        if math.isfinite(a) and (a <= 0 or -b / a > min(sums) / 2):
+            # the networks' differences drown in timing noise (a line that
+            # falls, or reaches zero above half the smallest network
+            # measured, and so predicts no time for smaller ones): keep the
             # sum's proportions, scaled to the measured mean
             a, b = float(np.mean(measured) / np.mean(sums)), 0.
         if not (math.isfinite(a) and math.isfinite(b)) or a <= 0:
