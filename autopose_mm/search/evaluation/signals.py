@@ -29,8 +29,7 @@ from ...models.genotype import Genotype
 from ...utils.io import write_json
 from ..stats import kendall_tau, summarize
 from ..study import run_study, search_report
-from ..study.queue import Training, sqlite_url, train_queue
-from ..study.workers import rdb_storage
+from ..study.queue import Training, open_queue, sqlite_url, train_queue
 from ..training import pick_metric
 from .studies import final_config, target_spec
 from .zero_cost import proxies, train_batches
@@ -179,7 +178,7 @@ def survey_signals(args) -> Dict:
 
 def queue_seconds(storage: str, name: str) -> List[float]:
     """Seconds each finished training of queue ``name`` took."""
-    study = optuna.load_study(study_name=name, storage=rdb_storage(storage))
+    study = open_queue(storage, name)
     return [
         t.duration.total_seconds() for t in study.get_trials(
             deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, ))

@@ -24,6 +24,7 @@ from mmengine.runner import Runner, set_random_seed
 from mmpose.registry import MODELS
 
 from ...models.genotype import Genotype
+from ...utils.complexity import count_params
 
 __all__ = ['build_candidate', 'train_batches', 'synflow', 'zico', 'proxies']
 
@@ -132,7 +133,7 @@ def proxies(cfg: Config,
     out = {}
     start = time.time()
     model = build_candidate(cfg, genotype, seed)
-    params = float(sum(p.numel() for p in model.parameters()))
+    params = float(count_params(model))
     out['params'] = dict(value=params, seconds=time.time() - start)
     w, h = cfg.codec['input_size']
     start = time.time()
