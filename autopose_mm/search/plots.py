@@ -247,11 +247,15 @@ def draw_fronts(fronts: Dict[str, Sequence[Dict]],
                     label=f'{name} front')
     names = list(fronts)
     shown = set()
-    for j, p in enumerate(points or []):
+    others = []  # labels of the points outside every search, in order
+    for p in points or []:
         if p.get('group') in names:
             color = colors[names.index(p['group']) % len(colors)]
         else:
-            color = colors[(len(fronts) + j) % len(colors)]
+            if p['label'] not in others:
+                others.append(p['label'])
+            color = colors[(len(names) + others.index(p['label'])) %
+                           len(colors)]
         ax.errorbar(
             p['cost'],
             p['value'],

@@ -72,20 +72,22 @@ def run_search(cfg: Config,
 
 
 def train_and_test(cfg: Config,
-                   genotype: Genotype,
+                   genotype: Optional[Genotype],
                    work_dir: str,
                    seed: int,
                    layout: Optional[Sequence[int]] = None) -> Dict[str, float]:
     """Train the config's network built from ``genotype`` (and ``layout``,
-    cells per scale, when given) and evaluate it with the config's test
-    metric; returns the metrics."""
+    cells per scale, when given; the config's network as it is when
+    ``genotype`` is None) and evaluate it with the config's test metric;
+    returns the metrics."""
     cfg = copy.deepcopy(cfg)
-    data = genotype.to_dict()
-    if layout is not None:
-        data['network'] = dict(cells_per_scale=list(layout))
-        cfg.model.backbone.update(
-            arch=None, num_cells=None, reduction_indices=None)
-    cfg.model.genotype = data
+    if genotype is not None:
+        data = genotype.to_dict()
+        if layout is not None:
+            data['network'] = dict(cells_per_scale=list(layout))
+            cfg.model.backbone.update(
+                arch=None, num_cells=None, reduction_indices=None)
+        cfg.model.genotype = data
     cfg.val_cfg = None
     cfg.val_dataloader = None
     cfg.val_evaluator = None

@@ -378,3 +378,31 @@ def test_a_non_finite_queued_training_fails_loudly(tmp_path, monkeypatch):
         's2': State.WAITING
     }
     assert 'metrics' not in study.get_trials()[1].user_attrs
+
+
+def test_a_queued_training_without_genotype_trains_the_config_network(
+        tmp_path, monkeypatch):
+    seen = []
+
+    def fake_train_and_test(cfg, genotype, work_dir, seed, layout=None):
+        seen.append((genotype, seed, osp.basename(work_dir)))
+        return {'coco/AP': 0.2 + seed / 100}
+
+    monkeypatch.setattr(queue_module, 'train_and_test', fake_train_and_test)
+    storage = queue_module.sqlite_url(str(tmp_path / 'q.db'))
+    runs = [queue_module.Training(f'ref-seed{s}', None, s) for s in (0, 1)]
+    out = queue_module.train_queue(storage, 'reference',
+                                   Config.fromfile(TINY_STUDY), runs,
+                                   str(tmp_path))
+    # no genotype is sampled for it: the config's own network trains
+    assert sorted(seen) == [(None, 0, 'ref-seed0'), (None, 1, 'ref-seed1')]
+    assert out == {
+        'ref-seed0': {
+            'coco/AP': 0.2
+        },
+        'ref-seed1': {
+            'coco/AP': 0.2 + 1 / 100
+        }
+    }
+    trials = queue_module.open_queue(storage, 'reference').get_trials()
+    assert all(t.params == {} and t.user_attrs['fixed'] for t in trials)

@@ -10,7 +10,9 @@ import sys
 import time
 
 import cv2
+import numpy as np
 import optuna
+import pytest
 from conftest import REPO, TINY_CFG, run_tool, tool_env
 
 from autopose_mm.models.genotype import load_genotype
@@ -183,3 +185,62 @@ def test_rung_signals_test_profile(sample_workspace, tmp_path):
     run_tool(*args, cwd=sample_workspace)
     assert [s.n_trials
             for s in optuna.get_all_study_summaries(storage)] == counts
+
+
+def test_front_vs_rtmpose_places_picks_beside_a_trained_reference(
+        sample_workspace, tmp_path):
+    from autopose_mm.search.space.sampling import sample_genotype
+    rng = np.random.default_rng(0)
+    proxy = osp.join(REPO, 'configs', 'autopose', 'demo',
+                     'proxy_l6_c16_sample_coco_128x96.py')
+    reference = osp.join(REPO, 'configs', 'autopose', 'demo',
+                         'rtmpose_t_sample_coco_128x96.py')
+
+    def search(seed, values):
+        return dict(
+            seed=seed,
+            best=dict(genotype=sample_genotype(rng).to_dict()),
+            final=dict(values=values))
+
+    results = dict(
+        final_config=proxy,
+        final_epochs=1,
+        metric='coco/AP',
+        train_seeds=[0],
+        methods=dict(
+            study=dict(searches=[search(0, [0.30, 0.32])]),
+            random=dict(searches=[search(0, [0.25, 0.27])])))
+    results_file = tmp_path / 'results.json'
+    results_file.write_text(json.dumps(results))
+    work_dir = str(tmp_path / 'fvr')
+    args = ('analysis/front_vs_rtmpose.py', '--results', str(results_file),
+            '--references', reference, '--workers', '1', '--runtime', 'eager',
+            '--threads', '1', '--rounds', '2', '--work-dir', work_dir)
+    proc = run_tool(*args, cwd=sample_workspace)
+    with open(osp.join(work_dir, 'front_vs_rtmpose.json')) as f:
+        report = json.load(f)  # strict JSON
+    rows = {r['name']: r for r in report['rows']}
+    name = 'rtmpose_t_sample_coco_128x96'
+    assert set(rows) == {'study-0', 'random-0', name}
+    ref = rows[name]
+    # the reference trained once per seed of the picks, for their epochs
+    assert len(ref['values']) == 1 and 0. <= ref['values'][0] <= 1.
+    assert report['references'][name]['metric'] == 'coco/AP'
+    assert rows['study-0']['summary']['mean'] == pytest.approx(0.31)
+    # RTMPose-t is about 3.2M parameters, the L6-C16 picks far fewer
+    assert 3.0e6 < ref['params'] < 3.4e6
+    assert ref['gmacs'] > rows['study-0']['gmacs'] > 0
+    for r in rows.values():
+        assert len(r['latency']['rounds']) == 2 and r['latency']['ms'] > 0
+    goal = report['goal']
+    assert goal['anchor'] == name
+    assert goal['met'] == (
+        goal['best_pick'] is not None
+        and goal['best_pick_mean'] > ref['summary']['mean'])
+    assert f'| {name} |' in proc.stdout and 'goal (' in proc.stdout
+    assert cv2.imread(osp.join(work_dir, 'front_vs_rtmpose.png')) is not None
+    # a rerun trains nothing again
+    log_dir = osp.join(work_dir, name, f'{name}-seed0')
+    runs = os.listdir(log_dir)
+    run_tool(*args, cwd=sample_workspace)
+    assert os.listdir(log_dir) == runs

@@ -31,9 +31,11 @@ POLL_SECONDS = 2.0
 @dataclasses.dataclass(frozen=True)
 class Training:
     """One queued training: ``key`` names it (unique in its queue) and its
-    directory; ``layout`` (cells per scale) overrides the config's."""
+    directory; ``layout`` (cells per scale) overrides the config's; with
+    ``genotype=None`` the config's own network is trained (a hand-designed
+    one, e.g. RTMPose)."""
     key: str
-    genotype: Genotype
+    genotype: Optional[Genotype]
     seed: int
     layout: Optional[Tuple[int, ...]] = None
 
@@ -76,9 +78,10 @@ def enqueue(storage: str, name: str, trainings: Sequence[Training],
     for tr in trainings:
         if tr.key not in known:
             study.enqueue_trial(
-                genotype_params(tr.genotype),
+                {} if tr.genotype is None else genotype_params(tr.genotype),
                 user_attrs=dict(
                     key=tr.key,
+                    fixed=tr.genotype is None,
                     seed=tr.seed,
                     layout=None if tr.layout is None else list(tr.layout)))
     return study
@@ -86,7 +89,8 @@ def enqueue(storage: str, name: str, trainings: Sequence[Training],
 
 class QueuedTraining:
     """Objective of a queue: train the queued trial's genotype (with its
-    seed and layout) with the config, test it, keep every metric as an
+    seed and layout; the config's own network for a training queued without
+    one) with the config, test it, keep every metric as an
     attribute.
 
     Raises:
@@ -104,7 +108,8 @@ class QueuedTraining:
         if key is None:  # the queue was empty when this trial started
             trial.set_user_attr('unqueued', True)
             raise optuna.TrialPruned('nothing queued')
-        genotype = suggest_genotype(trial, name=key)
+        genotype = (None if trial.user_attrs.get('fixed') else
+                    suggest_genotype(trial, name=key))
         run_dir = osp.join(self.work_dir, key)
         metrics = train_and_test(
             copy.deepcopy(self.cfg), genotype, run_dir,

@@ -1,0 +1,72 @@
+"""Placing a comparison's picks beside hand-designed networks: reading the
+comparison, refusing a reference trained differently, timing in rounds."""
+import argparse
+import json
+import os.path as osp
+
+import pytest
+import torch.nn as nn
+from conftest import REPO
+
+from autopose_mm.search.evaluation import references
+
+DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
+PROXY = osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py')
+
+
+def test_a_file_that_is_not_a_comparison_is_refused(tmp_path):
+    path = tmp_path / 'pareto.json'
+    path.write_text(json.dumps({'front': []}))
+    with pytest.raises(ValueError, match='study_vs_random.py'):
+        references.read_comparison(str(path))
+
+
+def test_a_reference_with_another_schedule_is_refused(tmp_path):
+    cfg = tmp_path / 'other_lr.py'
+    cfg.write_text(
+        f"_base_ = ['{osp.join(DEMO, 'rtmpose_t_sample_coco_128x96.py')}']\n"
+        'optim_wrapper = dict(optimizer=dict(lr=1e-3))\n')
+    results = tmp_path / 'results.json'
+    results.write_text(
+        json.dumps(
+            dict(
+                final_config=PROXY,
+                final_epochs=None,
+                metric='coco/AP',
+                train_seeds=[0, 1],
+                methods={})))
+    args = argparse.Namespace(
+        results=str(results),
+        final_config=None,
+        references=[str(cfg)],
+        train_seeds=None)
+    with pytest.raises(ValueError, match='other_lr.py does not train'):
+        references.front_vs_references(args)
+
+
+def test_the_demo_references_share_the_picks_schedule():
+    from mmengine.config import Config
+    proxy = references.schedule(Config.fromfile(PROXY))
+    for size in ('t', 's'):
+        cfg = Config.fromfile(
+            osp.join(DEMO, f'rtmpose_{size}_sample_coco_128x96.py'))
+        assert references.schedule(cfg) == proxy
+        assert cfg.model.backbone.init_cfg is None
+        assert cfg.codec.input_size == (96, 128)
+
+
+def test_latency_is_measured_in_rounds():
+    models = {
+        'small': nn.Conv2d(3, 4, 3),
+        'large': nn.Sequential(nn.Conv2d(3, 64, 3), nn.Conv2d(64, 64, 3))
+    }
+    for m in models.values():
+        m._forward = m.forward
+    out = references.measure_latency(
+        models, (32, 32), 'eager', threads=1, rounds=3, repeats=3)
+    for name in models:
+        assert len(out[name]['rounds']) == 3
+        assert out[name]['spread'] == pytest.approx(
+            max(out[name]['rounds']) - min(out[name]['rounds']))
+        assert min(out[name]['rounds']) <= out[name]['ms'] <= max(
+            out[name]['rounds'])
