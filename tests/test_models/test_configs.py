@@ -1,4 +1,5 @@
-"""Every shipped config loads and builds its model."""
+"""Every shipped config loads and builds its model, which gives heatmaps
+(or, for the RTMPose references, SimCC vectors) of the codec's size."""
 import glob
 import os.path as osp
 
@@ -34,7 +35,13 @@ def test_config_builds_its_model(path):
     model.eval()
     with torch.no_grad():
         out = model._forward(torch.rand(1, 3, h, w))
-    heatmaps = out[-1] if isinstance(out, (list, tuple)) else out
-    hw, hh = cfg.codec['heatmap_size']
-    assert heatmaps.shape == (1, num_keypoints, hh, hw)
+    if cfg.codec['type'] == 'SimCCLabel':  # the RTMPose references
+        ratio = cfg.codec['simcc_split_ratio']
+        simcc_x, simcc_y = out
+        assert simcc_x.shape == (1, num_keypoints, int(w * ratio))
+        assert simcc_y.shape == (1, num_keypoints, int(h * ratio))
+    else:
+        heatmaps = out[-1] if isinstance(out, (list, tuple)) else out
+        hw, hh = cfg.codec['heatmap_size']
+        assert heatmaps.shape == (1, num_keypoints, hh, hw)
     assert cfg.model.backbone.get('init_cfg') is None  # nothing downloaded

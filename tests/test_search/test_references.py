@@ -22,10 +22,10 @@ def test_a_file_that_is_not_a_comparison_is_refused(tmp_path):
 
 
 def test_a_reference_with_another_schedule_is_refused(tmp_path):
-    cfg = tmp_path / 'other_lr.py'
+    cfg = tmp_path / 'other_optimizer.py'
     cfg.write_text(
         f"_base_ = ['{osp.join(DEMO, 'rtmpose_t_sample_coco_128x96.py')}']\n"
-        'optim_wrapper = dict(optimizer=dict(lr=1e-3))\n')
+        "optim_wrapper = dict(optimizer=dict(type='SGD', lr=1e-3))\n")
     results = tmp_path / 'results.json'
     results.write_text(
         json.dumps(
@@ -40,7 +40,7 @@ def test_a_reference_with_another_schedule_is_refused(tmp_path):
         final_config=None,
         references=[str(cfg)],
         train_seeds=None)
-    with pytest.raises(ValueError, match='other_lr.py does not train'):
+    with pytest.raises(ValueError, match='other_optimizer.py does not train'):
         references.front_vs_references(args)
 
 

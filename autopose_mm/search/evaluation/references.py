@@ -115,11 +115,14 @@ def read_comparison(path: str) -> Dict:
 
 def schedule(cfg: Config) -> Dict:
     """What makes two trainings' schedules the same: epochs, batch size,
-    optimizer and learning-rate steps."""
+    the optimizer with its settings but the learning rate (which a
+    network family may set for itself), and the learning-rate steps."""
+    optimizer = cfg.optim_wrapper.optimizer.to_dict()
+    optimizer.pop('lr', None)
     return dict(
         epochs=cfg.train_cfg.max_epochs,
         batch_size=cfg.train_dataloader.batch_size,
-        optimizer=cfg.optim_wrapper.optimizer.to_dict(),
+        optimizer=optimizer,
         param_scheduler=[dict(p) for p in cfg.param_scheduler])
 
 
@@ -306,7 +309,8 @@ def front_vs_references(args) -> Dict:
             raise ValueError(
                 f'{config} does not train with the schedule of the picks '
                 f'({final_config}, {schedule(cfg)}); give it the same '
-                f'epochs, batch size, optimizer and steps')
+                f'epochs, batch size, optimizer and steps (the learning '
+                f'rate may differ)')
     seeds = (
         results['train_seeds'] if args.train_seeds is None else list(
             range(args.train_seed, args.train_seed + args.train_seeds)))
