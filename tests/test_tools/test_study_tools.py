@@ -150,6 +150,19 @@ def test_study_vs_random_test_profile(sample_workspace, tmp_path):
         assert s['trials']['pruned'] == s['outside_window']
     assert '| study | 2 |' in proc.stdout and '| random | 2 |' in proc.stdout
     assert 'one-sided Welch p' in proc.stdout
+    # a genotype picked by several searches is trained once per seed
+    searches = [
+        s for m in ('study', 'random')
+        for s in results['methods'][m]['searches']
+    ]
+    for s in searches:
+        first = next(x for x in searches if x['trained_as'] == s['trained_as'])
+        assert s['final']['values'] == first['final']['values']
+    final = optuna.load_study(
+        study_name='final',
+        storage=f'sqlite:///{osp.join(work_dir, "studies.db")}')
+    trained = [t for t in final.get_trials() if t.state == State.COMPLETE]
+    assert len(trained) == len({s['trained_as'] for s in searches})
     # every candidate trained to the end, pooled over both methods
     pooled = results['pooled_rung_taus']['1']
     assert pooled['n'] >= 4

@@ -11,6 +11,7 @@ by those networks' metric (mean, std, a one-sided Welch test), by the
 hypervolume of their fronts, and by what they spent. ``args`` is the tool's
 parsed command line.
 """
+import json
 import os.path as osp
 from typing import Any, Callable, Dict, List
 
@@ -32,6 +33,7 @@ from ..study import (
     write_search,
 )
 from ..study.queue import Training, sqlite_url, train_queue
+from ..study.space import genotype_params
 from ..training import pick_metric
 
 METHODS = ('study', 'random')
@@ -121,11 +123,22 @@ def compare_studies(args) -> Dict:
                     rows=rec['rows']))
     train_seeds = list(
         range(args.train_seed, args.train_seed + args.train_seeds))
-    trainings = [
-        Training(f'{m}-{s["seed"]}-seed{ts}',
-                 Genotype.from_dict(s['best']['genotype']), ts)
-        for m in METHODS for s in searches[m] for ts in train_seeds
-    ]
+    # a genotype picked by several searches (a study's first trials are
+    # random, as random search's are) is trained once per seed, under the
+    # name of the first search that picked it
+    owner: Dict[str, str] = {}
+    trainings = []
+    for m in METHODS:
+        for s in searches[m]:
+            genotype = Genotype.from_dict(s['best']['genotype'])
+            identity = json.dumps(genotype_params(genotype), sort_keys=True)
+            name = f'{m}-{s["seed"]}'
+            s['trained_as'] = owner.setdefault(identity, name)
+            if s['trained_as'] == name:
+                trainings += [
+                    Training(f'{name}-seed{ts}', genotype, ts)
+                    for ts in train_seeds
+                ]
     print(
         f'\n== {len(trainings)} full trainings of the chosen networks '
         f'({args.final_config}) ==',
@@ -143,7 +156,8 @@ def compare_studies(args) -> Dict:
     for m in METHODS:
         for s in searches[m]:
             values = [
-                metrics[f'{m}-{s["seed"]}-seed{ts}'][key] for ts in train_seeds
+                metrics[f'{s["trained_as"]}-seed{ts}'][key]
+                for ts in train_seeds
             ]
             s['final'] = dict(
                 values=values,
