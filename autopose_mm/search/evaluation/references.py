@@ -190,8 +190,8 @@ def place(results_file: str,
         if ref['metric'] != results['metric']:
             raise ValueError(
                 f'{name} was scored by {ref["metric"]}, the picks of '
-                f'{results_file} by {results["metric"]}; pass --metric '
-                f'{results["metric"]}')
+                f'{results_file} by {results["metric"]}; train the '
+                f'references with the comparison\'s metric')
     models = {
         p['name']: build_estimator(final_config, p['genotype'])
         for p in picks
