@@ -168,30 +168,20 @@ def measure_latency(models: Dict[str, object],
     }
 
 
-def place(results_file: str,
+def place(results: Dict,
+          results_file: str,
           final_config: str,
           references: Dict[str, Dict],
           input_size: Sequence[int],
           runtime: str,
           threads: int,
           rounds: int = 5) -> Dict:
-    """The comparison's picks and the trained references on one plane:
-    each network's GMACs, parameters, measured latency and metric; the
-    fastest reference (the goal's anchor) and the best pick at or below
-    its latency.
-
-    Raises:
-        ValueError: When the references were scored by another metric
-            than the comparison's picks.
-    """
-    results = read_comparison(results_file)
+    """The comparison's picks (``results``, read from ``results_file`` by
+    :func:`read_comparison`) and the references trained with its metric
+    on one plane: each network's GMACs, parameters, measured latency and
+    metric; the fastest reference (the goal's anchor) and the best pick at
+    or below its latency."""
     picks = comparison_picks(results)
-    for name, ref in references.items():
-        if ref['metric'] != results['metric']:
-            raise ValueError(
-                f'{name} was scored by {ref["metric"]}, the picks of '
-                f'{results_file} by {results["metric"]}; train the '
-                f'references with the comparison\'s metric')
     models = {
         p['name']: build_estimator(final_config, p['genotype'])
         for p in picks
@@ -318,7 +308,7 @@ def front_vs_references(args) -> Dict:
                                   args.workers, results['metric'], epochs,
                                   args.storage)
     w, h = cfg.codec['input_size']
-    report = place(args.results, final_config, references, (h, w),
+    report = place(results, args.results, final_config, references, (h, w),
                    args.runtime, args.threads, args.rounds)
     report['references'] = references
     write_json(
