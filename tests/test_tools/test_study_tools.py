@@ -163,6 +163,10 @@ def test_study_vs_random_test_profile(sample_workspace, tmp_path):
         storage=f'sqlite:///{osp.join(work_dir, "studies.db")}')
     trained = [t for t in final.get_trials() if t.state == State.COMPLETE]
     assert len(trained) == len({s['trained_as'] for s in searches})
+    assert results['trainings'] == len(trained)
+    assert set(results['wall_seconds']) == {'searches', 'trainings'}
+    assert all(v > 0 for v in results['wall_seconds'].values())
+    assert 'full trainings' in proc.stdout.splitlines()[-1]
     # every candidate trained to the end, pooled over both methods
     pooled = results['pooled_rung_taus']['1']
     assert pooled['n'] >= 4

@@ -28,10 +28,11 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
 
-# "cpu": the built-in sample data on 2 CPU cores (docs/search_results.md has
-# its run times); "test": the test suite's end-to-end run.
+# "cpu": the built-in sample data on 2 CPU cores, within an hour
+# (docs/search_results.md has its run times); "test": the test suite's
+# end-to-end run.
 PROFILES = {
-    'cpu': dict(seeds=4, budget_epochs=64, train_seeds=2, workers=2),
+    'cpu': dict(seeds=3, budget_epochs=64, train_seeds=2, workers=2),
     'test': dict(seeds=2, budget_epochs=3, train_seeds=1, workers=1),
 }
 

@@ -13,6 +13,7 @@ parsed command line.
 """
 import json
 import os.path as osp
+import time
 from typing import Any, Callable, Dict, List
 
 import numpy as np
@@ -99,6 +100,9 @@ def compare_studies(args) -> Dict:
     target = base.targets[0]
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     searches: Dict[str, List[Dict]] = {m: [] for m in METHODS}
+    # wall time of this invocation per phase (a resumed run counts only
+    # what it ran itself)
+    wall = dict(searches=time.monotonic())
     for seed in seeds:
         for method in METHODS:
             spec = method_spec(args, method, seed, target)
@@ -121,6 +125,7 @@ def compare_studies(args) -> Dict:
                     rung_taus=rec['rung_taus'],
                     front=report['front'],
                     rows=rec['rows']))
+    wall['searches'] = time.monotonic() - wall['searches']
     train_seeds = list(
         range(args.train_seed, args.train_seed + args.train_seeds))
     # a genotype picked by several searches (a study's first trials are
@@ -144,6 +149,7 @@ def compare_studies(args) -> Dict:
         f'({args.final_config}) ==',
         flush=True)
     cfg = final_config(args)
+    wall['trainings'] = time.monotonic()
     metrics = train_queue(
         storage_url(args), 'final', cfg, trainings,
         osp.join(args.work_dir, 'final'), args.workers, args.metric,
@@ -151,6 +157,7 @@ def compare_studies(args) -> Dict:
             f'trained {key}: {pick_metric(m, args.metric)}'
             f' {m[pick_metric(m, args.metric)]:.4f}',
             flush=True))
+    wall['trainings'] = time.monotonic() - wall['trainings']
     key = pick_metric(next(iter(metrics.values())), args.metric)
     ref_cost = target * (1 + args.tolerance)
     for m in METHODS:
@@ -175,6 +182,11 @@ def compare_studies(args) -> Dict:
         budget_epochs=args.budget_epochs,
         metric=key,
         train_seeds=train_seeds,
+        trainings=len(trainings),
+        wall_seconds={
+            k: round(v, 1)
+            for k, v in wall.items()
+        },
         methods={
             m:
             dict(
@@ -241,6 +253,10 @@ def print_comparison(results: Dict) -> None:
         f' (n={v["n"]})' for k, v in results['pooled_rung_taus'].items())
     print(f'Kendall tau of each rung against the last, over every candidate '
           f'trained to the end by either method: {taus or "n/a"}')
+    wall = results['wall_seconds']
+    print(f'wall time: searches {wall["searches"] / 60:.1f} min, '
+          f'{results["trainings"]} full trainings '
+          f'{wall["trainings"] / 60:.1f} min')
 
 
 __all__ = [
