@@ -100,9 +100,8 @@ def compare_studies(args) -> Dict:
     target = base.targets[0]
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     searches: Dict[str, List[Dict]] = {m: [] for m in METHODS}
-    # wall time of this invocation per phase (a resumed run counts only
-    # what it ran itself)
-    wall = dict(searches=time.monotonic())
+    # wall time of this invocation (a resumed run counts only what it ran)
+    started = time.monotonic()
     for seed in seeds:
         for method in METHODS:
             spec = method_spec(args, method, seed, target)
@@ -125,7 +124,7 @@ def compare_studies(args) -> Dict:
                     rung_taus=rec['rung_taus'],
                     front=report['front'],
                     rows=rec['rows']))
-    wall['searches'] = time.monotonic() - wall['searches']
+    wall = dict(searches=time.monotonic() - started)
     train_seeds = list(
         range(args.train_seed, args.train_seed + args.train_seeds))
     # a genotype picked by several searches (a study's first trials are
@@ -149,7 +148,7 @@ def compare_studies(args) -> Dict:
         f'({args.final_config}) ==',
         flush=True)
     cfg = final_config(args)
-    wall['trainings'] = time.monotonic()
+    started = time.monotonic()
     metrics = train_queue(
         storage_url(args), 'final', cfg, trainings,
         osp.join(args.work_dir, 'final'), args.workers, args.metric,
@@ -157,7 +156,7 @@ def compare_studies(args) -> Dict:
             f'trained {key}: {pick_metric(m, args.metric)}'
             f' {m[pick_metric(m, args.metric)]:.4f}',
             flush=True))
-    wall['trainings'] = time.monotonic() - wall['trainings']
+    wall['trainings'] = time.monotonic() - started
     key = pick_metric(next(iter(metrics.values())), args.metric)
     ref_cost = target * (1 + args.tolerance)
     for m in METHODS:
