@@ -169,15 +169,14 @@ def measure_latency(models: Dict[str, object],
 
 
 def place(results: Dict,
-          results_file: str,
           final_config: str,
           references: Dict[str, Dict],
           input_size: Sequence[int],
           runtime: str,
           threads: int,
           rounds: int = 5) -> Dict:
-    """The comparison's picks (``results``, read from ``results_file`` by
-    :func:`read_comparison`) and the references trained with its metric
+    """The comparison's picks (``results``, as :func:`read_comparison`
+    gives them) and the references trained with its metric
     on one plane: each network's GMACs, parameters, measured latency and
     metric; the fastest reference (the goal's anchor) and the best pick at
     or below its latency."""
@@ -210,7 +209,6 @@ def place(results: Dict,
     ]
     best = max(within, key=lambda r: r['summary']['mean'], default=None)
     return dict(
-        results=results_file,
         final_config=final_config,
         metric=results['metric'],
         runtime=runtime,
@@ -308,9 +306,9 @@ def front_vs_references(args) -> Dict:
                                   args.workers, results['metric'], epochs,
                                   args.storage)
     w, h = cfg.codec['input_size']
-    report = place(results, args.results, final_config, references, (h, w),
-                   args.runtime, args.threads, args.rounds)
-    report['references'] = references
+    report = place(results, final_config, references, (h, w), args.runtime,
+                   args.threads, args.rounds)
+    report.update(results=args.results, references=references)
     write_json(
         osp.join(args.work_dir, 'front_vs_rtmpose.json'), report, indent=1)
     draw_plane(report, osp.join(args.work_dir, 'front_vs_rtmpose.png'))
