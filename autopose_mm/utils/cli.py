@@ -280,6 +280,15 @@ def input_size(cfg: Config, shape: Optional[Iterable[int]]) -> tuple:
     return h, w
 
 
+def as_typed(path: str) -> str:
+    """A tool's default path as a user in the current directory would
+    type it: relative when it lies below the current directory (so that
+    the files a tool writes name it the same wherever the repository is),
+    else unchanged."""
+    rel = osp.relpath(path)
+    return path if rel.startswith(os.pardir) else rel
+
+
 def add_study_tool_args(parser: argparse.ArgumentParser, config: str,
                         final_config: str) -> None:
     """The options the study analysis tools share: the trial config (with
@@ -287,11 +296,11 @@ def add_study_tool_args(parser: argparse.ArgumentParser, config: str,
     target, workers, storage and seeds of the full trainings."""
     parser.add_argument(
         '--config',
-        default=config,
+        default=as_typed(config),
         help='trial config with a study section (the short schedule)')
     parser.add_argument(
         '--final-config',
-        default=final_config,
+        default=as_typed(final_config),
         help='config of the full trainings')
     parser.add_argument(
         '--final-epochs',

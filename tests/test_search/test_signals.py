@@ -12,6 +12,7 @@ from autopose_mm.search.evaluation import zero_cost
 from autopose_mm.search.evaluation.signals import (
     rung_signals,
     signal_table,
+    supernet_signals,
     tau_interval,
 )
 from autopose_mm.search.space.sampling import sample_genotype
@@ -39,6 +40,12 @@ def test_signal_table_ranks_against_the_full_training():
     short = signal_table(candidates, reference='reverse')
     assert 'reverse' not in short
     assert short['same']['tau'] == pytest.approx(-1.)
+
+
+def test_supernet_signals_need_a_single_path_search_config(tmp_path):
+    with pytest.raises(ValueError, match='tiny_coco.py.*SinglePathSearchLoop'):
+        supernet_signals(TINY_CFG, [], str(tmp_path), 0)
+    assert not os.listdir(tmp_path)
 
 
 def test_tau_interval_holds_the_tau():

@@ -18,6 +18,7 @@ from conftest import REPO, TINY_CFG, run_tool, tool_env
 from autopose_mm.models.genotype import load_genotype
 
 TINY_STUDY = osp.join(REPO, 'tests', 'configs', 'tiny_study.py')
+TINY_PATH_SEARCH = osp.join(REPO, 'tests', 'configs', 'tiny_path_search.py')
 State = optuna.trial.TrialState
 
 
@@ -176,15 +177,29 @@ def test_study_vs_random_test_profile(sample_workspace, tmp_path):
 def test_rung_signals_test_profile(sample_workspace, tmp_path):
     work_dir = str(tmp_path / 'signals')
     args = ('analysis/rung_signals.py', '--profile', 'test', '--config',
-            TINY_STUDY, '--final-config', TINY_CFG, '--work-dir', work_dir)
+            TINY_STUDY, '--final-config', TINY_CFG, '--supernet-config',
+            TINY_PATH_SEARCH, '--work-dir', work_dir)
     proc = run_tool(*args, cwd=sample_workspace)
     with open(osp.join(work_dir, 'signals.json')) as f:
         results = json.load(f)  # strict JSON
     assert results['full']['n'] == 3
     assert set(results['signals']) == {
         'params', 'gmacs', 'synflow', 'zico', 'metric@1', 'metric@2', 'loss@1',
-        'loss@2'
+        'loss@2', 'supernet-loss', 'supernet-pck'
     }
+    # the supernet trained once, for 2 epochs, and scored every candidate
+    scores = osp.join(work_dir, 'supernet_e2', 'scores.json')
+    assert osp.isfile(osp.join(work_dir, 'supernet_e2', 'epoch_2.pth'))
+    assert results['supernet_epochs'] == 2
+    for c in results['candidates']:
+        s = c['signals']
+        assert s['supernet-loss']['value'] < 0
+        assert 0. <= s['supernet-pck']['value'] <= 1.
+        assert s['supernet-loss']['seconds'] > 0
+    assert len({
+        c['signals']['supernet-loss']['value']
+        for c in results['candidates']
+    }) == 3
     for c in results['candidates']:
         assert abs(c['cost'] / results['target'] - 1) <= 0.5
         # the short schedule's last test is the trial's own value
@@ -199,9 +214,11 @@ def test_rung_signals_test_profile(sample_workspace, tmp_path):
     # a rerun trains nothing again
     storage = f'sqlite:///{osp.join(work_dir, "signals.db")}'
     counts = [s.n_trials for s in optuna.get_all_study_summaries(storage)]
+    scored = os.stat(scores).st_mtime_ns
     run_tool(*args, cwd=sample_workspace)
     assert [s.n_trials
             for s in optuna.get_all_study_summaries(storage)] == counts
+    assert os.stat(scores).st_mtime_ns == scored
 
 
 def test_front_vs_rtmpose_places_picks_beside_a_trained_reference(

@@ -26,17 +26,18 @@ DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
 
 def parse_args() -> argparse.Namespace:
     from autopose_mm.deploy.timing import RUNTIMES
+    from autopose_mm.utils.cli import as_typed
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument(
         '--results',
-        default=osp.join(REPO, 'docs', 'results',
-                         'study_vs_random_r4_cpu.json'),
+        default=as_typed(
+            osp.join(REPO, 'docs', 'results', 'study_vs_random_r4_cpu.json')),
         help='results.json of tools/analysis/study_vs_random.py')
     parser.add_argument(
         '--references',
         nargs='+',
         default=[
-            osp.join(DEMO, f'rtmpose_{s}_sample_coco_128x96.py')
+            as_typed(osp.join(DEMO, f'rtmpose_{s}_sample_coco_128x96.py'))
             for s in ('t', 's')
         ],
         help='configs of the hand-designed networks')

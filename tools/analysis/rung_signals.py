@@ -2,7 +2,8 @@
 
     python tools/analysis/rung_signals.py [--profile cpu|test]
         [--config CFG] [--final-config CFG] [--candidates N]
-        [--workers W] [--target GMACS] [--work-dir DIR]
+        [--workers W] [--target GMACS] [--supernet-config CFG|none]
+        [--supernet-epochs E] [--work-dir DIR]
 
 Trains N random genotypes of one cost window (the comparison's target and
 tolerance) with the study's short schedule, testing each at every rung,
@@ -10,9 +11,12 @@ then trains each fully with the final config (the comparison's schedule
 and held-out test set), and prints Kendall's tau between every signal and
 the full training's metric, with a bootstrap interval and the seconds the
 signal costs per candidate: parameters and GMACs, the zero-cost proxies
-synflow and ZiCo, the test metric after 1, 2, 4 and 8 epochs and the
-training loss over the same epochs. Writes ``signals.json``. The
-trainings live in ``<work_dir>/signals.db``: a rerun resumes.
+synflow and ZiCo, the test metric after 1, 2, 4 and 8 epochs, the
+training loss over the same epochs, and the score of a single-path
+supernet trained once (``--supernet-config``; ``none`` leaves it out).
+Writes ``signals.json``. The trainings live in ``<work_dir>/signals.db``
+and the supernet's scores in ``<work_dir>/supernet_e<E>/scores.json``: a
+rerun resumes.
 """
 import argparse
 import os.path as osp
@@ -31,7 +35,11 @@ PROFILES = {
 
 
 def parse_args() -> argparse.Namespace:
-    from autopose_mm.utils.cli import add_study_tool_args, apply_profile
+    from autopose_mm.utils.cli import (
+        add_study_tool_args,
+        apply_profile,
+        as_typed,
+    )
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--profile', choices=sorted(PROFILES), default='cpu')
     add_study_tool_args(parser,
@@ -41,8 +49,20 @@ def parse_args() -> argparse.Namespace:
         '--candidates', type=int, help='random genotypes to train (N)')
     parser.add_argument(
         '--seed', type=int, default=0, help='seed of the random sampler')
+    parser.add_argument(
+        '--supernet-config',
+        default=as_typed(
+            osp.join(DEMO, 'path_search_l6_c16_sample_coco_64x48.py')),
+        help='single-path search config whose trained supernet scores the '
+        'candidates; "none" leaves the supernet out')
+    parser.add_argument(
+        '--supernet-epochs',
+        type=int,
+        help='train the supernet this many epochs (default: its config\'s)')
     parser.add_argument('--work-dir', default='work_dirs/rung_signals')
     args = parser.parse_args()
+    if args.supernet_config == 'none':
+        args.supernet_config = None
     return apply_profile(parser, args, PROFILES[args.profile],
                          ('candidates', 'workers'))
 

@@ -68,17 +68,19 @@ PROFILES = {
 
 
 def parse_args() -> argparse.Namespace:
+    from autopose_mm.utils.cli import as_typed
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--profile', choices=sorted(PROFILES), default='cpu')
     parser.add_argument(
         '--search-config',
-        default=osp.join(DEMO, 'search_l6_c16_sample_coco_64x48.py'))
+        default=as_typed(osp.join(DEMO, 'search_l6_c16_sample_coco_64x48.py')))
     parser.add_argument(
         '--train-config',
-        default=osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py'))
+        default=as_typed(osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py')))
     parser.add_argument(
         '--bilevel-config',
-        default=osp.join(DEMO, 'bilevel_search_tiny_sample_coco_64x48.py'),
+        default=as_typed(
+            osp.join(DEMO, 'bilevel_search_tiny_sample_coco_64x48.py')),
         help='bi-level search config for the network level; "none" skips '
         'the network level')
     parser.add_argument('--seeds', type=int, help='searches (S)')

@@ -14,27 +14,41 @@ the candidates). The signals:
   (:mod:`.zero_cost`);
 - ``metric@k``: the test metric after ``k`` epochs of the short schedule;
 - ``loss@k``: minus the mean training loss of the first ``k`` epochs (the
-  training-speed estimate, free once the training ran).
+  training-speed estimate, free once the training ran);
+- ``supernet-loss``, ``supernet-pck``: the score a trained single-path
+  supernet gives the candidate (minus its heatmap loss, or its heatmap
+  PCK, on held-out batches; :func:`~autopose_mm.search.selection.
+  score_genotype`), where the tool names a supernet config. Its cost per
+  candidate is the supernet's training shared among the candidates plus
+  the candidate's own scoring.
 
 ``args`` is the tool's parsed command line.
 """
 import dataclasses
+import hashlib
+import json
 import os.path as osp
+import time
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import optuna
+from mmengine.config import Config
 
 from ...models.genotype import Genotype
 from ...utils.io import write_json
+from ..selection import SCORE_METRICS, score_genotype
 from ..stats import kendall_tau, summarize
 from ..study import run_study, search_report
 from ..study.queue import Training, open_queue, sqlite_url, train_queue
-from ..training import pick_metric
+from ..training import pick_metric, run_search
 from .studies import final_config, target_spec
 from .zero_cost import proxies, train_batches
 
-__all__ = ['survey_signals', 'signal_table', 'tau_interval', 'print_survey']
+__all__ = [
+    'survey_signals', 'signal_table', 'tau_interval', 'print_survey',
+    'supernet_signals'
+]
 
 
 def tau_interval(x: Sequence[float],
@@ -102,6 +116,86 @@ def rung_signals(row: Mapping) -> Dict[str, Dict[str, float]]:
     return out
 
 
+def supernet_signals(config: str,
+                     genotypes: Sequence[Genotype],
+                     work_dir: str,
+                     seed: int,
+                     epochs: Optional[int] = None) -> List[Dict[str, Dict]]:
+    """Train the single-path supernet of ``config`` once and score every
+    genotype with it.
+
+    The supernet is trained as the config's search trains it (its
+    schedule, data and input size); its own selection stage is cut to one
+    candidate, since the genotypes to score are given. Every genotype is
+    scored by the supernet computing it on the config's
+    ``train_cfg.score_batches`` held-out batches, once by minus the heatmap
+    loss and once by the heatmap PCK. The scores are kept in
+    ``<work_dir>/scores.json`` for the same config and genotypes, so that
+    a rerun trains nothing again.
+
+    Args:
+        config (str): A config of ``SinglePathSearchLoop``.
+        genotypes (Sequence[Genotype]): The candidates, in the space of
+            the supernet's cells.
+        work_dir (str): The supernet's work dir.
+        seed (int): The seed of the supernet's training.
+        epochs (int, optional): Train the supernet this many epochs
+            instead of the config's ``train_cfg.max_epochs``.
+
+    Returns:
+        list[dict]: Per genotype, ``supernet-loss`` and ``supernet-pck``
+        as ``dict(value, seconds)``; ``seconds`` is the supernet's
+        training divided among the genotypes plus the genotype's scoring.
+    """
+    cfg = Config.fromfile(config)
+    if cfg.train_cfg.get('type') != 'SinglePathSearchLoop':
+        raise ValueError(f'--supernet-config {config}: its train_cfg.type '
+                         f'is {cfg.train_cfg.get("type")!r}; name a config '
+                         f'of SinglePathSearchLoop (e.g. configs/autopose/'
+                         f'demo/path_search_l6_c16_sample_coco_64x48.py)')
+    if epochs:
+        cfg.train_cfg.max_epochs = epochs
+    key = dict(
+        config=hashlib.sha256(cfg.pretty_text.encode()).hexdigest(),
+        seed=seed,
+        genotypes=[g.to_dict() for g in genotypes])
+    cache = osp.join(work_dir, 'scores.json')
+    if osp.isfile(cache):
+        with open(cache) as f:
+            kept = json.load(f)
+        if {k: kept.get(k) for k in key} == key:
+            return kept['signals']
+    cfg.train_cfg.num_candidates = 1
+    cfg.train_cfg.rerank = None
+    batches = cfg.train_cfg.get('score_batches', 4)
+    print(
+        f'\n== the supernet of {config} ({cfg.train_cfg.max_epochs} '
+        f'epochs), scoring {len(genotypes)} candidates on {batches} '
+        f'held-out batches ==',
+        flush=True)
+    start = time.monotonic()
+    search = run_search(cfg, work_dir, seed, batches)
+    shared = (time.monotonic() - start) / len(genotypes)
+    signals = []
+    for genotype in genotypes:
+        row = {}
+        for metric in SCORE_METRICS:
+            start = time.monotonic()
+            value = score_genotype(search['model'], genotype,
+                                   search['score_batches'], metric)
+            if not np.isfinite(value):
+                raise FloatingPointError(
+                    f'the supernet of {config} (work dir {work_dir}) '
+                    f'scores a candidate {value} by {metric}; its training '
+                    f'diverged')
+            row[f'supernet-{metric}'] = dict(
+                value=float(value), seconds=shared + time.monotonic() - start)
+        signals.append(row)
+    write_json(cache,
+               dict(key, epochs=cfg.train_cfg.max_epochs, signals=signals))
+    return signals
+
+
 def survey_signals(args) -> Dict:
     """Train the survey's candidates briefly and fully, compute every
     signal; writes ``signals.json`` into the work dir."""
@@ -142,12 +236,21 @@ def survey_signals(args) -> Dict:
                        osp.join(args.work_dir, 'full'), args.workers,
                        args.metric)
     key = pick_metric(next(iter(full.values())), args.metric)
+    supernet = [{}] * len(rows)
+    if args.supernet_config:
+        supernet_epochs = args.supernet_epochs or Config.fromfile(
+            args.supernet_config).train_cfg.max_epochs
+        supernet = supernet_signals(
+            args.supernet_config, [tr.genotype for tr in trainings],
+            osp.join(args.work_dir, f'supernet_e{supernet_epochs}'), args.seed,
+            supernet_epochs)
     batches = train_batches(cfg, 2, args.seed)
     candidates = []
-    for r, tr in zip(rows, trainings):
+    for r, tr, scores in zip(rows, trainings, supernet):
         signals = proxies(cfg, tr.genotype, batches, args.seed)
         signals[base.cost_unit.lower()] = dict(value=r['cost'], seconds=0.)
         signals.update(rung_signals(r))
+        signals.update(scores)
         candidates.append(
             dict(
                 trial=r['trial'],
@@ -160,6 +263,8 @@ def survey_signals(args) -> Dict:
     results = dict(
         config=args.config,
         final_config=args.final_config,
+        supernet_config=args.supernet_config,
+        supernet_epochs=supernet_epochs if args.supernet_config else None,
         final_epochs=final_cfg.train_cfg.max_epochs,
         target=spec.targets[0],
         tolerance=spec.tolerance,
@@ -188,7 +293,8 @@ def queue_seconds(storage: str, name: str) -> List[float]:
 def print_table(title: str, table: Mapping) -> None:
     """One signal table (:func:`signal_table`), ranked by tau."""
     print(f'\n{title}')
-    print(f'{"signal":<12} {"tau":>6}  {"90% interval":>15}  '
+    width = max(len(name) for name in [*table, 'signal'])
+    print(f'{"signal":<{width}} {"tau":>6}  {"90% interval":>15}  '
           f'{"s/candidate":>11}')
     rows = sorted(
         table.items(),
@@ -197,7 +303,8 @@ def print_table(title: str, table: Mapping) -> None:
         tau = 'n/a' if s['tau'] is None else f'{s["tau"]:+.2f}'
         interval = 'n/a' if s['interval'] is None else \
             '[{:+.2f}, {:+.2f}]'.format(*s['interval'])
-        print(f'{name:<12} {tau:>6}  {interval:>15}  {s["seconds"]:11.2f}')
+        print(f'{name:<{width}} {tau:>6}  {interval:>15}  '
+              f'{s["seconds"]:11.2f}')
 
 
 def print_survey(results: Mapping) -> None:
