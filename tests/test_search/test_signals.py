@@ -48,6 +48,19 @@ def test_supernet_signals_need_a_single_path_search_config(tmp_path):
     assert not os.listdir(tmp_path)
 
 
+def test_a_diverged_supernet_writes_no_scores(tmp_path, monkeypatch):
+    from autopose_mm.search.evaluation import signals
+    path_search = os.path.join(
+        os.path.dirname(TINY_CFG), 'tiny_path_search.py')
+    monkeypatch.setattr(signals, 'run_search',
+                        lambda *a: dict(model=None, score_batches=[]))
+    monkeypatch.setattr(signals, 'score_genotype', lambda *a: float('nan'))
+    genotype = sample_genotype(np.random.default_rng(0))
+    with pytest.raises(FloatingPointError, match='tiny_path_search.py'):
+        supernet_signals(path_search, [genotype], str(tmp_path), 0)
+    assert not os.path.exists(tmp_path / 'scores.json')
+
+
 def test_tau_interval_holds_the_tau():
     x = [0.1, 0.5, 0.2, 0.9, 0.4, 0.3, 0.8, 0.7]
     y = [0.2, 0.4, 0.1, 0.8, 0.6, 0.3, 0.9, 0.5]
