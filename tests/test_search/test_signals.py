@@ -10,6 +10,7 @@ from mmengine.registry import init_default_scope
 
 from autopose_mm.search.evaluation import zero_cost
 from autopose_mm.search.evaluation.signals import (
+    pair_table,
     rung_signals,
     signal_table,
     supernet_signals,
@@ -59,6 +60,35 @@ def test_a_diverged_supernet_writes_no_scores(tmp_path, monkeypatch):
     with pytest.raises(FloatingPointError, match='tiny_path_search.py'):
         supernet_signals(path_search, [genotype], str(tmp_path), 0)
     assert not os.path.exists(tmp_path / 'scores.json')
+
+
+def test_a_pair_of_signals_ranks_by_their_mean_rank():
+    # the full result is the sum of a and b: each ranks it in part, their
+    # mean rank exactly
+    a = [0, 1, 2, 3, 4, 5, 6, 7]
+    b = [7, 0, 6, 1, 5, 2, 4, 3]
+    candidates = [
+        dict(
+            full=i + j,
+            signals=dict(
+                a=dict(value=i, seconds=1.),
+                b=dict(value=j, seconds=2.),
+                c=dict(value=-j, seconds=0.))) for i, j in zip(a, b)
+    ]
+    table = pair_table(candidates)
+    single = signal_table(candidates)
+    # two tests of one training cost the longer one
+    for c in candidates:
+        c['signals'] = {
+            'metric@1': dict(value=c['full'], seconds=5.),
+            'metric@2': dict(value=c['full'], seconds=9.)
+        }
+    assert pair_table(candidates)['metric@1+metric@2']['seconds'] == 9.
+    assert set(table) == {'a+b', 'a+c', 'b+c'}
+    assert table['a+b']['seconds'] == pytest.approx(3.)
+    assert table['a+b']['tau'] == pytest.approx(1.)
+    assert max(single['a']['tau'], single['b']['tau']) < 0.6
+    assert table['b+c']['tau'] is None  # opposite ranks cancel
 
 
 def test_tau_interval_holds_the_tau():

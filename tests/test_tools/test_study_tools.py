@@ -211,6 +211,8 @@ def test_rung_signals_test_profile(sample_workspace, tmp_path):
     assert results['short_reference'] == 'metric@2'
     assert 'metric@2' not in results['short_signals']
     assert 'Kendall\'s tau of each signal against the full' in proc.stdout
+    assert set(results['pairs']) >= {'metric@2+zico', 'gmacs+supernet-loss'}
+    assert 'Pairs of signals known before any training' in proc.stdout
     # a rerun trains nothing again
     storage = f'sqlite:///{osp.join(work_dir, "signals.db")}'
     counts = [s.n_trials for s in optuna.get_all_study_summaries(storage)]

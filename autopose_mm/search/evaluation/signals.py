@@ -26,6 +26,7 @@ the candidates). The signals:
 """
 import dataclasses
 import hashlib
+import itertools
 import json
 import os.path as osp
 import time
@@ -34,6 +35,7 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import numpy as np
 import optuna
 from mmengine.config import Config
+from scipy import stats
 
 from ...models.genotype import Genotype
 from ...utils.io import write_json
@@ -45,9 +47,12 @@ from ..training import pick_metric, run_search
 from .studies import final_config, target_spec
 from .zero_cost import proxies, train_batches
 
+# the signals a screen before any training can use
+UNTRAINED = {'params', 'gmacs', 'synflow', 'zico'}
+
 __all__ = [
     'survey_signals', 'signal_table', 'tau_interval', 'print_survey',
-    'supernet_signals'
+    'supernet_signals', 'pair_table'
 ]
 
 
@@ -98,6 +103,33 @@ def signal_table(candidates: Sequence[Mapping],
                 np.mean([c['signals'][name]['seconds'] for c in candidates])),
             n=len(values))
     return table
+
+
+def pair_table(candidates: Sequence[Mapping]) -> Dict[str, Dict]:
+    """:func:`signal_table` of every pair of signals combined by their
+    mean rank (``'a+b'``): the smallest predictor over the signals, with
+    no weights fitted, so nothing to overfit on few candidates. A pair
+    costs both signals' seconds, or the longer one's where both come from
+    the same short training (``metric@k``, ``loss@k``)."""
+    names = sorted(candidates[0]['signals'])
+    ranks = {
+        n: stats.rankdata([c['signals'][n]['value'] for c in candidates])
+        for n in names
+    }
+    rows = [
+        dict(
+            full=c['full'],
+            signals={
+                f'{a}+{b}':
+                dict(
+                    value=float(ranks[a][i] + ranks[b][i]) / 2,
+                    seconds=(max if '@' in a and '@' in b else sum)(
+                        (c['signals'][a]['seconds'],
+                         c['signals'][b]['seconds'])))
+                for a, b in itertools.combinations(names, 2)
+            }) for i, c in enumerate(candidates)
+    ]
+    return signal_table(rows)
 
 
 def rung_signals(row: Mapping) -> Dict[str, Dict[str, float]]:
@@ -273,6 +305,7 @@ def survey_signals(args) -> Dict:
         full=summarize([c['full'] for c in candidates]),
         full_seconds=summarize(queue_seconds(storage, 'survey-full')),
         signals=signal_table(candidates),
+        pairs=pair_table(candidates),
         short_reference=last,
         short_signals=signal_table(candidates, last),
         candidates=candidates)
@@ -290,15 +323,17 @@ def queue_seconds(storage: str, name: str) -> List[float]:
     ]
 
 
-def print_table(title: str, table: Mapping) -> None:
-    """One signal table (:func:`signal_table`), ranked by tau."""
-    print(f'\n{title}')
-    width = max(len(name) for name in [*table, 'signal'])
-    print(f'{"signal":<{width}} {"tau":>6}  {"90% interval":>15}  '
-          f'{"s/candidate":>11}')
+def print_table(title: str, table: Mapping, top: Optional[int] = None) -> None:
+    """One signal table (:func:`signal_table`), ranked by tau; only its
+    ``top`` rows when given."""
     rows = sorted(
         table.items(),
         key=lambda kv: -(kv[1]['tau'] if kv[1]['tau'] is not None else -2))
+    rows = rows[:top]
+    width = max(len(name) for name in [*dict(rows), 'signal'])
+    print(f'\n{title}')
+    print(f'{"signal":<{width}} {"tau":>6}  {"90% interval":>15}  '
+          f'{"s/candidate":>11}')
     for name, s in rows:
         tau = 'n/a' if s['tau'] is None else f'{s["tau"]:+.2f}'
         interval = 'n/a' if s['interval'] is None else \
@@ -322,3 +357,13 @@ def print_survey(results: Mapping) -> None:
         f'{results["cost_unit"]} +-{results["tolerance"]:.0%}, '
         f'{results["metric"]} {full["mean"]:.3f} +- {full["std"]:.3f})',
         results['signals'])
+    pairs = results['pairs']
+    print_table(
+        'The best pairs of signals by their mean rank, against the full '
+        'training',
+        pairs,
+        top=5)
+    print_table('Pairs of signals known before any training', {
+        k: v
+        for k, v in pairs.items() if set(k.split('+')) <= UNTRAINED
+    })
