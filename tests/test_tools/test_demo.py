@@ -29,7 +29,7 @@ def test_demo_end_to_end(tmp_path):
     proc = run_tool(
         'demo.py',
         '--epochs',
-        '15',
+        '8',
         '--budget-epochs',
         '12',
         '--proxy-epochs',

@@ -4,6 +4,7 @@ random search at equal compute."""
 import json
 import os
 import os.path as osp
+import runpy
 import signal
 import subprocess
 import sys
@@ -221,6 +222,22 @@ def test_rung_signals_test_profile(sample_workspace, tmp_path):
     assert [s.n_trials
             for s in optuna.get_all_study_summaries(storage)] == counts
     assert os.stat(scores).st_mtime_ns == scored
+
+
+@pytest.mark.parametrize('args,message', [
+    (['--supernet-epochs', '0'], '--supernet-epochs must be at least 1'),
+    (['--supernet-config', 'none', '--supernet-epochs', '3'
+      ], '--supernet-epochs needs a supernet'),
+])
+def test_rung_signals_refuses_a_supernet_it_cannot_train(
+        args, message, monkeypatch, capsys):
+    tool = runpy.run_path(
+        osp.join(REPO, 'tools', 'analysis', 'rung_signals.py'))
+    monkeypatch.setattr(sys, 'argv', ['rung_signals.py'] + args)
+    with pytest.raises(SystemExit) as exit_:
+        tool['parse_args']()
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_front_vs_rtmpose_places_picks_beside_a_trained_reference(

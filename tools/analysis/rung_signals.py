@@ -61,7 +61,13 @@ def parse_args() -> argparse.Namespace:
         help='train the supernet this many epochs (default: its config\'s)')
     parser.add_argument('--work-dir', default='work_dirs/rung_signals')
     args = parser.parse_args()
+    if args.supernet_epochs is not None and args.supernet_epochs < 1:
+        parser.error(f'--supernet-epochs must be at least 1, got '
+                     f'{args.supernet_epochs}')
     if args.supernet_config == 'none':
+        if args.supernet_epochs:
+            parser.error('--supernet-epochs needs a supernet: leave out '
+                         '--supernet-config none')
         args.supernet_config = None
     return apply_profile(parser, args, PROFILES[args.profile],
                          ('candidates', 'workers'))

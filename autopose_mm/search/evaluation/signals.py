@@ -268,7 +268,7 @@ def survey_signals(args) -> Dict:
                        osp.join(args.work_dir, 'full'), args.workers,
                        args.metric)
     key = pick_metric(next(iter(full.values())), args.metric)
-    supernet = [{}] * len(rows)
+    supernet, supernet_epochs = [{}] * len(rows), None
     if args.supernet_config:
         supernet_epochs = args.supernet_epochs or Config.fromfile(
             args.supernet_config).train_cfg.max_epochs
@@ -296,7 +296,7 @@ def survey_signals(args) -> Dict:
         config=args.config,
         final_config=args.final_config,
         supernet_config=args.supernet_config,
-        supernet_epochs=supernet_epochs if args.supernet_config else None,
+        supernet_epochs=supernet_epochs,
         final_epochs=final_cfg.train_cfg.max_epochs,
         target=spec.targets[0],
         tolerance=spec.tolerance,
