@@ -179,7 +179,7 @@ def test_rung_signals_test_profile(sample_workspace, tmp_path):
     work_dir = str(tmp_path / 'signals')
     args = ('analysis/rung_signals.py', '--profile', 'test', '--config',
             TINY_STUDY, '--final-config', TINY_CFG, '--supernet-config',
-            TINY_PATH_SEARCH, '--work-dir', work_dir)
+            TINY_PATH_SEARCH, '--supernet-epochs', '1', '--work-dir', work_dir)
     proc = run_tool(*args, cwd=sample_workspace)
     with open(osp.join(work_dir, 'signals.json')) as f:
         results = json.load(f)  # strict JSON
@@ -188,10 +188,12 @@ def test_rung_signals_test_profile(sample_workspace, tmp_path):
         'params', 'gmacs', 'synflow', 'zico', 'metric@1', 'metric@2', 'loss@1',
         'loss@2', 'supernet-loss', 'supernet-pck'
     }
-    # the supernet trained once, for 2 epochs, and scored every candidate
-    scores = osp.join(work_dir, 'supernet_e2', 'scores.json')
-    assert osp.isfile(osp.join(work_dir, 'supernet_e2', 'epoch_2.pth'))
-    assert results['supernet_epochs'] == 2
+    # the supernet trained once, for the 1 epoch asked (its config says 2),
+    # and scored every candidate
+    scores = osp.join(work_dir, 'supernet_e1', 'scores.json')
+    assert osp.isfile(osp.join(work_dir, 'supernet_e1', 'epoch_1.pth'))
+    assert not osp.exists(osp.join(work_dir, 'supernet_e1', 'epoch_2.pth'))
+    assert results['supernet_epochs'] == 1
     for c in results['candidates']:
         s = c['signals']
         assert s['supernet-loss']['value'] < 0
