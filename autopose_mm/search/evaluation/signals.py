@@ -150,9 +150,9 @@ def rung_signals(row: Mapping) -> Dict[str, Dict[str, float]]:
 
 def supernet_signals(config: str,
                      genotypes: Sequence[Genotype],
-                     work_dir: str,
+                     root: str,
                      seed: int,
-                     epochs: Optional[int] = None) -> List[Dict[str, Dict]]:
+                     epochs: Optional[int] = None) -> Dict:
     """Train the single-path supernet of ``config`` once and score every
     genotype with it.
 
@@ -161,23 +161,25 @@ def supernet_signals(config: str,
     candidate, since the genotypes to score are given. Every genotype is
     scored by the supernet computing it on the config's
     ``train_cfg.score_batches`` held-out batches, once by minus the heatmap
-    loss and once by the heatmap PCK. The scores are kept in
-    ``<work_dir>/scores.json`` for the same config and genotypes, so that
-    a rerun trains nothing again.
+    loss and once by the heatmap PCK. The supernet's work dir is
+    ``<root>/supernet_e<epochs>``; the scores are kept in its
+    ``scores.json`` for the same config and genotypes, so that a rerun
+    trains nothing again.
 
     Args:
         config (str): A config of ``SinglePathSearchLoop``.
         genotypes (Sequence[Genotype]): The candidates, in the space of
             the supernet's cells.
-        work_dir (str): The supernet's work dir.
+        root (str): The directory that holds the supernet's work dir.
         seed (int): The seed of the supernet's training.
         epochs (int, optional): Train the supernet this many epochs
             instead of the config's ``train_cfg.max_epochs``.
 
     Returns:
-        list[dict]: Per genotype, ``supernet-loss`` and ``supernet-pck``
-        as ``dict(value, seconds)``; ``seconds`` is the supernet's
-        training divided among the genotypes plus the genotype's scoring.
+        dict: ``epochs`` (the supernet's training) and ``signals``: per
+        genotype, ``supernet-loss`` and ``supernet-pck`` as
+        ``dict(value, seconds)``; ``seconds`` is the supernet's training
+        divided among the genotypes plus the genotype's scoring.
     """
     cfg = Config.fromfile(config)
     if cfg.train_cfg.get('type') != 'SinglePathSearchLoop':
@@ -187,6 +189,8 @@ def supernet_signals(config: str,
                          f'demo/path_search_l6_c16_sample_coco_64x48.py)')
     if epochs:
         cfg.train_cfg.max_epochs = epochs
+    epochs = cfg.train_cfg.max_epochs
+    work_dir = osp.join(root, f'supernet_e{epochs}')
     key = dict(
         config=hashlib.sha256(cfg.pretty_text.encode()).hexdigest(),
         seed=seed,
@@ -196,12 +200,12 @@ def supernet_signals(config: str,
         with open(cache) as f:
             kept = json.load(f)
         if {k: kept.get(k) for k in key} == key:
-            return kept['signals']
+            return dict(epochs=epochs, signals=kept['signals'])
     cfg.train_cfg.num_candidates = 1
     cfg.train_cfg.rerank = None
     batches = cfg.train_cfg.get('score_batches', 4)
     print(
-        f'\n== the supernet of {config} ({cfg.train_cfg.max_epochs} '
+        f'\n== the supernet of {config} ({epochs} '
         f'epochs), scoring {len(genotypes)} candidates on {batches} '
         f'held-out batches ==',
         flush=True)
@@ -223,9 +227,8 @@ def supernet_signals(config: str,
             row[f'supernet-{metric}'] = dict(
                 value=float(value), seconds=shared + time.monotonic() - start)
         signals.append(row)
-    write_json(cache,
-               dict(key, epochs=cfg.train_cfg.max_epochs, signals=signals))
-    return signals
+    write_json(cache, dict(key, epochs=epochs, signals=signals))
+    return dict(epochs=epochs, signals=signals)
 
 
 def survey_signals(args) -> Dict:
@@ -268,17 +271,15 @@ def survey_signals(args) -> Dict:
                        osp.join(args.work_dir, 'full'), args.workers,
                        args.metric)
     key = pick_metric(next(iter(full.values())), args.metric)
-    supernet, supernet_epochs = [{}] * len(rows), None
+    supernet = dict(epochs=None, signals=[{}] * len(rows))
     if args.supernet_config:
-        supernet_epochs = args.supernet_epochs or Config.fromfile(
-            args.supernet_config).train_cfg.max_epochs
-        supernet = supernet_signals(
-            args.supernet_config, [tr.genotype for tr in trainings],
-            osp.join(args.work_dir, f'supernet_e{supernet_epochs}'), args.seed,
-            supernet_epochs)
+        supernet = supernet_signals(args.supernet_config,
+                                    [tr.genotype
+                                     for tr in trainings], args.work_dir,
+                                    args.seed, args.supernet_epochs)
     batches = train_batches(cfg, 2, args.seed)
     candidates = []
-    for r, tr, scores in zip(rows, trainings, supernet):
+    for r, tr, scores in zip(rows, trainings, supernet['signals']):
         signals = proxies(cfg, tr.genotype, batches, args.seed)
         signals[base.cost_unit.lower()] = dict(value=r['cost'], seconds=0.)
         signals.update(rung_signals(r))
@@ -296,7 +297,7 @@ def survey_signals(args) -> Dict:
         config=args.config,
         final_config=args.final_config,
         supernet_config=args.supernet_config,
-        supernet_epochs=supernet_epochs,
+        supernet_epochs=supernet['epochs'],
         final_epochs=final_cfg.train_cfg.max_epochs,
         target=spec.targets[0],
         tolerance=spec.tolerance,
