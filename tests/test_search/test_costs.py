@@ -91,6 +91,10 @@ def test_prediction_is_the_corrected_sum_of_the_blocks():
     # once in the network's
     table.entries[CALL_BLOCK.key] = 0.5
     assert table.plain_sum(genotype) == pytest.approx(74 - 65 * 0.5 + 0.5)
+    # a call timed slower than the 1-ms ops (noise): they add nothing, the
+    # nine 2-ms blocks 0.5 each, and the sum stays positive
+    table.entries[CALL_BLOCK.key] = 1.5
+    assert table.plain_sum(genotype) == pytest.approx(1.5 + 9 * 0.5)
     del table.entries[blocks[0].key]
     with pytest.raises(KeyError, match='no entry for 1 block'):
         table.predict(genotype)

@@ -239,12 +239,14 @@ class LatencyTable:
                   genotype: Genotype,
                   layout: Optional[Sequence[int]] = None) -> float:
         """The sum of the network's block latencies, in ms, each without
-        the runtime's own cost of a call, which the network pays once."""
+        the runtime's own cost of a call, which the network pays once. A
+        block timed below the bare call (timing noise, at tiny sizes on a
+        busy machine) adds nothing rather than taking time away."""
         call = self.entries.get(CALL_BLOCK.key, 0.)
         total, missing = call, []
         for b in self.blocks(genotype, layout):
             if b.key in self.entries:
-                total += self.entries[b.key] - call
+                total += max(self.entries[b.key] - call, 0.)
             else:
                 missing.append(b.key)
         if missing:
