@@ -14,15 +14,22 @@ once; docs/architecture.md lists what each does and why.
   ``OpencvBackendVisualizer.draw_circles`` (which ``PoseLocalVisualizer``
   draws keypoints with) receives the radius and centre as plain numbers,
   which the pinned numpy needs (:mod:`autopose_mm.utils.compat`).
+- ``atomic_checkpoints``: MMEngine's runner writes checkpoints, and its
+  checkpoint hook the ``last_checkpoint`` pointer, through a temporary file
+  and a rename; its auto-resume finds the newest checkpoint that loads
+  when the pointer is empty or names a damaged file
+  (:mod:`autopose_mm.engine.resume`).
 """
 from typing import Callable, Dict
 
+from .engine.resume import install_checkpoint_writes
 from .utils.checkpoint import install_safe_loader
 from .utils.compat import patch_pose_visualizer
 
 PATCHES: Dict[str, Callable[[], object]] = {
     'safe_checkpoint_loading': install_safe_loader,
     'pose_visualizer_radius': patch_pose_visualizer,
+    'atomic_checkpoints': install_checkpoint_writes,
 }
 
 _applied: Dict[str, object] = {}

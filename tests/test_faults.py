@@ -304,6 +304,9 @@ TEST_DETS = TEST + OUT + [
 TRAIN = ['train.py', '{cfg}', '--work-dir', '{tmp}/w']
 NO_OUT = ('{tmp}/m.json', )
 NO_PRED = ('{tmp}/o/predictions', '{tmp}/o/visualizations')
+SEARCH = ['search.py', '{study}', '--work-dir', '{tmp}/s', '--targets', '1']
+# the timestamped folder a run would leave (its name is the start time)
+RUN_FOLDERS = ('{tmp}/w/2*', )
 
 
 def _ann_each(change: Callable[[dict], None]) -> Callable:
@@ -316,6 +319,44 @@ def _genotype(path: str, value) -> Callable:
 
 def _table(path: str, value) -> Callable:
     return latency_table(lambda t: set_path(t, path, value))
+
+
+def folder_with_other_files(p: Dict[str, str]) -> None:
+    folder = osp.join(p['tmp'], 'imgs')
+    os.makedirs(folder)
+    with open(p['image'], 'rb') as f, open(osp.join(folder, 'a.jpg'),
+                                           'wb') as out:
+        out.write(f.read())
+    for name, text in (('README', 'notes'), ('logo.svg', '<svg></svg>')):
+        with open(osp.join(folder, name), 'w') as f:
+            f.write(text)
+
+
+def emptied_pointer(p: Dict[str, str]) -> None:
+    """A work dir whose run was killed while MMEngine rewrote its
+    ``last_checkpoint`` (emptied, not yet written)."""
+    work_dir = osp.join(p['tmp'], 'w')
+    os.makedirs(work_dir)
+    with open(p['ck'], 'rb') as f, open(
+            osp.join(work_dir, 'epoch_1.pth'), 'wb') as out:
+        out.write(f.read())
+    open(osp.join(work_dir, 'last_checkpoint'), 'w').close()
+
+
+def random_study_db(p: Dict[str, str]) -> None:
+    os.makedirs(osp.join(p['tmp'], 's'))
+    with open(osp.join(p['tmp'], 's', 'study.db'), 'wb') as f:
+        f.write(os.urandom(8192))
+
+
+FULL_DISK_SAVE = """
+import errno, torch
+from autopose_mm.engine.resume import atomic_torch_save
+def full(*args, **kwargs):
+    raise OSError(errno.ENOSPC, 'No space left on device')
+torch.save = full
+atomic_torch_save(dict(weights=1), '{tmp}/epoch_9.pth')
+"""
 
 
 LOAD_TABLE = [
@@ -742,6 +783,93 @@ FAULTS: List[Fault] = [
         r'1 image ids.*2000000',
         dets_with(lambda d: d[0].update(image_id=2000000)),
         absent=NO_OUT),
+
+    # boxes that are not in the image
+    Fault(
+        'detection box outside the image: test',
+        TEST_DETS,
+        r"dets\.json'.*entry 0 \(image \d+\) has bbox \[-900, -900, 10, 10\], "
+        r'which lies outside',
+        dets_with(lambda d: d[0].update(bbox=[-900, -900, 10, 10])),
+        absent=NO_OUT),
+    Fault(
+        'detection box of no area: test',
+        TEST_DETS,
+        r'entry 0 .*has bbox \[5, 5, 0, 0\], which has no area',
+        dets_with(lambda d: d[0].update(bbox=[5, 5, 0, 0])),
+        absent=NO_OUT),
+    Fault(
+        'detection box of 1e30: infer',
+        INFER + ['--det-file', '{tmp}/dets.json', '--det-images', '{ann}'],
+        r'entry \d+ .*reaches more than the image size past',
+        dets_with(lambda d: [x.update(bbox=[0, 0, 1e30, 1e30]) for x in d]),
+        absent=NO_PRED),
+    Fault(
+        'folder with a README and an SVG: infer',
+        ['infer.py', '{cfg}', '{ck}', '{tmp}/imgs', '--out-dir', '{tmp}/o'],
+        r'1 frame\(s\) drawn',
+        folder_with_other_files,
+        code=0),
+    # the network's size is bounded before anything is built
+    Fault(
+        'num_cells=100000',
+        TRAIN + ['--cfg-options', 'model.backbone.num_cells=100000'],
+        r'model\.backbone\.num_cells=100000 is larger than this package '
+        r'builds \(limit 100, set AUTOPOSE_MAX_CELLS',
+        absent=('{tmp}/w/epoch_1.pth', )),
+    Fault(
+        'unknown arch leaves no run folder',
+        TRAIN + ['--cfg-options', 'model.backbone.arch=L99-C32'],
+        r"unknown AutoPoseNet arch 'L99-C32'",
+        absent=RUN_FOLDERS),
+    # resume and full disks
+    Fault(
+        'resume after the pointer write was cut off',
+        TRAIN + ['--resume', '--cfg-options', 'train_cfg.max_epochs=2'],
+        r'resuming from .*w/epoch_1\.pth, the newest checkpoint .* '
+        r'last_checkpoint is empty',
+        emptied_pointer,
+        code=0),
+    Fault(
+        'disk full while saving a checkpoint',
+        ['-c', FULL_DISK_SAVE],
+        r'no space left on the device of .*epoch_9\.pth while writing it; '
+        r'nothing was replaced',
+        absent=('{tmp}/epoch_9.pth', )),
+    # the study's storage, settings and resources
+    Fault(
+        'study in memory',
+        SEARCH + ['--storage', 'sqlite://'],
+        r'keeps the study in memory',
+        absent=('{tmp}/s/pareto.json', )),
+    Fault('storage that is not a URL', SEARCH + ['--storage', 'foo'],
+          r"--storage \(study\.storage\) 'foo' is not a database URL"),
+    Fault(
+        'storage password never shown',
+        SEARCH + [
+            '--storage',
+            'postgresql+psycopg2://admin:SECRETPW@127.0.0.1:9/autopose'
+        ],
+        r'admin:\*\*\*@127\.0\.0\.1',
+        forbid=('SECRETPW', 'weights_only')),
+    Fault(
+        'damaged study database',
+        SEARCH,
+        r's/study\.db: it is not a SQLite database\. Move it aside',
+        random_study_db,
+        unchanged=('{tmp}/s/study.db', )),
+    Fault(
+        'metric misspelled',
+        SEARCH + ['--metric', 'coco/Ap'],
+        r"--metric 'coco/Ap' .*did you mean 'coco/AP'",
+        absent=('{tmp}/s/trials', )),
+    Fault(
+        'report of a study never run',
+        SEARCH + ['--report-only'],
+        r'no study database .*s/study\.db: nothing to report',
+        absent=('{tmp}/s/study.db', )),
+    Fault('1000 workers', SEARCH + ['--workers', '1000'],
+          r'--workers 1000 is more than this machine runs .*--oversubscribe'),
 ]
 
 
@@ -816,6 +944,7 @@ def fault_paths(sample_workspace, tmp_path_factory) -> Dict[str, str]:
     image = sorted(glob.glob(osp.join(data, 'images', 'val2017', '*.jpg')))[0]
     return dict(
         cfg=TINY_CFG,
+        study=osp.join(REPO, 'tests', 'configs', 'tiny_study.py'),
         ck=osp.join(work_dir, 'epoch_1.pth'),
         ws=sample_workspace,
         img=image,
@@ -864,11 +993,12 @@ def test_fault(fault: Fault, fault_paths, tmp_path):
         re.S), (f'expected /{fault.match}/ in the output:\n{tail}')
     for word in fault.forbid:
         assert word not in output, f'{word!r} in the output:\n{tail}'
-    for path in fault.absent:
-        path = path.format(**paths)
-        leftover = osp.exists(path) and (not osp.isdir(path)
-                                         or os.listdir(path))
-        assert not leftover, f'{path} was written'
+    for pattern in fault.absent:
+        pattern = pattern.format(**paths)
+        for path in glob.glob(pattern) if '*' in pattern else [pattern]:
+            leftover = osp.exists(path) and (not osp.isdir(path)
+                                             or os.listdir(path))
+            assert not leftover, f'{path} was written'
     for path, digest in before.items():
         assert _digest(path) == digest, f'{path} changed'
 

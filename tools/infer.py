@@ -244,14 +244,32 @@ def build_inferencer(args: argparse.Namespace):
     return inferencer
 
 
+def check_boxes(inferencer, files: List[str]) -> None:
+    """Check every image's boxes of a detection file before anything is
+    drawn or written (a video takes no detection file)."""
+    from PIL import Image
+
+    from autopose_mm.deploy import DetectionFileBoxes
+    boxes = inferencer.inferencer.detector
+    if not isinstance(boxes, DetectionFileBoxes):
+        return
+    for f in files:
+        if not f.lower().endswith(VIDEO_EXTS):
+            with Image.open(f) as img:
+                boxes.check_image(f, *img.size)
+
+
 def main() -> None:
     args = parse_args()
-    check_inputs(args.input)
+    files = check_inputs(args.input)
     check_detector(args)
     inferencer = build_inferencer(args)
+    check_boxes(inferencer, files)
     count = 0
+    # a folder goes in as its image files (what check_inputs read), so that
+    # other files there are not handed to the inferencer
     for _ in inferencer(
-            args.input,
+            files if osp.isdir(args.input) else args.input,
             show=args.show,
             kpt_thr=args.kpt_thr,
             bbox_thr=args.bbox_thr,

@@ -72,6 +72,11 @@ def parse_args() -> argparse.Namespace:
         '--enqueue',
         nargs='+',
         help='genotype files (or "published") every study tries first')
+    parser.add_argument(
+        '--oversubscribe',
+        action='store_true',
+        help='start more --workers than this machine has cores or memory '
+        'for (slower trials, and memory may run out)')
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         '--no-report',
@@ -81,10 +86,7 @@ def parse_args() -> argparse.Namespace:
         '--report-only',
         action='store_true',
         help='write the results of the study as it stands; run no trial')
-    args = parser.parse_args()
-    if args.workers < 1:
-        parser.error(f'--workers must be at least 1, got {args.workers}')
-    return args
+    return parser.parse_args()
 
 
 def fmt(value) -> str:
@@ -115,6 +117,11 @@ def print_report(report: dict) -> None:
 
 def main() -> None:
     args = parse_args()
+    from autopose_mm.search.study.workers import check_workers
+    try:
+        check_workers(args.workers, args.oversubscribe)
+    except ValueError as e:
+        sys.exit(f'error: {e}')
     from mmengine.registry import init_default_scope
 
     import autopose_mm  # noqa: F401
@@ -148,7 +155,7 @@ def main() -> None:
         enqueue=args.enqueue)
     spec = resolve_targets(spec)
     print(
-        f'study {spec.name!r} in {spec.storage_url}: targets '
+        f'study {spec.name!r} in {spec.storage_shown}: targets '
         f'{list(spec.targets)} {spec.cost_unit} +-{spec.tolerance:.0%}, '
         f'{spec.budget_epochs} epochs each, {spec.sampler} sampler, '
         f'{spec.pruner} pruner',

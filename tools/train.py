@@ -13,6 +13,9 @@ checkpoints.
 """
 import argparse
 import contextlib
+import os
+import os.path as osp
+import shutil
 
 from mmengine.config import Config
 from mmengine.dist import get_rank
@@ -96,7 +99,17 @@ def main() -> None:
     lock = work_dir_lock(cfg.work_dir, 'training') if get_rank() == 0 \
         else contextlib.nullcontext()
     with lock:
-        runner = Runner.from_cfg(cfg)
+        before = set(os.listdir(cfg.work_dir)) if get_rank() == 0 else None
+        try:
+            runner = Runner.from_cfg(cfg)
+        except BaseException:
+            # a config the runner refuses (an unknown arch, data it cannot
+            # read) leaves no run folder behind
+            if before is not None:
+                for name in set(os.listdir(cfg.work_dir)) - before:
+                    shutil.rmtree(
+                        osp.join(cfg.work_dir, name), ignore_errors=True)
+            raise
         runner.train()
 
 

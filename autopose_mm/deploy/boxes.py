@@ -6,7 +6,12 @@ from typing import Dict, List, Optional
 import numpy as np
 from mmengine.structures import InstanceData
 
-from ..utils.data_check import DataFileError, check_detections, read_data_json
+from ..utils.data_check import (
+    DataFileError,
+    box_problem,
+    check_detections,
+    read_data_json,
+)
 
 
 class _Detections:
@@ -82,11 +87,36 @@ class DetectionFileBoxes:
                 f'files (--det-images)')
         check_detections(det_file, data, {i: {} for i in names})
         self.boxes: Dict[str, List[List[float]]] = {}
-        for d in data:
+        self.entries: Dict[str, List[int]] = {}
+        for i, d in enumerate(data):
             x, y, w, h = d['bbox']
-            self.boxes.setdefault(names[d['image_id']],
-                                  []).append([x, y, x + w, y + h, d['score']])
+            name = names[d['image_id']]
+            self.boxes.setdefault(name, []).append(
+                [x, y, x + w, y + h, d['score']])
+            self.entries.setdefault(name, []).append(i)
         self.det_file = det_file
+
+    def check_image(self, image: str, width: int, height: int) -> None:
+        """Refuse the boxes of ``image`` that lie outside its ``width`` x
+        ``height`` pixels or reach far past them.
+
+        Raises:
+            DataFileError: Naming the detection file, the first entries and
+                the image.
+        """
+        name = osp.basename(image)
+        bad = []
+        for i, (x1, y1, x2, y2, _) in zip(
+                self.entries.get(name, []), self.boxes.get(name, [])):
+            problem = box_problem([x1, y1, x2 - x1, y2 - y1], width, height)
+            if problem:
+                bad.append(f'entry {i} (bbox [{x1:g}, {y1:g}, {x2 - x1:g}, '
+                           f'{y2 - y1:g}]) {problem}')
+        if bad:
+            raise DataFileError(
+                f'detection file {self.det_file!r}: {len(bad)} boxes of '
+                f'image {image!r} are not in it: {"; ".join(bad[:3])}. '
+                f'Boxes are [x, y, w, h] in the image\'s pixels')
 
     def __call__(self, image, **kwargs) -> Dict[str, list]:
         if not isinstance(image, str):
@@ -94,6 +124,9 @@ class DetectionFileBoxes:
                 f'boxes from the detection file {self.det_file!r} are looked '
                 f'up by image file name; they cannot serve video frames. Use '
                 f'a detector (--det-model) or the whole frame')
+        from PIL import Image
+        with Image.open(image) as img:  # reads the header only
+            self.check_image(image, *img.size)
         boxes = np.array(
             self.boxes.get(osp.basename(image), []),
             dtype=np.float32).reshape(-1, 5)

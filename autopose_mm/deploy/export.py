@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..utils.io import atomic_path
+from ..utils.io import atomic_path, named_disk_errors
 from .fusion import fuse_conv_bn, reduce_as_one_conv
 from .graph import DEFAULT_PASSES, apply_passes, check_passes
 
@@ -97,7 +97,8 @@ def export_onnx(estimator: nn.Module,
     dynamic_axes = None
     if dynamic_batch:
         dynamic_axes = {n: {0: 'batch'} for n in ['input'] + names}
-    with atomic_path(out_file, suffix='.onnx') as tmp:
+    with named_disk_errors(out_file), \
+            atomic_path(out_file, suffix='.onnx') as tmp:
         with torch.no_grad():
             torch.onnx.export(
                 HeadOutputs(model), (example, ),
@@ -156,7 +157,8 @@ def export_openvino(onnx_file: str, out_file: str) -> None:
     folder = osp.dirname(osp.abspath(out_file))
     os.makedirs(folder, exist_ok=True)
     stem = osp.splitext(out_file)[0]
-    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+    with named_disk_errors(out_file), \
+            tempfile.TemporaryDirectory(dir=folder) as tmp:
         xml = osp.join(tmp, 'model.xml')
         ov.save_model(model, xml, compress_to_fp16=False)
         os.replace(osp.join(tmp, 'model.bin'), stem + '.bin')

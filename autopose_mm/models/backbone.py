@@ -19,6 +19,7 @@ from .cells import (
 )
 from .genotype import GenotypeLike, load_genotype
 from .operations import DEFAULT_NORM_CFG, run_shared_input, shared_input_key
+from ..utils.limits import limit, limit_hint
 from .plan import NUM_SCALES, cells_to_reductions, plan_stack
 
 # The published presets: L cells, C initial channels, and where the encoder
@@ -177,6 +178,34 @@ class CellStack(BaseModule):
         return tuple(taps)
 
 
+# the bound of each size setting (autopose_mm.utils.limits)
+SIZE_LIMITS = dict(
+    num_cells='num_cells',
+    refine_num_cells='num_cells',
+    base_channels='channels',
+    refine_channels='channels')
+
+
+def check_network_size(where: str, **sizes: int) -> None:
+    """Refuse a network larger than the bounds of
+    :mod:`autopose_mm.utils.limits` before any layer is built (a typo such
+    as ``num_cells=100000`` would otherwise take minutes and gigabytes).
+
+    Args:
+        where (str): The config section, e.g. ``'model.backbone'``.
+        **sizes: Settings of :data:`SIZE_LIMITS` and their values.
+
+    Raises:
+        ValueError: Naming the setting, the bound and its variable.
+    """
+    for key, value in sizes.items():
+        bound = SIZE_LIMITS[key]
+        if value > limit(bound):
+            raise ValueError(
+                f'{where}.{key}={value} is larger than this package builds '
+                f'{limit_hint(bound)}')
+
+
 def resolve_arch(arch: Optional[str], num_cells: Optional[int],
                  base_channels: Optional[int],
                  reduction_indices: Optional[Sequence[int]]) -> Dict:
@@ -208,6 +237,7 @@ def resolve_arch(arch: Optional[str], num_cells: Optional[int],
     if isinstance(C, bool) or not isinstance(C, int) or C < 2 or C % 2:
         raise ValueError(f'base_channels (C) must be a positive even '
                          f'integer, got {C!r}')
+    check_network_size('model.backbone', num_cells=L, base_channels=C)
     if 'reduction_indices' not in settings:
         settings['reduction_indices'] = default_reduction_indices(L)
     settings['reduction_indices'] = check_reduction_indices(

@@ -13,9 +13,12 @@ from mmengine.config import Config
 from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
-from ..models.genotype import Genotype
+from ..models.genotype import Genotype, nearest
 
-__all__ = ['run_search', 'train_and_test', 'pick_metric', 'runner_for']
+__all__ = [
+    'run_search', 'train_and_test', 'pick_metric', 'runner_for',
+    'check_metric', 'evaluator_metrics'
+]
 
 
 def pick_metric(metrics: Dict[str, float], key: Optional[str] = None) -> str:
@@ -26,6 +29,75 @@ def pick_metric(metrics: Dict[str, float], key: Optional[str] = None) -> str:
             return k
     raise KeyError(f'metric {key!r} not among {sorted(metrics)}; name one '
                    f'of them')
+
+
+# what MMPose's evaluators name their results (their metric types'
+# ``prefix`` stands before CocoMetric's); the study checks its metric
+# against these before it trains anything
+EVALUATOR_METRICS: Dict[str, Sequence[str]] = {
+    'CocoMetric': ('AP', 'AP .5', 'AP .75', 'AP (M)', 'AP (L)', 'AR', 'AR .5',
+                   'AR .75', 'AR (M)', 'AR (L)'),
+    'MpiiPCKAccuracy': ('Head', 'Shoulder', 'Elbow', 'Wrist', 'Hip', 'Knee',
+                        'Ankle', 'PCKh', 'PCKh@0.1'),
+    'PCKAccuracy': ('PCK', ),
+    'AUC': ('AUC', ),
+    'EPE': ('EPE', ),
+    'NME': ('NME', ),
+}
+
+
+def evaluator_metrics(cfg: Config) -> Optional[List[str]]:
+    """The metric keys the config's test evaluator will report, or None
+    when one of its metrics is not a type this table knows."""
+    evaluator = cfg.get('test_evaluator') or cfg.get('val_evaluator')
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [
+        evaluator
+    ]
+    names: List[str] = []
+    for metric in metrics:
+        if not isinstance(metric, dict) or \
+                metric.get('type') not in EVALUATOR_METRICS:
+            return None
+        keys = EVALUATOR_METRICS[metric['type']]
+        if metric['type'] == 'CocoMetric':
+            prefix = metric.get('prefix', 'coco')
+            keys = [f'{prefix}/{k}' if prefix else k for k in keys]
+        names.extend(keys)
+    return names
+
+
+def check_metric(cfg: Config, key: Optional[str], where: str) -> str:
+    """The metric a study compares networks by, checked against what the
+    config's evaluator reports, before anything trains.
+
+    Args:
+        cfg (Config): The trial config.
+        key (str, optional): The metric asked for (``--metric``); None for
+            the default (:func:`pick_metric`'s order).
+        where (str): The config's path, for the message.
+
+    Returns:
+        str: The metric key (``key`` itself when the evaluator is not
+        known).
+
+    Raises:
+        KeyError: ``key`` is none of the evaluator's metrics; names the
+            nearest.
+    """
+    names = evaluator_metrics(cfg)
+    if names is None:
+        return key or 'coco/AP'
+    if key is None:
+        for k in ('coco/AP', 'PCKh', 'PCK'):
+            if k in names:
+                return k
+        return names[0]
+    if key not in names:
+        raise KeyError(
+            f'--metric {key!r} (study.metric) is not a metric of the test '
+            f'evaluator of {where}{nearest(key, names)}; its metrics: '
+            f'{", ".join(names)}')
+    return key
 
 
 def runner_for(cfg: Config, work_dir: str, seed: int, name: str) -> Runner:

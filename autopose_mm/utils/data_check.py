@@ -3,7 +3,7 @@
 is wrong (with the file's name and what to fix)."""
 import math
 import os.path as osp
-from typing import Any, Dict, Iterable, List, Optional, Set
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -300,6 +300,27 @@ def check_mpii_annotations(path: str, data: Any) -> None:
               'Fix or drop these people')
 
 
+def box_problem(box: Sequence[float], width: Optional[float],
+                height: Optional[float]) -> Optional[str]:
+    """What makes a person box ``[x, y, w, h]`` unusable, or None: no area,
+    or (when the image size is known) no overlap with the image or a reach
+    of more than one image size beyond it. A box overhanging the image a
+    little, as detectors' boxes do, is fine.
+    """
+    x, y, w, h = (float(v) for v in box)
+    if w <= 0 or h <= 0:
+        return 'has no area'
+    if width is None or height is None:
+        return None
+    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
+        return f'lies outside the {width:g}x{height:g} image'
+    if x < -width or y < -height or x + w > 2 * width or \
+            y + h > 2 * height:
+        return (f'reaches more than the image size past the '
+                f'{width:g}x{height:g} image')
+    return None
+
+
 def check_detections(path: str, data: Any,
                      images: Optional[Dict[int, Dict]]) -> None:
     """Check a person detection file: a list of ``image_id``, ``bbox``
@@ -339,11 +360,20 @@ def check_detections(path: str, data: Any,
             bad.append(f'entry {i} has image_id {det["image_id"]!r}')
             continue
         if images is None:
+            if box_problem(box, None, None):
+                bad.append(f'entry {i} has bbox {box!r}, which has no area')
             continue
         img = images.get(det['image_id'])
         if img is None:
             unknown.add(det['image_id'])
-        elif 'width' in img and 'height' in img:
+            continue
+        sized = _numbers([img.get('width'), img.get('height')], 2)
+        problem = box_problem(box, *((img['width'], img['height'])
+                                     if sized else (None, None)))
+        if problem:
+            bad.append(f'entry {i} (image {det["image_id"]}) has bbox '
+                       f'{box!r}, which {problem}')
+        elif sized:
             x, y, w, h = box
             outside += (
                 x + w > 1.05 * img['width'] or y + h > 1.05 * img['height'])

@@ -5,6 +5,7 @@ import fcntl
 import json
 import os
 import os.path as osp
+import shutil
 import tempfile
 from contextlib import contextmanager
 from typing import IO, Any, Callable, Iterable, Iterator, Optional, Sequence
@@ -34,7 +35,7 @@ def atomic_write(path: str,
         write (Callable): Called with the open temporary file.
         mode (str): ``'w'`` for text, ``'wb'`` for bytes.
     """
-    with atomic_path(path) as tmp:
+    with named_disk_errors(path), atomic_path(path) as tmp:
         with open(tmp, mode) as f:
             write(f)
             f.flush()
@@ -64,6 +65,42 @@ def atomic_path(path: str, suffix: str = '') -> Iterator[str]:
         if osp.exists(tmp):
             os.remove(tmp)
         raise
+
+
+class DiskFullError(OSError):
+    """A file could not be written because its file system is full."""
+
+
+# what writers report instead of ENOSPC (torch's zip writer, OpenVINO's
+# serializer), taken as a full disk when the disk is indeed nearly full
+_WRITE_FAILURES = ('No space left', 'file write failed', 'iostream error')
+_NEARLY_FULL = 64 * 2**20
+
+
+@contextmanager
+def named_disk_errors(path: str) -> Iterator[None]:
+    """Turn a full disk met while writing ``path`` into a
+    :class:`DiskFullError` that names the file and says that nothing was
+    replaced (the writers here go through :func:`atomic_path`)."""
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except (OSError, RuntimeError) as e:
+        full = isinstance(e, OSError) and e.errno == errno.ENOSPC
+        if not full and any(w in str(e) for w in _WRITE_FAILURES):
+            directory = osp.dirname(osp.abspath(path))
+            try:
+                full = shutil.disk_usage(directory).free < _NEARLY_FULL
+            except OSError:
+                full = False
+        if not full:
+            raise
+        raise DiskFullError(
+            errno.ENOSPC, f'no space left on the device of {path} while '
+            f'writing it; nothing was replaced (files written before are '
+            f'intact). Free space there or write elsewhere, then rerun'
+        ) from None
 
 
 def atomic_write_text(path: str, text: str) -> None:
@@ -126,7 +163,16 @@ def check_output(
                          f'{" or ".join(suffixes)}')
     if osp.isdir(path):
         raise ValueError(f'{flag} {path!r} is a directory; give a file name')
-    directory = osp.dirname(osp.abspath(path))
+    check_writable_dir(osp.dirname(osp.abspath(path)), f'{flag} {path!r}')
+
+
+def check_writable_dir(directory: str, flag: str) -> None:
+    """Create ``directory`` if needed and check that files can be written
+    there, before any work is done.
+
+    Raises:
+        PermissionError: Naming ``flag`` (how the user set it) and why.
+    """
     try:
         os.makedirs(directory, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=directory, prefix='.probe-')
@@ -134,7 +180,7 @@ def check_output(
         os.remove(probe)
     except OSError as e:
         raise PermissionError(
-            f'{flag} {path!r}: cannot write into {directory!r} '
+            f'{flag}: cannot write into {directory!r} '
             f'({e.strerror or e}); choose a writable place') from None
 
 

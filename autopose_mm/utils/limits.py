@@ -19,6 +19,9 @@ _LIMITS: Dict[str, Tuple[str, int]] = {
     'nesting': ('AUTOPOSE_MAX_NESTING', 64),
     'checkpoint_bytes': ('AUTOPOSE_MAX_CHECKPOINT_BYTES', 16 * 2**30),
     'image_pixels': ('AUTOPOSE_MAX_IMAGE_PIXELS', 100 * 10**6),
+    # the network's size, checked before any layer is built
+    'num_cells': ('AUTOPOSE_MAX_CELLS', 100),
+    'channels': ('AUTOPOSE_MAX_CHANNELS', 512),
 }
 
 

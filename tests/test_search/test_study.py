@@ -1,6 +1,7 @@
 """The study-based search: genotypes as Optuna parameters, rungs, pruning,
 the compute budget, resume, the front and the queued trainings (the
 trainings themselves replaced by a stand-in that reports by rung)."""
+import os
 import os.path as osp
 
 import numpy as np
@@ -22,12 +23,19 @@ from autopose_mm.search.study import (
     run_worker,
     rung_epochs,
     rung_taus,
+    run_study,
     spec_from_config,
     suggest_genotype,
     write_search,
 )
 from autopose_mm.search.study import engine as engine_module
 from autopose_mm.search.study import queue as queue_module
+from autopose_mm.search.study.engine import spec_record
+from autopose_mm.search.study.workers import (
+    check_workers,
+    masked_url,
+    worker_limit,
+)
 
 TINY_STUDY = osp.join(REPO, 'tests', 'configs', 'tiny_study.py')
 State = optuna.trial.TrialState
@@ -297,6 +305,145 @@ def test_write_search_files(tmp_path, monkeypatch, fake_cost):
     assert g.extra['cost'] == 1.0
     assert osp.getsize(osp.join(spec.work_dir, 'front.png')) > 1000
 
+
+@pytest.mark.parametrize('url', ['sqlite://', 'sqlite:///:memory:',
+                                 'sqlite:///file:x?mode=memory&uri=true'])
+def test_in_memory_storage_is_refused(tmp_path, url):
+    with pytest.raises(ValueError, match='keeps the study in memory'):
+        tiny_spec(tmp_path, storage=url)
+
+
+def test_storage_that_is_not_a_url_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"--storage.*'foo' is not a "
+                       r'database URL'):
+        tiny_spec(tmp_path, storage='foo')
+
+
+def test_storage_password_is_masked(tmp_path):
+    url = 'postgresql+psycopg2://admin:SECRETPW@127.0.0.1:55432/autopose'
+    spec = tiny_spec(tmp_path, storage=url)
+    assert spec.storage_shown == (
+        'postgresql+psycopg2://admin:***@127.0.0.1:55432/autopose')
+    assert masked_url('foo') == '(not a database URL)'
+
+
+def test_pareto_names_the_metric_and_hides_the_password(
+        tmp_path, monkeypatch, fake_cost):
+    import json
+    monkeypatch.setattr(engine_module, 'train_rungs', fake_training([]))
+    spec = tiny_spec(tmp_path, budget_epochs=4)
+    run_worker(spec)
+    write_search(spec)
+    with open(osp.join(spec.work_dir, 'pareto.json')) as f:
+        saved = json.load(f)
+    assert saved['metric'] == 'coco/AP'
+    assert saved['studies'][0]['spec']['metric'] == 'coco/AP'
+
+
+@pytest.mark.parametrize('damage', ['random', 'truncated'])
+def test_damaged_database_is_named(tmp_path, monkeypatch, fake_cost, damage):
+    spec = tiny_spec(tmp_path, budget_epochs=2)
+    path = osp.join(spec.work_dir, 'study.db')
+    if damage == 'random':
+        os.makedirs(spec.work_dir)
+        with open(path, 'wb') as f:
+            f.write(os.urandom(8192))
+        why = 'it is not a SQLite database'
+    else:
+        monkeypatch.setattr(engine_module, 'train_rungs', fake_training([]))
+        run_worker(spec)
+        with open(path, 'r+b') as f:
+            f.seek(100)  # the header stays, the page tree is gone
+            f.write(os.urandom(8192))
+        why = 'the database is damaged'
+    with pytest.raises(ValueError, match=f'study.db: {why}. Move it aside'):
+        run_worker(spec)
+
+
+def test_a_rerun_that_changes_what_the_results_mean_is_refused(
+        tmp_path, monkeypatch, fake_cost):
+    calls = []
+    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    spec = tiny_spec(tmp_path, sampler='random', pruner='none',
+                     budget_epochs=2)
+    run_worker(spec)
+    for change, setting in ((dict(metric='coco/AR'), 'metric'),
+                            (dict(enqueue=['published']), 'enqueue')):
+        with pytest.raises(ValueError, match=f'other settings \\({setting}'):
+            run_worker(
+                tiny_spec(
+                    tmp_path,
+                    sampler='random',
+                    pruner='none',
+                    budget_epochs=4,
+                    **change))
+    assert len(calls) == 1
+
+
+def test_latency_table_counts_by_content(tmp_path):
+    table = tmp_path / 'table.json'
+    table.write_text('{"a": 1}')
+    spec = tiny_spec(tmp_path, latency_table=str(table))
+    first = spec_record(spec, 1.0, 2)
+    table.write_text('{"a": 2}')
+    second = spec_record(spec, 1.0, 2)
+    assert first['latency_table_sha256'] != second['latency_table_sha256']
+    assert 'latency_table' not in first  # the path alone tells nothing
+
+
+def test_misspelled_metric_is_refused_before_training(tmp_path, monkeypatch,
+                                                       fake_cost):
+    calls = []
+    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    spec = tiny_spec(tmp_path, metric='coco/Ap')
+    with pytest.raises(KeyError, match="did you mean 'coco/AP'"):
+        run_worker(spec)
+    assert calls == []
+    study = optuna.load_study(
+        study_name=spec.study_name(1.0), storage=spec.storage_url)
+    assert study.get_trials() == []
+
+
+def test_report_of_a_study_never_run(tmp_path):
+    spec = tiny_spec(tmp_path)
+    with pytest.raises(FileNotFoundError, match='nothing to report'):
+        write_search(spec)
+    assert not osp.exists(osp.join(spec.work_dir, 'study.db'))
+
+
+def test_report_of_another_study_name(tmp_path, monkeypatch, fake_cost):
+    monkeypatch.setattr(engine_module, 'train_rungs', fake_training([]))
+    run_worker(tiny_spec(tmp_path, budget_epochs=2))
+    with pytest.raises(ValueError, match=r'holds no study other@1GMACs '
+                       r'\(it holds: cells@1GMACs\)'):
+        write_search(tiny_spec(tmp_path, name='other'))
+
+
+def test_workers_are_bounded_by_the_machine():
+    bound = worker_limit()
+    assert 1 <= bound <= (os.cpu_count() or 1)
+    check_workers(bound)
+    with pytest.raises(ValueError, match=r'--workers 1000 .*--oversubscribe'):
+        check_workers(1000)
+    check_workers(1000, oversubscribe=True)
+    with pytest.raises(ValueError, match='at least 1'):
+        check_workers(0)
+
+
+def test_unwritable_work_dir_stores_no_trial(tmp_path, monkeypatch,
+                                             fake_cost):
+    calls = []
+    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    storage = f'sqlite:///{tmp_path}/elsewhere.db'
+    spec = spec_from_config(
+        TINY_STUDY,
+        '/proc/study',
+        storage=storage,
+        targets=[1.0],
+        budget_epochs=2)
+    with pytest.raises(PermissionError, match="--work-dir: cannot write"):
+        run_study(spec)
+    assert calls == [] and not osp.exists(tmp_path / 'elsewhere.db')
 
 def test_spec_from_config_refuses_unknown_settings(tmp_path):
     cfg = tmp_path / 'bad.py'

@@ -136,7 +136,8 @@ def main() -> None:
             verify(model, tmp, shape, args.atol, 'onnxruntime')
         if args.openvino:
             write_openvino(model, tmp, xml, shape, args)
-    print(f'wrote {out} (input 1x3x{shape[0]}x{shape[1]}, outputs '
+    batch = 'N' if args.dynamic_batch else '1'
+    print(f'wrote {out} (input {batch}x3x{shape[0]}x{shape[1]}, outputs '
           f'{", ".join(names)}, opset {args.opset}, BN '
           f'{"kept" if args.no_fold_bn else "folded"}, graph passes: '
           f'{" ".join(passes) or "none"}); onnx.checker passed')

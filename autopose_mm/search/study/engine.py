@@ -20,6 +20,7 @@ accuracy-cost front is taken over all of them (:mod:`.front`).
 import copy
 import dataclasses
 import hashlib
+import json
 import os.path as osp
 import time
 from typing import Callable, Dict, List, Optional, Sequence
@@ -30,13 +31,20 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from ...models.genotype import load_genotype, nearest
+from ...models.genotype import NETWORK_FIELDS, load_genotype, nearest
 from ...models.operations import OPERATION_NAMES
+from ...utils.io import check_writable_dir
 from ..costs import config_gmacs, config_latency
 from ..space.sampling import sample_genotype
+from ..training import check_metric
 from .rungs import SIGNALS, rung_epochs, train_rungs
 from .space import genotype_params, suggest_genotype
-from .workers import rdb_storage, spawn_workers
+from .workers import (
+    check_storage_url,
+    masked_url,
+    rdb_storage,
+    spawn_workers,
+)
 
 SAMPLERS = ('tpe', 'random')
 PRUNERS = ('halving', 'hyperband', 'none')
@@ -131,6 +139,8 @@ class StudySpec:
             raise ValueError(
                 f'study heartbeat ({self.heartbeat} s) must be at least 1 '
                 f'and below grace ({self.grace} s)')
+        if self.storage is not None:
+            check_storage_url(self.storage, '--storage (study.storage)')
         self.targets = tuple(float(t) for t in self.targets)
         self.enqueue = tuple(self.enqueue)
 
@@ -138,6 +148,11 @@ class StudySpec:
     def storage_url(self) -> str:
         return self.storage or \
             f'sqlite:///{osp.abspath(osp.join(self.work_dir, "study.db"))}'
+
+    @property
+    def storage_shown(self) -> str:
+        """The storage URL as printed and written: password masked."""
+        return masked_url(self.storage_url)
 
     @property
     def cost_unit(self) -> str:
@@ -219,13 +234,37 @@ def default_target(cost: Callable, seed: int = 0, draws: int = 200) -> float:
     return float(np.median([cost(sample_genotype(rng)) for _ in range(draws)]))
 
 
+def file_sha256(path: Optional[str]) -> Optional[str]:
+    """SHA-256 of a file's content, None without a file."""
+    if not path:
+        return None
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def genotype_sha1(path: str) -> str:
+    """A genotype (file or ``'published'``) by what it builds."""
+    data = load_genotype(path).to_dict()
+    text = json.dumps({k: data.get(k)
+                       for k in NETWORK_FIELDS if k != 'name'},
+                      sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
 def spec_record(spec: StudySpec, target: float, max_epochs: int) -> Dict:
-    """What a study is, as stored with it: a worker given other settings
-    for the same study is refused. The config counts by its content, so
-    machines with the repository at other paths share a study."""
-    cfg_text = Config.fromfile(spec.config).pretty_text
+    """What a study is, as stored with it: a worker or rerun given other
+    settings for the same study is refused, naming them. The metric is
+    checked against the config's evaluator here, before any trial. The
+    config, the latency table and the enqueued genotypes count by their
+    content, so machines with the repository at other paths share a study,
+    and a table replaced at the same path is told apart."""
+    cfg = Config.fromfile(spec.config)
     return dict(
-        config_sha1=hashlib.sha1(cfg_text.encode()).hexdigest(),
+        config_sha1=hashlib.sha1(cfg.pretty_text.encode()).hexdigest(),
+        metric=check_metric(cfg, spec.metric, spec.config),
+        latency_table_sha256=file_sha256(spec.latency_table),
+        enqueue=[genotype_sha1(path) for path in spec.enqueue],
+        candidates=list(OPERATION_NAMES),
         sampler=spec.sampler,
         pruner=spec.pruner,
         min_epochs=spec.min_epochs,
@@ -235,7 +274,6 @@ def spec_record(spec: StudySpec, target: float, max_epochs: int) -> Dict:
         target=target,
         tolerance=spec.tolerance,
         cost_unit=spec.cost_unit,
-        latency_table=spec.latency_table,
         seed=spec.seed)
 
 
@@ -267,7 +305,7 @@ def open_study(spec: StudySpec,
         differ = [k for k in record if stored.get(k) != record[k]]
         if differ:
             raise ValueError(
-                f'study {study.study_name!r} in {spec.storage_url} was made '
+                f'study {study.study_name!r} in {spec.storage_shown} was made '
                 f'with other settings ({", ".join(differ)}: '
                 f'{[stored.get(k) for k in differ]} there, '
                 f'{[record[k] for k in differ]} now); give this search '
@@ -414,6 +452,9 @@ def run_study(spec: StudySpec,
     """Run the study with ``workers`` processes on this machine (sharing
     its cores equally); with one, in this process. Another machine joins
     by running the same with another ``first_worker``."""
+    # trials write their logs and checkpoints there: refuse a work dir
+    # that cannot take them before a trial is stored as failed
+    check_writable_dir(osp.join(spec.work_dir, 'trials'), '--work-dir')
     if workers <= 1:
         run_worker(spec, first_worker)
         return

@@ -12,6 +12,7 @@ from ..plots import draw_fronts
 from ..stats import kendall_tau
 from .engine import StudySpec, epochs_spent, make_storage
 from .space import genotype_from_params
+from .workers import sqlite_path
 
 State = optuna.trial.TrialState
 
@@ -107,7 +108,23 @@ def study_record(study: optuna.Study, max_epochs: int) -> Dict:
 
 def search_report(spec: StudySpec) -> Dict:
     """Every target's study record and the front over all of them."""
+    path = sqlite_path(spec.storage_url)
+    if path is not None and not osp.isfile(path):
+        raise FileNotFoundError(
+            f'no study database {path}: nothing to report. Run the search '
+            f'first (without --report-only), or give the --work-dir or '
+            f'--storage it ran with')
     storage = make_storage(spec)
+    names = set(optuna.get_all_study_names(storage))
+    absent = [
+        spec.study_name(t) for t in spec.targets
+        if spec.study_name(t) not in names
+    ]
+    if absent:
+        raise ValueError(
+            f'{spec.storage_shown} holds no study {", ".join(absent)} '
+            f'(it holds: {", ".join(sorted(names)) or "none"}); run the '
+            f'search first, or give the --name and --targets it ran with')
     records = []
     for target in spec.targets:
         study = optuna.load_study(
@@ -116,8 +133,9 @@ def search_report(spec: StudySpec) -> Dict:
         records.append(dict(target=target, **study_record(study, max_epochs)))
     rows = [r for rec in records for r in rec['rows']]
     return dict(
+        metric=records[0]['spec'].get('metric') if records else None,
         cost_unit=spec.cost_unit,
-        storage=spec.storage_url,
+        storage=spec.storage_shown,
         studies=records,
         front=pareto_front(rows))
 
@@ -137,7 +155,7 @@ def write_search(spec: StudySpec, out_dir: Optional[str] = None) -> Dict:
     for rec in report['studies']:
         if rec['best'] is None:
             raise RuntimeError(
-                f'study {rec["study"]} in {spec.storage_url} has no '
+                f'study {rec["study"]} in {spec.storage_shown} has no '
                 f'finished trial ({rec["trials"]}); give it a larger '
                 f'budget_epochs, then rerun to resume it')
     for i, rec in enumerate(report['studies']):
