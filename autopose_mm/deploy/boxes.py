@@ -91,8 +91,8 @@ class DetectionFileBoxes:
         for i, d in enumerate(data):
             x, y, w, h = d['bbox']
             name = names[d['image_id']]
-            self.boxes.setdefault(name, []).append(
-                [x, y, x + w, y + h, d['score']])
+            self.boxes.setdefault(name,
+                                  []).append([x, y, x + w, y + h, d['score']])
             self.entries.setdefault(name, []).append(i)
         self.det_file = det_file
 

@@ -128,13 +128,12 @@ def find_latest_checkpoint(work_dir: str) -> Optional[str]:
             continue
         why = _loads(path)
         if why is None:
-            if tried or pointed is None:
-                print_log(
-                    f'resuming from {path}, the newest checkpoint of '
-                    f'{work_dir} that loads'
-                    f'{" (not usable: " + "; ".join(tried) + ")" if tried else ""}',
-                    logger='current',
-                    level=30)
+            unusable = f' (not usable: {"; ".join(tried)})' if tried else ''
+            print_log(
+                f'resuming from {path}, the newest checkpoint of {work_dir} '
+                f'that loads{unusable}',
+                logger='current',
+                level=30)
             return path
         tried.append(f'{path} ({why})')
     if tried:

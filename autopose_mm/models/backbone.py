@@ -10,6 +10,7 @@ from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
+from ..utils.limits import limit, limit_hint
 from .cells import (
     CellGraphs,
     CellWeights,
@@ -19,7 +20,6 @@ from .cells import (
 )
 from .genotype import GenotypeLike, load_genotype
 from .operations import DEFAULT_NORM_CFG, run_shared_input, shared_input_key
-from ..utils.limits import limit, limit_hint
 from .plan import NUM_SCALES, cells_to_reductions, plan_stack
 
 # The published presets: L cells, C initial channels, and where the encoder

@@ -138,10 +138,9 @@ class AutoPoseDecoder(BaseModule):
         if num_stages not in (1, 2):
             raise ValueError(f'num_stages must be 1 or 2, got {num_stages!r}')
         if stage2_inputs not in STAGE2_INPUTS:
-            raise ValueError(
-                f'model.neck.stage2_inputs must be one of '
-                f'{", ".join(map(repr, STAGE2_INPUTS))}, got '
-                f'{stage2_inputs!r}')
+            raise ValueError(f'model.neck.stage2_inputs must be one of '
+                             f'{", ".join(map(repr, STAGE2_INPUTS))}, got '
+                             f'{stage2_inputs!r}')
         self.stage2_inputs = stage2_inputs
         self.in_channels = tuple(in_channels)
         self.out_channels = self.in_channels[0]  # every stage, at 1/4

@@ -74,8 +74,8 @@ def head_rules(model_keys: Sequence[str]) -> Tuple[Tuple[str, str], ...]:
     return ((r'stage1\.final_layer\.', 'head.final_layer.'), )
 
 
-def map_name(name: str,
-             heads: Sequence[Tuple[str, str]] = ()) -> Optional[str]:
+def map_name(
+    name: str, heads: Sequence[Tuple[str, str]] = ()) -> Optional[str]:
     """The name here of the reference's tensor ``name``, or None when no
     rule covers it."""
     prefix, leaf = name.rsplit('.', 1) if '.' in name else ('', name)
@@ -231,8 +231,8 @@ def convert_reference(state: Mapping[str, Tensor],
     missing = [k for k in model_state if k not in named]
     problems: List[str] = []
     for title, items in (('tensors no rule covers', unmapped),
-                         ('tensors the model has no place for', extra),
-                         ('tensors of another shape', shapes),
+                         ('tensors the model has no place for',
+                          extra), ('tensors of another shape', shapes),
                          ('model tensors the checkpoint lacks', missing)):
         if items:
             shown = ', '.join(items[:6])

@@ -50,9 +50,8 @@ def evaluator_metrics(cfg: Config) -> Optional[List[str]]:
     """The metric keys the config's test evaluator will report, or None
     when one of its metrics is not a type this table knows."""
     evaluator = cfg.get('test_evaluator') or cfg.get('val_evaluator')
-    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [
-        evaluator
-    ]
+    metrics = evaluator if isinstance(evaluator,
+                                      (list, tuple)) else [evaluator]
     names: List[str] = []
     for metric in metrics:
         if not isinstance(metric, dict) or \

@@ -368,8 +368,8 @@ def check_detections(path: str, data: Any,
             unknown.add(det['image_id'])
             continue
         sized = _numbers([img.get('width'), img.get('height')], 2)
-        problem = box_problem(box, *((img['width'], img['height'])
-                                     if sized else (None, None)))
+        problem = box_problem(
+            box, *((img['width'], img['height']) if sized else (None, None)))
         if problem:
             bad.append(f'entry {i} (image {det["image_id"]}) has bbox '
                        f'{box!r}, which {problem}')

@@ -34,8 +34,8 @@ def test_pointer_names_a_good_checkpoint(tmp_path):
     for epoch in (1, 2):
         save(tmp_path / f'epoch_{epoch}.pth', epoch)
     (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
-    assert find_latest_checkpoint(str(tmp_path)) == str(
-        tmp_path / 'epoch_1.pth')
+    assert find_latest_checkpoint(str(tmp_path)) == str(tmp_path /
+                                                        'epoch_1.pth')
 
 
 @pytest.mark.parametrize('pointer', ['', 'missing', None])
@@ -87,8 +87,9 @@ def test_full_disk_while_saving_names_the_file(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, 'No space left on device')
 
     monkeypatch.setattr(torch, 'save', full)
-    with pytest.raises(DiskFullError, match=r'epoch_3\.pth.*nothing was '
-                       r'replaced'):
+    with pytest.raises(
+            DiskFullError, match=r'epoch_3\.pth.*nothing was '
+            r'replaced'):
         atomic_torch_save({}, str(path))
     assert path.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ['epoch_3.pth']

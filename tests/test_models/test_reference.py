@@ -169,19 +169,22 @@ def test_conversion_refuses_what_does_not_fit():
     model_state = build('l12_c32_coco_256x192.py').state_dict()
     bad = dict(state)
     bad['cells.5._ops.2.net.1.weight'] = torch.zeros(3, 3, 3, 3)
-    with pytest.raises(ReferenceConversionError,
-                       match=r'cells\.5\._ops\.2\.net\.1\.weight: '
-                       r'\(3, 3, 3, 3\)'):
+    with pytest.raises(
+            ReferenceConversionError,
+            match=r'cells\.5\._ops\.2\.net\.1\.weight: '
+            r'\(3, 3, 3, 3\)'):
         convert_reference(bad, model_state, 'ckpt.pth')
     extra = dict(state, **{'cells.0.extra.weight': torch.zeros(1)})
-    with pytest.raises(ReferenceConversionError,
-                       match=r'1 tensors no rule covers: '
-                       r'cells\.0\.extra\.weight'):
+    with pytest.raises(
+            ReferenceConversionError,
+            match=r'1 tensors no rule covers: '
+            r'cells\.0\.extra\.weight'):
         convert_reference(extra, model_state, 'ckpt.pth')
     short = {k: v for k, v in state.items() if not k.startswith('stage2.')}
-    with pytest.raises(ReferenceConversionError,
-                       match=r'model tensors the checkpoint lacks: '
-                       r'neck\.decoder2\.'):
+    with pytest.raises(
+            ReferenceConversionError,
+            match=r'model tensors the checkpoint lacks: '
+            r'neck\.decoder2\.'):
         convert_reference(short, model_state, 'ckpt.pth')
     with pytest.raises(ReferenceConversionError, match='not a tensor'):
         reference_state_dict({'state_dict': {'a': 1}}, 'ckpt.pth')
@@ -205,6 +208,5 @@ def test_tool_refuses_another_preset_and_writes_nothing(tmp_path):
         proc.stdout)
     assert 'nothing was written' in proc.stdout
     assert not dst.exists()
-    proc = run_tool(
-        TOOL, str(src), str(src), cwd=str(tmp_path), check=False)
+    proc = run_tool(TOOL, str(src), str(src), cwd=str(tmp_path), check=False)
     assert proc.returncode != 0 and 'would destroy the input' in proc.stdout

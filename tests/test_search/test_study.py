@@ -20,10 +20,10 @@ from autopose_mm.search.study import (
     hypervolume,
     open_study,
     pareto_front,
+    run_study,
     run_worker,
     rung_epochs,
     rung_taus,
-    run_study,
     spec_from_config,
     suggest_genotype,
     write_search,
@@ -306,16 +306,18 @@ def test_write_search_files(tmp_path, monkeypatch, fake_cost):
     assert osp.getsize(osp.join(spec.work_dir, 'front.png')) > 1000
 
 
-@pytest.mark.parametrize('url', ['sqlite://', 'sqlite:///:memory:',
-                                 'sqlite:///file:x?mode=memory&uri=true'])
+@pytest.mark.parametrize('url', [
+    'sqlite://', 'sqlite:///:memory:', 'sqlite:///file:x?mode=memory&uri=true'
+])
 def test_in_memory_storage_is_refused(tmp_path, url):
     with pytest.raises(ValueError, match='keeps the study in memory'):
         tiny_spec(tmp_path, storage=url)
 
 
 def test_storage_that_is_not_a_url_is_refused(tmp_path):
-    with pytest.raises(ValueError, match=r"--storage.*'foo' is not a "
-                       r'database URL'):
+    with pytest.raises(
+            ValueError, match=r"--storage.*'foo' is not a "
+            r'database URL'):
         tiny_spec(tmp_path, storage='foo')
 
 
@@ -364,8 +366,8 @@ def test_a_rerun_that_changes_what_the_results_mean_is_refused(
         tmp_path, monkeypatch, fake_cost):
     calls = []
     monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
-    spec = tiny_spec(tmp_path, sampler='random', pruner='none',
-                     budget_epochs=2)
+    spec = tiny_spec(
+        tmp_path, sampler='random', pruner='none', budget_epochs=2)
     run_worker(spec)
     for change, setting in ((dict(metric='coco/AR'), 'metric'),
                             (dict(enqueue=['published']), 'enqueue')):
@@ -392,7 +394,7 @@ def test_latency_table_counts_by_content(tmp_path):
 
 
 def test_misspelled_metric_is_refused_before_training(tmp_path, monkeypatch,
-                                                       fake_cost):
+                                                      fake_cost):
     calls = []
     monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
     spec = tiny_spec(tmp_path, metric='coco/Ap')
@@ -414,8 +416,10 @@ def test_report_of_a_study_never_run(tmp_path):
 def test_report_of_another_study_name(tmp_path, monkeypatch, fake_cost):
     monkeypatch.setattr(engine_module, 'train_rungs', fake_training([]))
     run_worker(tiny_spec(tmp_path, budget_epochs=2))
-    with pytest.raises(ValueError, match=r'holds no study other@1GMACs '
-                       r'\(it holds: cells@1GMACs\)'):
+    with pytest.raises(
+            ValueError,
+            match=r'holds no study other@1GMACs '
+            r'\(it holds: cells@1GMACs\)'):
         write_search(tiny_spec(tmp_path, name='other'))
 
 
@@ -430,8 +434,7 @@ def test_workers_are_bounded_by_the_machine():
         check_workers(0)
 
 
-def test_unwritable_work_dir_stores_no_trial(tmp_path, monkeypatch,
-                                             fake_cost):
+def test_unwritable_work_dir_stores_no_trial(tmp_path, monkeypatch, fake_cost):
     calls = []
     monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
     storage = f'sqlite:///{tmp_path}/elsewhere.db'
@@ -444,6 +447,7 @@ def test_unwritable_work_dir_stores_no_trial(tmp_path, monkeypatch,
     with pytest.raises(PermissionError, match="--work-dir: cannot write"):
         run_study(spec)
     assert calls == [] and not osp.exists(tmp_path / 'elsewhere.db')
+
 
 def test_spec_from_config_refuses_unknown_settings(tmp_path):
     cfg = tmp_path / 'bad.py'

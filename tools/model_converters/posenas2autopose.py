@@ -79,7 +79,8 @@ def main() -> None:
         load_from_local_safely(args.src, map_location='cpu'), args.src)
     layout = read_layout(state, args.src)
     config = args.config or osp.join(
-        CONFIG_DIR, preset_config_name(layout, args.src) + '.py')
+        CONFIG_DIR,
+        preset_config_name(layout, args.src) + '.py')
     cfg = Config.fromfile(config)
     if args.cfg_options:
         check_option_keys(cfg, args.cfg_options)

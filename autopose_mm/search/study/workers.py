@@ -11,7 +11,6 @@ from typing import Callable, Optional, Sequence, Tuple
 import optuna
 import sqlalchemy
 
-
 SQLITE_HEADER = b'SQLite format 3\x00'
 
 
@@ -35,13 +34,12 @@ def check_storage_url(url: str, setting: str = '--storage') -> None:
     try:
         parsed = sqlalchemy.engine.make_url(url)
     except sqlalchemy.exc.ArgumentError:
-        raise ValueError(
-            f'{setting} {url!r} is not a database URL; give e.g. '
-            f'sqlite:///work_dirs/search/study.db or '
-            f'postgresql://user@host/db') from None
+        raise ValueError(f'{setting} {url!r} is not a database URL; give e.g. '
+                         f'sqlite:///work_dirs/search/study.db or '
+                         f'postgresql://user@host/db') from None
     database = parsed.database or ''
-    if parsed.get_backend_name() == 'sqlite' and (
-            database in ('', ':memory:') or 'mode=memory' in url):
+    if parsed.get_backend_name() == 'sqlite' and (database in ('', ':memory:')
+                                                  or 'mode=memory' in url):
         raise ValueError(
             f'{setting} {masked_url(url)!r} keeps the study in memory: '
             f'every worker and the report would see another, empty '
@@ -105,6 +103,12 @@ def rdb_storage(url: str,
                     grace_period=grace,
                     heartbeat_stale_trial_callback=optuna.storages.
                     RetryHeartbeatStaleTrialCallback(max_retry=max_retry))
+        except ImportError as e:
+            driver = sqlalchemy.engine.make_url(url).get_driver_name()
+            raise ImportError(
+                f'study storage {masked_url(url)}: its database driver '
+                f'({driver}) is not installed; install it (PostgreSQL: pip '
+                f'install psycopg2-binary) or use a SQLite storage') from e
         except sqlalchemy.exc.DatabaseError as e:
             if path is not None and any(
                     why in str(e) for why in ('malformed', 'not a database')):
