@@ -20,6 +20,7 @@ from typing import Any, Callable, List, Optional
 import torch
 from mmengine.logging import print_log
 
+from ..utils.checkpoint import load_from_local_safely
 from ..utils.io import atomic_path, named_disk_errors
 
 POINTER = 'last_checkpoint'
@@ -92,7 +93,6 @@ def _step(path: str) -> int:
 
 def _loads(path: str) -> Optional[str]:
     """None when ``path`` loads as a checkpoint, else why not."""
-    from ..utils.checkpoint import load_from_local_safely
     try:
         load_from_local_safely(path, map_location='cpu')
     except Exception as e:  # any reason not to resume from it

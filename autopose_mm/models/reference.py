@@ -15,6 +15,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
+from .backbone import ARCH_SETTINGS
+
 # Where the reference keeps its modules -> where they are here. The part of
 # a cell's name after its prefix goes through CELL_RULES.
 PREFIX_RULES: Tuple[Tuple[str, str], ...] = (
@@ -255,7 +257,6 @@ def preset_config_name(layout: ReferenceLayout, where: str) -> str:
         ReferenceConversionError: L, C and the reductions are no preset, or
             K is neither COCO's 17 nor MPII's 16 joints; names the fix.
     """
-    from .backbone import ARCH_SETTINGS
     preset = None
     for arch, settings in ARCH_SETTINGS.items():
         if (settings['num_cells'], settings['base_channels'],

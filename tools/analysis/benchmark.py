@@ -41,7 +41,11 @@ runtime, and where each AutoPose row lies against the latency per GMAC
 line through the RTMPose rows on each. ``--profile`` adds, per row and
 exported runtime, the share of kernel time in convolutions and the
 largest other operator types (ONNX Runtime's profiler, OpenVINO's
-per-layer counters).
+per-layer counters). ``openvino-int8`` runs the exported network
+quantized to int8 by ``autopose_mm.deploy.quantize`` (NNCF), every row
+calibrated alike on ``--calibration`` crops of the built-in sample data
+made by its own test pipeline; with ``openvino`` beside it, the table also
+gives each row's int8 / f32 time.
 
 On GPU the times use CUDA events after synchronising. With ``--compile`` the
 fixed networks' forward runs through ``torch.compile``; compilation happens
@@ -113,7 +117,7 @@ TRAINING_ROWS = [
 ]
 LATENCY_ROWS = [n for n in ROWS if not ROWS[n][2]]
 BACKENDS = ('eager', 'fused', 'onnxruntime', 'openvino', 'onnxruntime-plain',
-            'openvino-plain', 'openvino-bf16')
+            'openvino-plain', 'openvino-bf16', 'openvino-int8')
 DEFAULT_BACKENDS = ('fused', 'onnxruntime', 'openvino')
 BACKEND_NAMES = {
     'eager': 'PyTorch',
@@ -123,8 +127,9 @@ BACKEND_NAMES = {
     'onnxruntime-plain': 'ONNX Runtime, plain graph',
     'openvino-plain': 'OpenVINO, plain graph',
     'openvino-bf16': 'OpenVINO bf16',
+    'openvino-int8': 'OpenVINO int8',
 }
-EXPORTED = ('onnxruntime', 'openvino')
+EXPORTED = ('onnxruntime', 'openvino', 'openvino-int8')
 
 
 def config_path(name: str) -> str:
@@ -388,6 +393,8 @@ class RowBench:
                         model,
                         onnx_file, (h, w),
                         passes=[] if plain else args.passes)
+                if variant == 'int8':
+                    onnx_file = self._quantized(onnx_file, tmp)
                 net = load_network(onnx_file, runtime, args.threads, precision)
                 if precision == 'bf16':  # its error against PyTorch
                     self.info['bf16'] = bf16_error(model, net, self.x)
@@ -397,6 +404,28 @@ class RowBench:
         for run in self.runners.values():
             for _ in range(args.warmup):
                 run()
+
+    def _quantized(self, onnx_file: str, tmp: str) -> str:
+        """The int8 OpenVINO IR of the exported network, calibrated on
+        ``--calibration`` crops of the built-in sample data by the row's
+        own test pipeline (every row quantized by the same code)."""
+        from mmengine.config import Config
+
+        from autopose_mm.deploy import export_openvino
+        from autopose_mm.deploy.quantize import (
+            quantize_openvino,
+            sample_data_crops,
+            save_openvino,
+        )
+        f32 = osp.join(tmp, 'f32.xml')
+        export_openvino(onnx_file, f32)
+        crops = sample_data_crops(
+            Config.fromfile(config_path(self.name)), self.args.calibration,
+            self.args.shape)
+        quantized, _ = quantize_openvino(f32, crops, log=lambda line: None)
+        out = osp.join(tmp, 'int8.xml')
+        save_openvino(quantized, out)
+        return out
 
     def profile(self) -> Dict[str, Dict[str, float]]:
         """Kernel ms per operator type, per exported backend."""
@@ -566,11 +595,13 @@ def summarise(row: Dict, key: str) -> Dict[str, float]:
         per_round=[float(np.median(t)) for t in rounds])
 
 
-def ratio_spread(row: Dict, ref: Dict, key: str, faster: bool) -> tuple:
+def ratio_spread(row: Dict, ref: Dict, key, faster: bool) -> tuple:
     """The ratio of ``row`` to ``ref`` on the overall medians, and its
     min and max over the rounds (a round compares calls made close in
-    time). ``faster``: the ratio of speeds (ref time / row time)."""
-    a, b = summarise(row, key), summarise(ref, key)
+    time). ``key``: the quantity of both, or a pair (``row``'s, ``ref``'s).
+    ``faster``: the ratio of speeds (ref time / row time)."""
+    row_key, ref_key = (key, key) if isinstance(key, str) else key
+    a, b = summarise(row, row_key), summarise(ref, ref_key)
 
     def ratio(x: float, y: float) -> float:
         return y / x if faster else x / y
@@ -705,6 +736,9 @@ def print_latency_table(rows: List[Dict], args: argparse.Namespace) -> None:
         header += f' {BACKEND_NAMES[b]} ms (p90) |'
     if 'openvino-bf16' in args.backends:
         header += ' bf16 error (of the output range) |'
+    int8_ratio = {'openvino', 'openvino-int8'} <= set(args.backends)
+    if int8_ratio:
+        header += ' int8 / f32 (OpenVINO) |'
     for b in compared:
         for ref in refs:
             header += f' {BACKEND_NAMES[b]} vs {ref} |'
@@ -718,6 +752,12 @@ def print_latency_table(rows: List[Dict], args: argparse.Namespace) -> None:
             line += f' {lat["median"] * 1e3:.1f} ({lat["p90"] * 1e3:.1f}) |'
         if 'openvino-bf16' in args.backends:
             line += f' {r["bf16"]:.2g} |'
+        if int8_ratio:
+            value, low, high = ratio_spread(r, r,
+                                            ('openvino-int8', 'openvino'),
+                                            False)
+            r['int8_vs_f32'] = dict(ratio=value, low=low, high=high)
+            line += f' {value:.2f}x ({low:.2f}-{high:.2f}) |'
         for b in compared:
             for ref in refs:
                 if ref not in by_name:
@@ -807,6 +847,12 @@ def main() -> None:
         choices=GRAPH_PASSES,
         help='graph passes of the exported backends (default: the export '
         'tool\'s, ' + ' '.join(DEFAULT_PASSES) + '; none: give no name)')
+    parser.add_argument(
+        '--calibration',
+        type=int,
+        default=100,
+        help='openvino-int8: sample-data crops each network is calibrated '
+        'on (default 100)')
     parser.add_argument(
         '--profile',
         action='store_true',

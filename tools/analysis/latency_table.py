@@ -3,7 +3,8 @@ validate the latency it predicts against whole networks measured end to
 end.
 
     python tools/analysis/latency_table.py [--config SEARCH_CONFIG]
-        [--runtime eager|fused|onnxruntime|openvino] [--threads N]
+        [--runtime eager|fused|onnxruntime|openvino] [--precision int8]
+        [--threads N]
         [--channels C] [--input-size H W] [--out TABLE.json]
         [--calibrate N] [--validate N]
     python tools/analysis/latency_table.py --out TABLE.json \
@@ -82,6 +83,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         'tiny bi-level search on the sample data)')
     parser.add_argument('--runtime', choices=RUNTIMES, default='onnxruntime')
     parser.add_argument(
+        '--precision',
+        choices=['f32', 'int8'],
+        default='f32',
+        help='int8 (with --runtime openvino): every block and network '
+        'quantized by NNCF as tools/deployment/quantize.py does (the '
+        'runtime openvino-int8)')
+    parser.add_argument(
         '--threads',
         type=int,
         default=1,
@@ -122,7 +130,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs='+',
         metavar='GENOTYPE',
         help='measure these searched networks against the table --out')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.precision == 'int8':
+        if args.runtime not in ('openvino', 'openvino-int8'):
+            parser.error(f'--precision int8 needs --runtime openvino, got '
+                         f'--runtime {args.runtime}')
+        args.runtime = 'openvino-int8'
+    return args
 
 
 def space_setting(args: argparse.Namespace) -> dict:

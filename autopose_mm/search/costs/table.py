@@ -35,7 +35,7 @@ from .blocks import (
 TABLE_FORMAT = 1
 # metadata that must match for a table to describe this machine
 DEVICE_FIELDS = ('cpu', 'machine', 'system')
-VERSION_FIELDS = ('torch', 'onnxruntime', 'openvino')
+VERSION_FIELDS = ('torch', 'onnxruntime', 'openvino', 'nncf')
 
 MAX_OFFSET_MS = 1e4  # a correction offset beyond 10 s is not a fit
 
