@@ -8,8 +8,10 @@ PYTHON_VENV := .venv/bin/python
 env:
 	@bash tools/setup_env.sh
 
+# the package's tests, then the research project's (projects/search_eval)
 test: env lint
 	$(PYTHON_VENV) -m pytest -n 2 --durations=15 tests
+	$(PYTHON_VENV) -m pytest -n 2 --durations=5 projects/search_eval/tests
 
 # ruff: pyflakes, pycodestyle, import order (ruff.toml); yapf: formatting
 # (setup.cfg). `make format` applies both.

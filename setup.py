@@ -72,14 +72,19 @@ setup(
     long_description=open(osp.join(HERE, 'README.md')).read(),
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
-    packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
+    packages=find_packages(
+        exclude=('tests', 'tests.*', 'configs', 'tools', 'projects',
+                 'projects.*')),
     include_package_data=True,
     package_data={'autopose_mm': ['genotypes/*.json', '.mim/**/*']},
     install_requires=read_requirements('runtime'),
     extras_require={
         'mim': read_requirements('mminstall'),
+        'search': read_requirements('search'),
+        'deploy': read_requirements('deploy'),
         'tests': read_requirements('tests'),
-        'all': read_requirements('mminstall') + read_requirements('tests'),
+        'all': (read_requirements('mminstall') + read_requirements('search') +
+                read_requirements('deploy') + read_requirements('tests')),
     },
     cmdclass={
         'develop': Develop,

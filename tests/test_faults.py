@@ -242,7 +242,7 @@ def latency_table(change: Callable[[dict], None]) -> Callable:
 
     def prepare(p: Dict[str, str]) -> None:
         table = _read(
-            osp.join(REPO, 'docs', 'results', 'latency_search',
+            osp.join(REPO, 'tests', 'data', 'latency',
                      'onnxruntime_c32_256x192.json'))
         change(table)
         _json(osp.join(p['tmp'], 'table.json'), table)
@@ -1042,7 +1042,7 @@ def test_limits_are_overridable(monkeypatch):
 def test_a_correction_not_applied_predicts_the_block_sum(tmp_path):
     from autopose_mm.models import load_genotype
     from autopose_mm.search.costs import LatencyTable
-    results = osp.join(REPO, 'docs', 'results', 'latency_search')
+    results = osp.join(REPO, 'tests', 'data', 'latency')
     table = LatencyTable.load(
         osp.join(results, 'onnxruntime_c32_256x192.json'), check='ignore')
     genotype = load_genotype(osp.join(results, 'target_13ms_genotype.json'))

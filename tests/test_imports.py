@@ -4,11 +4,12 @@ nothing of the package outside themselves; no module imports the package's
 own modules inside a function; and the module graph has no cycle."""
 import ast
 import os.path as osp
+import sys
 from pathlib import Path
 from typing import Dict, List, Set, Tuple
 
 import pytest
-from conftest import REPO
+from conftest import REPO, TINY_CFG, run_cmd
 
 PACKAGE = 'autopose_mm'
 ROOT = Path(REPO) / PACKAGE
@@ -133,3 +134,71 @@ def test_every_module_is_short():
         if (n := len(p.read_text().splitlines())) > 500
     }
     assert not long, f'modules over 500 lines: {long}'
+
+
+def _foreign_imports(module: str) -> Set[str]:
+    """Top-level names of everything ``module`` imports, at any depth."""
+    tree = ast.parse(MODULES[module].read_text(), str(MODULES[module]))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split('.')[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names.add((node.module or '').split('.')[0])
+    return names
+
+
+def test_the_package_never_imports_the_lab():
+    lab = {
+        p.name
+        for p in (Path(REPO) / 'projects').glob('*/*')
+        if (p / '__init__.py').is_file()
+    }
+    assert 'search_eval' in lab  # the rule below reads real names
+    bad = {
+        m: names & (lab | {'projects'})
+        for m in MODULES if (names := _foreign_imports(m)) & (lab | {
+            'projects'
+        })
+    }
+    assert not bad, f'the package imports the lab: {bad}'
+
+
+OPTIONAL = ('optuna', 'sqlalchemy', 'onnx', 'onnxruntime', 'onnxslim',
+            'openvino', 'nncf')
+
+
+def test_importing_and_training_loads_no_optional_library(
+        sample_workspace, tmp_path):
+    """``import autopose_mm`` and a training through MMEngine's runner (the
+    tiny config, one epoch) load none of the search's or deployment's
+    libraries, in a fresh interpreter."""
+    code = f'''
+import sys
+import autopose_mm
+loaded = sorted(m for m in {OPTIONAL!r} if m in sys.modules)
+assert not loaded, f'import autopose_mm loaded {{loaded}}'
+from mmengine.config import Config
+from mmengine.runner import Runner
+cfg = Config.fromfile({TINY_CFG!r})
+cfg.work_dir = {str(tmp_path)!r}
+cfg.train_cfg.max_epochs = 1
+cfg.train_cfg.val_interval = 1
+Runner.from_cfg(cfg).train()
+loaded = sorted(m for m in {OPTIONAL!r} if m in sys.modules)
+assert not loaded, f'training loaded {{loaded}}'
+print('none loaded')
+'''
+    proc = run_cmd([sys.executable, '-c', code], cwd=sample_workspace)
+    assert 'none loaded' in proc.stdout
+
+
+def test_a_missing_extra_is_named(monkeypatch):
+    from autopose_mm.utils.extras import EXTRAS, require
+    assert set(OPTIONAL) == set(EXTRAS)
+    monkeypatch.setitem(sys.modules, 'openvino', None)  # as if absent
+    with pytest.raises(ImportError, match=r'autopose-mm\[deploy\]'):
+        require('openvino')
+    monkeypatch.setitem(sys.modules, 'optuna', None)
+    with pytest.raises(ImportError, match=r'autopose-mm\[search\]'):
+        require('optuna')

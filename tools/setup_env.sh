@@ -110,7 +110,8 @@ step "installing torch and torchvision (large download on first use)"
 step "installing mmengine and the runtime dependencies"
 "${PIP[@]}" install -q "${CONSTRAINTS[@]}" "$(grep '^mmengine' "$REQ/mminstall.txt")"
 grep -v '^xtcocotools' "$REQ/runtime.txt" > "$VENV/runtime-no-xtcoco.txt"
-"${PIP[@]}" install -q "${CONSTRAINTS[@]}" -r "$VENV/runtime-no-xtcoco.txt" -r "$REQ/tests.txt"
+"${PIP[@]}" install -q "${CONSTRAINTS[@]}" -r "$VENV/runtime-no-xtcoco.txt" \
+    -r "$REQ/search.txt" -r "$REQ/deploy.txt" -r "$REQ/tests.txt"
 
 TAG="$("$PY" - <<'PYEOF'
 import sys

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..utils.extras import require
 from ..utils.io import atomic_path, named_disk_errors
 from .fusion import fuse_conv_bn, reduce_as_one_conv
 from .graph import DEFAULT_PASSES, apply_passes, check_passes
@@ -88,7 +89,7 @@ def export_onnx(estimator: nn.Module,
     Returns:
         list[str]: The output names.
     """
-    import onnx
+    onnx = require('onnx')
     check_passes(passes)
     model = prepare_for_export(estimator, fold_bn, passes)
     h, w = input_shape
@@ -146,8 +147,8 @@ def export_openvino(onnx_file: str, out_file: str) -> None:
         onnx_file (str): A file written by :func:`export_onnx`.
         out_file (str): The ``.xml`` file to write.
     """
-    import onnx
-    import openvino as ov
+    onnx = require('onnx')
+    ov = require('openvino')
     if not out_file.endswith('.xml'):
         raise ValueError(f'OpenVINO model {out_file!r} must end with .xml')
     model = ov.convert_model(onnx_file)

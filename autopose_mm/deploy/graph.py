@@ -26,6 +26,8 @@ otherwise, chosen by measuring both runtimes (see ``docs/benchmarks.md``).
 from collections import defaultdict
 from typing import Dict, List, Sequence
 
+from ..utils.extras import require
+
 GRAPH_PASSES = ('strided_reduce', 'split_shared', 'relu_concat', 'slim')
 # slim measured neutral on both runtimes (PyTorch's exporter already
 # merges the duplicate ReLUs): available, not on by default
@@ -220,7 +222,7 @@ def _drop_unused_initializers(graph) -> None:
 
 def slim(proto):
     """onnxslim's simplification of ``proto``; returns the new proto."""
-    import onnxslim
+    onnxslim = require('onnxslim')
     return onnxslim.slim(proto)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from mmengine.config import Config
 
 from ..datasets import ensure_sample_data
+from ..utils.extras import require
 from ..utils.io import named_disk_errors
 from .runtimes import check_finite_constants, load_network, openvino_core
 
@@ -51,8 +52,15 @@ def _build_dataset(cfg: Config, split: str):
         raise ValueError(f'the config has no {split}_dataloader.dataset to '
                          f'take crops from')
     dataset_cfg = copy.deepcopy(loader.dataset)
-    # the crops the network sees at test time: the test pipeline
-    dataset_cfg.pipeline = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
+    # the annotated people (a detection file's boxes carry no keypoints)
+    dataset_cfg.pop('bbox_file', None)
+    # the crops the network sees at test time: the test pipeline, packing
+    # the keypoints in crop pixels too
+    pipeline = copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
+    for step in pipeline:
+        if step.get('type') == 'PackPoseInputs':
+            step['pack_transformed'] = True
+    dataset_cfg.pipeline = pipeline
     return DATASETS.build(dataset_cfg)
 
 
@@ -100,7 +108,7 @@ def person_crops(cfg: Config,
         inputs.append(batch['inputs'].float().numpy())
         for sample in batch['data_samples']:
             gt = sample.gt_instances
-            kpts = np.asarray(gt.get('transformed_keypoints', gt.keypoints))[0]
+            kpts = np.asarray(gt.transformed_keypoints)[0]
             keypoints.append(kpts[..., :2])
             visible.append(np.asarray(gt.keypoints_visible)[0] > 0)
     return CropSet(
@@ -205,7 +213,7 @@ def save_openvino(model, out_file: str) -> None:
     """Write an OpenVINO model as ``out_file`` (``.xml``) and its ``.bin``,
     the ``.bin`` first and the ``.xml`` last, each by a rename, so that a
     reader never meets half a model."""
-    import openvino as ov
+    ov = require('openvino')
     if not out_file.endswith('.xml'):
         raise ValueError(f'OpenVINO model {out_file!r} must end with .xml')
     folder = osp.dirname(osp.abspath(out_file))
@@ -244,8 +252,8 @@ def quantize_openvino(
         tuple: The quantized ``openvino.Model`` and the names of the layers
         kept in f32 by the accuracy control (empty without it).
     """
-    import nncf
-    import openvino as ov
+    nncf = require('nncf')
+    ov = require('openvino')
     core = openvino_core()
     model = core.read_model(model_file)
     check_finite_constants(model, model_file)
@@ -292,7 +300,7 @@ def quantize_for_timing(model,
     calibrated on ``feeds`` (input name -> array) and ``samples - 1`` noisy
     copies: for timing blocks and networks, whose int8 speed does not
     depend on the calibration's values."""
-    import nncf
+    nncf = require('nncf')
     rng = np.random.default_rng(seed)
     items = [feeds] + [{
         k: (v + rng.standard_normal(v.shape).astype(v.dtype) * 0.1)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..utils.extras import require
 from .export import META_OUTPUTS, HeadOutputs, check_finite_initializers
 
 EXPORTED_RUNTIMES = ('onnxruntime', 'openvino')
@@ -66,7 +67,7 @@ class ExportedNetwork:
 def _load_onnx_checked(onnx_file: str):
     """The ONNX proto of ``onnx_file``, refused with a clear message when
     missing, unreadable or holding non-finite weights."""
-    import onnx
+    onnx = require('onnx')
     if not osp.isfile(onnx_file):
         raise FileNotFoundError(
             f'exported file {onnx_file!r} does not exist; {EXPORT_HINT}')
@@ -96,7 +97,7 @@ class OnnxRuntimeNetwork(ExportedNetwork):
                  onnx_file: str,
                  threads: Optional[int] = None,
                  profile: Optional[str] = None) -> None:
-        import onnxruntime as ort
+        ort = require('onnxruntime')
         _load_onnx_checked(onnx_file)  # refuses a missing or bad file
         options = ort.SessionOptions()
         if threads:
@@ -126,7 +127,7 @@ class OnnxRuntimeNetwork(ExportedNetwork):
 def openvino_core():
     """OpenVINO's ``Core``, or a clear error where it cannot run here."""
     try:
-        import openvino as ov
+        ov = require('openvino')
     except ImportError as e:
         raise RuntimeError(
             f'OpenVINO is not installed ({e}); run bash tools/setup_env.sh, '

@@ -14,6 +14,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from ..utils.extras import require
 from ..version import __version__
 from .export import prepare_for_export
 from .graph import DEFAULT_PASSES, apply_passes
@@ -60,7 +61,7 @@ def make_runner(module: nn.Module, inputs: Sequence[Tensor], runtime: str,
                 module(*inputs)
 
         return run
-    import onnx
+    onnx = require('onnx')
     names = [f'in{i}' for i in range(len(inputs))]
     feeds = {n: x.numpy() for n, x in zip(names, inputs)}
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,7 +86,7 @@ def make_runner(module: nn.Module, inputs: Sequence[Tensor], runtime: str,
                                           openvino_config(threads, 'f32'))
             request = compiled.create_infer_request()
             return lambda: request.infer(feeds)
-        import onnxruntime as ort
+        ort = require('onnxruntime')
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -125,16 +126,16 @@ def environment(runtime: str, threads: int) -> Dict:
     except OSError:
         pass
     try:
-        import onnxruntime
+        onnxruntime = require('onnxruntime')
         ort_version = onnxruntime.__version__
     except ImportError:
         ort_version = None
     extra = {}
     if runtime.startswith('openvino'):  # what an OpenVINO table depends on
-        import openvino
+        openvino = require('openvino')
         extra = dict(openvino=openvino.__version__)
     if runtime == 'openvino-int8':
-        import nncf
+        nncf = require('nncf')
         extra['nncf'] = nncf.__version__
     return dict(
         runtime=runtime,

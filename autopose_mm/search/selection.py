@@ -20,8 +20,7 @@ from ..models.plan import reductions_to_cells
 from .algorithms import heatmap_pck
 from .costs import analytic_macs
 from .space import arch_modules, sample_genotype, sample_genotypes_at_cost
-from .study.queue import Training, sqlite_url, train_queue
-from .training import pick_metric
+from .training import Training, pick_metric, train_all
 
 SCORE_METRICS = ('pck', 'loss')
 RERANK_KEYS = ('config', 'top', 'jobs', 'metric', 'seed_base')
@@ -134,9 +133,9 @@ def rerank_shortlist(cfg_path: str, rerank: Dict, candidates: Sequence,
 
     A shortlisted candidate trains with seed ``seed_base + 100 * search
     seed + its place in the shortlist``, so its training shares no seed
-    with the trainings that compare the found cells afterwards. The
-    trainings are a queue of trials in ``<work_dir>/rerank/trainings.db``
-    (:func:`~autopose_mm.search.study.queue.train_queue`, ``rerank['jobs']``
+    with the trainings that compare the found cells afterwards. Each
+    training has its directory in ``<work_dir>/rerank``
+    (:func:`~autopose_mm.search.training.train_all`, ``rerank['jobs']``
     worker processes), so a search resumed after a kill trains only what
     is missing."""
     cfg = Config.fromfile(cfg_path)
@@ -155,9 +154,7 @@ def rerank_shortlist(cfg_path: str, rerank: Dict, candidates: Sequence,
         log(f'rerank: {count[0]}/{len(trainings)} trained ({key})')
 
     rerank_dir = osp.join(work_dir, 'rerank')
-    results = train_queue(
-        sqlite_url(osp.join(rerank_dir, 'trainings.db')), 'rerank', cfg,
-        trainings, rerank_dir, rerank['jobs'], rerank['metric'], done)
+    results = train_all(cfg, trainings, rerank_dir, rerank['jobs'], done)
     runs = [results[tr.key] for tr in trainings]
     key = pick_metric(runs[0], rerank['metric'])
     values = [m[key] for m in runs]

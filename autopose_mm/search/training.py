@@ -1,23 +1,35 @@
-"""Running searches and trainings of derived networks with the project's
-own training code (an MMEngine runner per run), in this process: what the
-queued trainings of :mod:`~autopose_mm.search.study.queue` (the trained
-rerank of a search, the evaluations' trainings) and the study's trials
-run."""
+"""Running searches and trainings of candidate networks with the project's
+own training code (an MMEngine runner per run).
+
+:func:`train_candidate` is the one way a candidate is trained and tested;
+:func:`train_all` runs a fixed list of them (the trained rerank of a
+search, the trainings that judge one), each in a directory of its own that
+ends with a strict ``metrics.json``, so a rerun trains only what has not
+finished.
+"""
 import copy
+import dataclasses
+import hashlib
 import json
+import math
 import os.path as osp
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+import torch
 from mmengine.config import Config
 from mmengine.model import is_model_wrapper
+from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from ..models.genotype import Genotype, nearest
+from ..utils.io import write_json
+from ..utils.processes import spawn_workers
 
 __all__ = [
-    'run_search', 'train_and_test', 'pick_metric', 'runner_for',
-    'check_metric', 'evaluator_metrics'
+    'run_search', 'train_candidate', 'pick_metric', 'runner_for',
+    'check_metric', 'evaluator_metrics', 'Training', 'train_all',
+    'config_identity', 'set_epochs'
 ]
 
 
@@ -142,16 +154,40 @@ def run_search(cfg: Config,
         score_batches=batches)
 
 
-def train_and_test(cfg: Config,
-                   genotype: Optional[Genotype],
-                   work_dir: str,
-                   seed: int,
-                   layout: Optional[Sequence[int]] = None) -> Dict[str, float]:
-    """Train the config's network built from ``genotype`` (and ``layout``,
-    cells per scale, when given; the config's network as it is when
-    ``genotype`` is None) and evaluate it with the config's test metric;
-    returns the metrics."""
-    cfg = copy.deepcopy(cfg)
+def set_epochs(cfg: Config, epochs: Optional[int]) -> Config:
+    """Shorten or lengthen the config's schedule to ``epochs`` (its test
+    and checkpoint at the end); ``None`` leaves it."""
+    if epochs:
+        cfg.train_cfg.max_epochs = int(epochs)
+        if cfg.train_cfg.get('val_interval') is not None:
+            cfg.train_cfg.val_interval = int(epochs)
+    return cfg
+
+
+def train_candidate(cfg: Config,
+                    genotype: Optional[Genotype],
+                    work_dir: str,
+                    seed: int,
+                    layout: Optional[Sequence[int]] = None,
+                    epochs: Optional[int] = None) -> Dict[str, float]:
+    """Train the config's network built from ``genotype`` and test it with
+    the config's test data and metric.
+
+    Args:
+        cfg (Config): The training config (not changed).
+        genotype (Genotype, optional): The cells (and, when it has them,
+            the cells per scale); None trains the config's own network
+            (e.g. a hand-designed reference).
+        work_dir (str): The runner's work dir.
+        seed (int): The training seed.
+        layout (Sequence[int], optional): Cells per scale, replacing the
+            config's layout.
+        epochs (int, optional): Schedule length instead of the config's.
+
+    Returns:
+        dict: The test metrics.
+    """
+    cfg = set_epochs(copy.deepcopy(cfg), epochs)
     if genotype is not None:
         data = genotype.to_dict()
         if layout is not None:
@@ -168,3 +204,150 @@ def train_and_test(cfg: Config,
     runner.train()
     metrics = runner.test()
     return {k: float(v) for k, v in metrics.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class Training:
+    """One training of :func:`train_all`: ``key`` names it and its
+    directory; ``layout`` (cells per scale) overrides the config's; with
+    ``genotype=None`` the config's own network is trained."""
+    key: str
+    genotype: Optional[Genotype]
+    seed: int
+    layout: Optional[Tuple[int, ...]] = None
+
+
+def config_identity(cfg: Config) -> str:
+    """A digest of everything a config sets."""
+    text = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def _identity(config: str, tr: Training) -> str:
+    what = dict(
+        config=config,
+        genotype=None if tr.genotype is None else tr.genotype.to_dict(),
+        seed=int(tr.seed),
+        layout=None if tr.layout is None else [int(n) for n in tr.layout])
+    text = json.dumps(what, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def _finished(run_dir: str, identity: str) -> Optional[Dict[str, float]]:
+    """The metrics of a finished training in ``run_dir``, or None.
+
+    Raises:
+        ValueError: ``run_dir`` holds the training of another config,
+            genotype, seed or layout.
+    """
+    path = osp.join(run_dir, 'metrics.json')
+    if not osp.isfile(path):
+        return None
+    try:
+        with open(path) as f:
+            record = json.load(f)
+        stored, metrics = record['identity'], record['metrics']
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(
+            f'{path} is not a training record ({e}); delete it to train '
+            f'that run again') from e
+    if stored != identity:
+        raise ValueError(
+            f'{path} is the result of another training (another config, '
+            f'genotype, seed or layout); use another work dir for this one')
+    return {k: float(v) for k, v in metrics.items()}
+
+
+def _train_one(cfg: Config, tr: Training, run_dir: str,
+               identity: str) -> Dict[str, float]:
+    started = time.monotonic()
+    metrics = train_candidate(cfg, tr.genotype, run_dir, tr.seed, tr.layout)
+    bad = [k for k, v in metrics.items() if not math.isfinite(v)]
+    if bad:
+        raise FloatingPointError(
+            f'training {tr.key}: non-finite {", ".join(bad)} '
+            f'({metrics[bad[0]]}); see {run_dir}')
+    write_json(
+        osp.join(run_dir, 'metrics.json'),
+        dict(
+            identity=identity,
+            key=tr.key,
+            seed=tr.seed,
+            seconds=time.monotonic() - started,
+            metrics=metrics))
+    return metrics
+
+
+def _worker(cfg_dict: Dict, trainings: List[Training], work_dir: str,
+            config: str, threads: int) -> None:
+    torch.set_num_threads(threads)
+    init_default_scope('mmpose')
+    cfg = Config(cfg_dict)
+    for tr in trainings:
+        run_dir = osp.join(work_dir, tr.key)
+        identity = _identity(config, tr)
+        if _finished(run_dir, identity) is None:
+            _train_one(cfg, tr, run_dir, identity)
+
+
+def train_all(
+    cfg: Config,
+    trainings: Sequence[Training],
+    work_dir: str,
+    workers: int = 1,
+    on_done: Optional[Callable[[str, Dict[str, float]], None]] = None,
+) -> Dict[str, Dict[str, float]]:
+    """Train and test every training with ``cfg``, each in
+    ``work_dir/<key>``, which ends with its ``metrics.json``; a rerun
+    reuses the finished ones.
+
+    Args:
+        cfg (Config): The training config.
+        trainings (Sequence[Training]): What to train (unique keys).
+        work_dir (str): The parent of the trainings' directories.
+        workers (int): Processes sharing this machine's cores; 1 trains in
+            this process.
+        on_done (Callable, optional): ``on_done(key, metrics)`` for every
+            training as it finishes, including those finished before.
+
+    Returns:
+        dict: The metrics by key, in the order of ``trainings``.
+
+    Raises:
+        FloatingPointError: A training tested to a non-finite metric (no
+            ``metrics.json`` is written for it).
+        ValueError: Two trainings share a key, or a directory holds the
+            result of another training.
+    """
+    keys = [tr.key for tr in trainings]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f'training keys repeat: {keys}')
+    config = config_identity(cfg)
+    identities = {tr.key: _identity(config, tr) for tr in trainings}
+    done: Dict[str, Dict[str, float]] = {}
+
+    def collect() -> None:
+        for tr in trainings:
+            if tr.key not in done:
+                metrics = _finished(
+                    osp.join(work_dir, tr.key), identities[tr.key])
+                if metrics is not None:
+                    done[tr.key] = metrics
+                    if on_done is not None:
+                        on_done(tr.key, metrics)
+
+    collect()
+    todo = [tr for tr in trainings if tr.key not in done]
+    if todo and workers <= 1:
+        for tr in todo:
+            _train_one(cfg, tr, osp.join(work_dir, tr.key),
+                       identities[tr.key])
+            collect()
+    elif todo:
+        shares = [todo[i::workers] for i in range(min(workers, len(todo)))]
+        spawn_workers(
+            _worker,
+            [(cfg.to_dict(), share, work_dir, config) for share in shares],
+            poll=(collect, 2.0))
+        collect()
+    return {key: done[key] for key in keys}

@@ -52,6 +52,10 @@ def test_crops_are_what_the_network_reads(sample_workspace, monkeypatch):
     assert crops.inputs.shape == (5, 3, 64, 48)
     assert crops.keypoints.shape == (5, 17, 2)
     assert crops.visible.shape == (5, 17) and crops.visible.any()
+    # the visible keypoints in crop pixels, where the network sees them
+    seen = crops.keypoints[crops.visible > 0]
+    assert (seen >= -1).all() and (seen[:, 0] <= 49).all() and \
+        (seen[:, 1] <= 65).all()
     # normalised with the config's mean and std, not raw pixels
     assert -3 < crops.inputs.mean() < 3 and crops.inputs.std() < 5
     # seeded draws: the same crops again, others with another seed
@@ -59,6 +63,11 @@ def test_crops_are_what_the_network_reads(sample_workspace, monkeypatch):
     np.testing.assert_array_equal(crops.inputs, again.inputs)
     other = person_crops(cfg, 5, 'train', seed=1)
     assert not np.array_equal(crops.inputs, other.inputs)
+    # validation crops are the annotated people, not the detection file's
+    # boxes (which carry no keypoints)
+    assert cfg.val_dataloader.dataset.get('bbox_file')
+    val = person_crops(cfg, 5, 'val', seed=0)
+    assert np.abs(val.keypoints[val.visible > 0]).sum() > 0
     with pytest.raises(ValueError, match='at least 1'):
         person_crops(cfg, 0)
 

@@ -18,9 +18,9 @@ from autopose_mm.models import (
     load_genotype,
 )
 from autopose_mm.search import selection
+from autopose_mm.search import training as training_module
 from autopose_mm.search.loops import SinglePathSearchLoop
 from autopose_mm.search.space import arch_modules
-from autopose_mm.search.study import queue as queue_module
 
 SEARCH_CFG = osp.join(REPO, 'configs', 'autopose', 'demo',
                       'search_tiny_sample_coco_64x48.py')
@@ -345,18 +345,19 @@ def test_a_non_finite_rerank_metric_stops_the_search(sample_workspace,
     def nan_training(cfg, genotype, work_dir, seed, layout=None):
         return {'coco/AP': float('nan') if seed == 10_001 else 0.5}
 
-    monkeypatch.setattr(queue_module, 'train_and_test', nan_training)
+    monkeypatch.setattr(training_module, 'train_candidate', nan_training)
     monkeypatch.chdir(sample_workspace)
     with pytest.raises(FloatingPointError, match='non-finite coco/AP'):
         _rerank(
             str(tmp_path), 8, [load_genotype('published')] * 8,
             torch.arange(8.))
     # only the finite result was kept
-    queue = queue_module.open_queue(
-        queue_module.sqlite_url(str(tmp_path / 'rerank' / 'trainings.db')),
-        'rerank')
-    kept = [t for t in queue.get_trials() if 'metrics' in t.user_attrs]
-    assert [t.user_attrs['seed'] for t in kept] == [10_000]
+    kept = glob.glob(str(tmp_path / 'rerank' / '*' / 'metrics.json'))
+    seeds = []
+    for path in kept:
+        with open(path) as f:
+            seeds.append(json.load(f)['seed'])
+    assert seeds == [10_000]
 
 
 def test_a_resumed_rerank_trains_only_what_is_missing(sample_workspace,
@@ -369,7 +370,7 @@ def test_a_resumed_rerank_trains_only_what_is_missing(sample_workspace,
             raise KeyboardInterrupt  # killed during the third
         return {'coco/AP': 0.1 * (seed % 100)}
 
-    monkeypatch.setattr(queue_module, 'train_and_test', training)
+    monkeypatch.setattr(training_module, 'train_candidate', training)
     monkeypatch.chdir(sample_workspace)
     candidates = [load_genotype('published')] * 4
     scores = torch.tensor([0., 3., 2., 1.])

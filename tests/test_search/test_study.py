@@ -1,6 +1,7 @@
 """The study-based search: genotypes as Optuna parameters, rungs, pruning,
 the compute budget, resume, the front and the queued trainings (the
 trainings themselves replaced by a stand-in that reports by rung)."""
+import json
 import os
 import os.path as osp
 
@@ -11,6 +12,7 @@ from conftest import REPO
 from mmengine.config import Config
 
 from autopose_mm.models.genotype import REDUCTION_CELLS, load_genotype
+from autopose_mm.search import training as training_module
 from autopose_mm.search.space.sampling import sample_genotype
 from autopose_mm.search.study import (
     StudySpec,
@@ -29,13 +31,13 @@ from autopose_mm.search.study import (
     write_search,
 )
 from autopose_mm.search.study import engine as engine_module
-from autopose_mm.search.study import queue as queue_module
 from autopose_mm.search.study.engine import spec_record
 from autopose_mm.search.study.workers import (
     check_workers,
     masked_url,
     worker_limit,
 )
+from autopose_mm.search.training import Training, train_all
 
 TINY_STUDY = osp.join(REPO, 'tests', 'configs', 'tiny_study.py')
 State = optuna.trial.TrialState
@@ -459,93 +461,82 @@ def test_spec_from_config_refuses_unknown_settings(tmp_path):
         tiny_spec(tmp_path, sampler='grid')
 
 
-def test_queued_trainings_run_once(tmp_path, monkeypatch):
+def test_trainings_run_once_each_in_its_directory(tmp_path, monkeypatch):
     trained = []
 
-    def fake_train_and_test(cfg, genotype, work_dir, seed, layout=None):
-        trained.append((genotype.name, seed, layout))
+    def fake_training(cfg, genotype, work_dir, seed, layout=None):
+        trained.append((osp.basename(work_dir), seed, layout))
         return {'coco/AP': 0.1 + seed / 100, 'coco/AR': 0.2}
 
-    monkeypatch.setattr(queue_module, 'train_and_test', fake_train_and_test)
+    monkeypatch.setattr(training_module, 'train_candidate', fake_training)
     rng = np.random.default_rng(1)
     g1, g2 = sample_genotype(rng), sample_genotype(rng)
     runs = [
-        queue_module.Training('a-seed0', g1, 0),
-        queue_module.Training('a-seed1', g1, 1),  # same genotype, new seed
-        queue_module.Training('b-seed0', g2, 0, (2, 2, 1, 1)),
+        Training('a-seed0', g1, 0),
+        Training('a-seed1', g1, 1),  # same genotype, new seed
+        Training('b-seed0', g2, 0, (2, 2, 1, 1)),
     ]
-    storage = queue_module.sqlite_url(str(tmp_path / 'q.db'))
     cfg = Config.fromfile(TINY_STUDY)
     seen = []
-    out = queue_module.train_queue(
-        storage,
-        'final',
+    out = train_all(
         cfg,
         runs,
         str(tmp_path / 'final'),
         on_done=lambda k, m: seen.append(k))
-    assert sorted(trained) == [('a-seed0', 0, None), ('a-seed1', 1, None),
-                               ('b-seed0', 0, [2, 2, 1, 1])]
+    assert trained == [('a-seed0', 0, None), ('a-seed1', 1, None),
+                       ('b-seed0', 0, (2, 2, 1, 1))]
     assert out['a-seed1'] == {'coco/AP': 0.11, 'coco/AR': 0.2}
     assert list(out) == ['a-seed0', 'a-seed1', 'b-seed0']
     assert sorted(seen) == sorted(out)
+    with open(tmp_path / 'final' / 'a-seed1' / 'metrics.json') as f:
+        record = json.load(f)
+    assert record['metrics'] == out['a-seed1'] and record['seed'] == 1
     # a rerun trains nothing again (finished ones are reported at once); a
-    # new training is added to the queue
-    runs.append(queue_module.Training('b-seed1', g2, 1))
+    # new training is added
+    runs.append(Training('b-seed1', g2, 1))
     seen.clear()
-    out = queue_module.train_queue(
-        storage,
-        'final',
+    out = train_all(
         cfg,
         runs,
         str(tmp_path / 'final'),
         on_done=lambda k, m: seen.append(k))
     assert len(trained) == 4 and set(out) == {r.key for r in runs}
     assert sorted(seen) == sorted(out)
-    # the queue belongs to its config
+    # a directory belongs to its config
     cfg.train_cfg.max_epochs = 5
-    with pytest.raises(ValueError, match='another config'):
-        queue_module.train_queue(storage, 'final', cfg, runs,
-                                 str(tmp_path / 'final'))
+    with pytest.raises(ValueError, match='another training'):
+        train_all(cfg, runs, str(tmp_path / 'final'))
+    with pytest.raises(ValueError, match='keys repeat'):
+        train_all(cfg, runs + runs[:1], str(tmp_path / 'other'))
 
 
-def test_a_non_finite_queued_training_fails_loudly(tmp_path, monkeypatch):
+def test_a_non_finite_training_fails_loudly(tmp_path, monkeypatch):
 
     def nan_training(cfg, genotype, work_dir, seed, layout=None):
         return {'coco/AP': float('nan') if seed == 1 else 0.5}
 
-    monkeypatch.setattr(queue_module, 'train_and_test', nan_training)
+    monkeypatch.setattr(training_module, 'train_candidate', nan_training)
     g = sample_genotype(np.random.default_rng(2))
-    runs = [queue_module.Training(f's{i}', g, i) for i in range(3)]
-    storage = queue_module.sqlite_url(str(tmp_path / 'q.db'))
+    runs = [Training(f's{i}', g, i) for i in range(3)]
     with pytest.raises(FloatingPointError, match='non-finite coco/AP'):
-        queue_module.train_queue(storage, 'q', Config.fromfile(TINY_STUDY),
-                                 runs, str(tmp_path))
-    study = queue_module.open_queue(storage, 'q')
-    states = {t.user_attrs['key']: t.state for t in study.get_trials()}
-    assert states == {
-        's0': State.COMPLETE,
-        's1': State.FAIL,
-        's2': State.WAITING
-    }
-    assert 'metrics' not in study.get_trials()[1].user_attrs
+        train_all(Config.fromfile(TINY_STUDY), runs, str(tmp_path))
+    # the finite result is kept, the non-finite one leaves no record
+    assert (tmp_path / 's0' / 'metrics.json').is_file()
+    assert not (tmp_path / 's1' / 'metrics.json').exists()
+    assert not (tmp_path / 's2').exists()
 
 
-def test_a_queued_training_without_genotype_trains_the_config_network(
+def test_a_training_without_genotype_trains_the_config_network(
         tmp_path, monkeypatch):
     seen = []
 
-    def fake_train_and_test(cfg, genotype, work_dir, seed, layout=None):
+    def fake_training(cfg, genotype, work_dir, seed, layout=None):
         seen.append((genotype, seed, osp.basename(work_dir)))
         return {'coco/AP': 0.2 + seed / 100}
 
-    monkeypatch.setattr(queue_module, 'train_and_test', fake_train_and_test)
-    storage = queue_module.sqlite_url(str(tmp_path / 'q.db'))
-    runs = [queue_module.Training(f'ref-seed{s}', None, s) for s in (0, 1)]
-    out = queue_module.train_queue(storage, 'reference',
-                                   Config.fromfile(TINY_STUDY), runs,
-                                   str(tmp_path))
-    # no genotype is sampled for it: the config's own network trains
+    monkeypatch.setattr(training_module, 'train_candidate', fake_training)
+    runs = [Training(f'ref-seed{s}', None, s) for s in (0, 1)]
+    out = train_all(Config.fromfile(TINY_STUDY), runs, str(tmp_path))
     assert sorted(seen) == [(None, 0, 'ref-seed0'), (None, 1, 'ref-seed1')]
     assert out == {
         'ref-seed0': {
@@ -555,5 +546,20 @@ def test_a_queued_training_without_genotype_trains_the_config_network(
             'coco/AP': 0.2 + 1 / 100
         }
     }
-    trials = queue_module.open_queue(storage, 'reference').get_trials()
-    assert all(t.params == {} and t.user_attrs['fixed'] for t in trials)
+
+
+def test_trainings_run_in_worker_processes(sample_workspace, tmp_path,
+                                           monkeypatch):
+    """Two worker processes train a tiny network for real, each training
+    ending with its record."""
+    monkeypatch.chdir(sample_workspace)
+    cfg = Config.fromfile(TINY_STUDY)
+    cfg.train_cfg.max_epochs = 1
+    g = sample_genotype(np.random.default_rng(3))
+    runs = [Training(f's{i}', g, i) for i in range(2)]
+    out = train_all(cfg, runs, str(tmp_path), workers=2)
+    assert list(out) == ['s0', 's1']
+    for key, metrics in out.items():
+        assert 0 <= metrics['coco/AP'] <= 1
+        with open(tmp_path / key / 'metrics.json') as f:
+            assert json.load(f)['metrics'] == metrics

@@ -1,7 +1,12 @@
 """Candidate evaluation as an Optuna study: genotypes as trial parameters
 (:mod:`.space`), trainings by rungs with the project's runner
 (:mod:`.rungs`), the study, its storage, pruning and workers
-(:mod:`.engine`), and the front it finds (:mod:`.front`)."""
+(:mod:`.engine`), and the front it finds (:mod:`.front`).
+
+It needs the ``search`` extra (Optuna and SQLAlchemy); importing it
+without them names the extra to install.
+"""
+from . import _requires  # noqa: F401  (first: names the missing extra)
 from .engine import (
     StudySpec,
     TrialObjective,

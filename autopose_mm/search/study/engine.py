@@ -34,17 +34,13 @@ from mmengine.registry import init_default_scope
 from ...models.genotype import NETWORK_FIELDS, load_genotype, nearest
 from ...models.operations import OPERATION_NAMES
 from ...utils.io import check_writable_dir
+from ...utils.processes import spawn_workers
 from ..costs import config_gmacs, config_latency
 from ..space.sampling import sample_genotype
 from ..training import check_metric
 from .rungs import SIGNALS, rung_epochs, train_rungs
 from .space import genotype_params, suggest_genotype
-from .workers import (
-    check_storage_url,
-    masked_url,
-    rdb_storage,
-    spawn_workers,
-)
+from .workers import check_storage_url, masked_url, rdb_storage
 
 SAMPLERS = ('tpe', 'random')
 PRUNERS = ('halving', 'hyperband', 'none')

@@ -1,12 +1,11 @@
 """What the workers of a study share: a database they write to in turn,
 with heartbeats that retry a dead worker's trial, and the processes that
 run them on one machine."""
-import multiprocessing
 import os
 import os.path as osp
 import time
 import warnings
-from typing import Callable, Optional, Sequence, Tuple
+from typing import Optional
 
 import optuna
 import sqlalchemy
@@ -46,6 +45,11 @@ def check_storage_url(url: str, setting: str = '--storage') -> None:
             f'database and the results would be lost. Give a file '
             f'(sqlite:///path/study.db) or leave {setting} out for '
             f'<work_dir>/study.db')
+
+
+def sqlite_url(path: str) -> str:
+    """The Optuna storage URL of a SQLite file."""
+    return f'sqlite:///{osp.abspath(path)}'
 
 
 def sqlite_path(url: str) -> Optional[str]:
@@ -160,38 +164,7 @@ def check_workers(workers: int, oversubscribe: bool = False) -> None:
             f'other machines against one --storage')
 
 
-def spawn_workers(target: Callable,
-                  payloads: Sequence[tuple],
-                  poll: Optional[Tuple[Callable, float]] = None) -> None:
-    """Run ``target(*payload, threads)`` in one fresh process per payload,
-    the machine's cores shared equally, and wait for all; with ``poll =
-    (function, seconds)`` call ``function()`` that often while waiting.
-
-    Raises:
-        RuntimeError: When a worker process fails; names its exit code.
-    """
-    threads = max(1, (os.cpu_count() or 1) // len(payloads))
-    ctx = multiprocessing.get_context('spawn')
-    procs = [
-        ctx.Process(target=target, args=tuple(p) + (threads, ))
-        for p in payloads
-    ]
-    for p in procs:
-        p.start()
-    for p in procs:
-        while p.is_alive():
-            p.join(poll[1] if poll else None)
-            if poll:
-                poll[0]()
-    failed = [(i, p.exitcode) for i, p in enumerate(procs) if p.exitcode]
-    if failed:
-        raise RuntimeError(
-            f'study workers {", ".join(str(i) for i, _ in failed)} failed '
-            f'(exit codes {", ".join(str(c) for _, c in failed)}); their '
-            f'logs are above. Rerun the same command to resume the study')
-
-
 __all__ = [
-    'rdb_storage', 'spawn_workers', 'masked_url', 'check_storage_url',
+    'rdb_storage', 'sqlite_url', 'masked_url', 'check_storage_url',
     'sqlite_path', 'check_workers', 'worker_limit'
 ]

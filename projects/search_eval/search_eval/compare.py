@@ -1,32 +1,37 @@
 """Searched cells (and layouts) against random ones of equal cost, trained
 and evaluated identically: the library behind
-``tools/analysis/search_vs_random.py``.
+``projects/search_eval/tools/search_vs_random.py``.
 
 ``args`` below is the tool's parsed command line (any object with those
-attributes); docs/search_results.md describes the settings and the runs.
+attributes); the lab's docs/log.md describes the settings and the
+runs.
 """
 import hashlib
 import json
+import os
 import os.path as osp
 from typing import Callable, Dict, List, Optional
 
 import numpy as np
 from mmengine.config import Config
 
-from ...models import Genotype, load_genotype
-from ...utils.io import atomic_write_text
-from ..costs import config_gmacs
-from ..selection import score_genotype
-from ..space import LayoutSpace, pair_agreement, sample_genotypes_at_cost
-from ..stats import kendall_tau
-from ..study.queue import (
-    Training,
-    finished,
-    open_queue,
-    sqlite_url,
-    train_queue,
+from autopose_mm.models import Genotype, load_genotype
+from autopose_mm.search.costs import config_gmacs
+from autopose_mm.search.selection import score_genotype
+from autopose_mm.search.space import (
+    LayoutSpace,
+    pair_agreement,
+    sample_genotypes_at_cost,
 )
-from ..training import pick_metric, run_search
+from autopose_mm.search.stats import kendall_tau
+from autopose_mm.search.training import (
+    Training,
+    pick_metric,
+    run_search,
+    train_all,
+)
+from autopose_mm.utils.io import atomic_write_text
+
 from .progress import Progress
 from .report import draw, entropy_rows, group_stats, print_table
 
@@ -64,9 +69,10 @@ def run_searches(args, cfg, progress: Progress) -> List[Dict]:
     return out
 
 
-def train_all(args, cfg, entries: List[Dict], progress: Progress) -> None:
-    """Train and test every entry's network once per training seed (a queue
-    of trials in ``<work_dir>/trainings.db``, ``--jobs`` worker
+def train_entries(args, cfg, entries: List[Dict],
+                  progress: Progress) -> None:
+    """Train and test every entry's network once per training seed (each
+    in its directory under ``<work_dir>/train``, ``--jobs`` worker
     processes); adds ``seed_metrics`` (one dict per seed) and ``metrics``
     (their mean)."""
     seeds = train_seeds(args)
@@ -102,9 +108,8 @@ def train_all(args, cfg, entries: List[Dict], progress: Progress) -> None:
     todo = len([t for t in trainings if t.key not in before])
     if todo:
         print(f'\n{todo} trainings to run, {args.jobs} at a time', flush=True)
-    train_queue(
-        queue_storage(args), 'train', cfg, trainings,
-        osp.join(args.work_dir, 'train'), args.jobs, args.metric, done)
+    train_all(cfg, trainings, osp.join(args.work_dir, 'train'), args.jobs,
+              done)
     for e in entries:
         e['metrics'] = {
             k: float(np.mean([m[k] for m in e['seed_metrics']]))
@@ -112,15 +117,15 @@ def train_all(args, cfg, entries: List[Dict], progress: Progress) -> None:
         }
 
 
-def queue_storage(args) -> str:
-    return sqlite_url(osp.join(args.work_dir, 'trainings.db'))
-
-
 def finished_keys(args) -> List[str]:
     """The trainings an earlier run of this work dir finished."""
-    if not osp.isfile(osp.join(args.work_dir, 'trainings.db')):
+    train_dir = osp.join(args.work_dir, 'train')
+    if not osp.isdir(train_dir):
         return []
-    return list(finished(open_queue(queue_storage(args), 'train')))
+    return [
+        key for key in sorted(os.listdir(train_dir))
+        if osp.isfile(osp.join(train_dir, key, 'metrics.json'))
+    ]
 
 
 def train_seeds(args) -> List[int]:
@@ -177,7 +182,7 @@ def cell_level(args, progress: Progress) -> Dict:
         e['supernet_score'] = None if found['supernet'] is None else \
             score_genotype(found['supernet'], e['genotype_obj'],
                            found['batches'], args.score)
-    train_all(args, train_cfg, entries, progress)
+    train_entries(args, train_cfg, entries, progress)
     key = pick_metric(entries[0]['metrics'], args.metric)
     stats = group_stats(entries, key)
     stats['kendall_tau'] = None if found['supernet'] is None else \
@@ -241,7 +246,7 @@ def network_level(args, progress: Progress) -> Dict:
     ]
     for e in entries:
         e['gmacs'] = cost(e['genotype_obj'], e['layout'])
-    train_all(args, train_cfg, entries, progress)
+    train_entries(args, train_cfg, entries, progress)
     key = pick_metric(entries[0]['metrics'], args.metric)
     stats = group_stats(entries, key)
     stats.update(

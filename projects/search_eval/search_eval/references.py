@@ -1,5 +1,5 @@
 """A search's picks against hand-designed networks on one accuracy-latency
-plane: the library behind ``tools/analysis/front_vs_rtmpose.py``.
+plane: the library behind ``projects/search_eval/tools/front_vs_rtmpose.py``.
 
 The picks of a comparison (``results.json`` of ``study_vs_random.py``:
 each search's chosen genotype with the metric of its full trainings) and
@@ -7,8 +7,9 @@ hand-designed reference networks (configs such as RTMPose-t/s trained
 with the same data, input size and schedule) are placed on one plane: the
 metric of full training (mean over training seeds) against the latency
 measured on one runtime at batch 1, every network timed in the same
-rounds. The references are trained through a training queue
-(:mod:`..study.queue`), so a rerun resumes and workers share the work.
+rounds. The references are trained by
+:func:`autopose_mm.search.training.train_all`, so a rerun resumes and
+workers share the work.
 """
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
@@ -18,15 +19,23 @@ import torch
 from mmengine.config import Config
 from mmpose.registry import MODELS
 
-from ...deploy.timing import EstimatorForward, make_runner, time_runner
-from ...utils.complexity import count_macs, count_params
-from ...utils.io import write_json
-from ...utils.limits import limit, read_structured
-from ..plots import draw_fronts
-from ..stats import summarize
-from ..study.front import pareto_front
-from ..study.queue import Training, sqlite_url, train_queue
-from ..training import pick_metric
+from autopose_mm.deploy.timing import (
+    EstimatorForward,
+    make_runner,
+    time_runner,
+)
+from autopose_mm.search.plots import draw_fronts
+from autopose_mm.search.stats import summarize
+from autopose_mm.search.study.front import pareto_front
+from autopose_mm.search.training import (
+    Training,
+    pick_metric,
+    set_epochs,
+    train_all,
+)
+from autopose_mm.utils.complexity import count_macs, count_params
+from autopose_mm.utils.io import write_json
+from autopose_mm.utils.limits import limit, read_structured
 
 
 def reference_name(config: str) -> str:
@@ -40,35 +49,29 @@ def train_references(configs: Sequence[str],
                      work_dir: str,
                      workers: int = 1,
                      metric: Optional[str] = None,
-                     epochs: Optional[int] = None,
-                     storage: Optional[str] = None) -> Dict[str, Dict]:
+                     epochs: Optional[int] = None) -> Dict[str, Dict]:
     """Train each config's own network with every seed and test it.
 
     Args:
         configs (Sequence[str]): Config files of the reference networks.
         seeds (Sequence[int]): Training seeds.
-        work_dir (str): Logs go to ``work_dir/<name>/<name>-seed<s>``; the
-            queues live in ``work_dir/references.db`` unless ``storage``.
-        workers (int): Worker processes per queue.
+        work_dir (str): Each training's directory is
+            ``work_dir/<name>/<name>-seed<s>``.
+        workers (int): Worker processes per reference.
         metric (str, optional): The metric compared (default: COCO AP).
         epochs (int, optional): Override the schedule length.
-        storage (str, optional): An Optuna storage URL.
 
     Returns:
         dict: Per name: ``config``, ``metric``, ``values`` (per seed) and
         their ``summary``.
     """
-    storage = storage or sqlite_url(osp.join(work_dir, 'references.db'))
     out = {}
     for config in configs:
         name = reference_name(config)
         cfg = Config.fromfile(config)
-        if epochs:
-            cfg.train_cfg.max_epochs = epochs
-            cfg.train_cfg.val_interval = epochs
+        set_epochs(cfg, epochs)
         trainings = [Training(f'{name}-seed{s}', None, s) for s in seeds]
-        metrics = train_queue(storage, f'reference-{name}', cfg, trainings,
-                              osp.join(work_dir, name), workers, metric)
+        metrics = train_all(cfg, trainings, osp.join(work_dir, name), workers)
         key = pick_metric(next(iter(metrics.values())), metric)
         values = [metrics[tr.key][key] for tr in trainings]
         out[name] = dict(
@@ -107,9 +110,9 @@ def read_comparison(path: str) -> Dict:
     if not isinstance(data, dict) or not {'methods', 'metric', 'final_config'
                                           } <= set(data):
         raise ValueError(
-            f'{path!r} is not the results.json of '
-            f'tools/analysis/study_vs_random.py (it needs "methods", '
-            f'"metric" and "final_config"); run that tool first')
+            f'{path!r} is not the results.json of the lab\'s '
+            f'tools/study_vs_random.py (it needs "methods", "metric" and '
+            f'"final_config"); run that tool first')
     return data
 
 
@@ -303,8 +306,7 @@ def front_vs_references(args) -> Dict:
         results['train_seeds'] if args.train_seeds is None else list(
             range(args.train_seed, args.train_seed + args.train_seeds)))
     references = train_references(args.references, seeds, args.work_dir,
-                                  args.workers, results['metric'], epochs,
-                                  args.storage)
+                                  args.workers, results['metric'], epochs)
     w, h = cfg.codec['input_size']
     report = place(results, final_config, references, (h, w), args.runtime,
                    args.threads, args.rounds)

@@ -1,6 +1,6 @@
 """Does the study-based search beat random search given the same compute?
 
-    python tools/analysis/study_vs_random.py [--profile cpu|test]
+    python projects/search_eval/tools/study_vs_random.py [--profile cpu|test]
         [--config CFG] [--final-config CFG] [--seeds S] [--first-seed F]
         [--budget-epochs E] [--train-seeds T] [--workers W]
         [--target GMACS] [--work-dir DIR]
@@ -24,12 +24,13 @@ import argparse
 import os.path as osp
 import sys
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)
+PROJECT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(PROJECT))
+sys.path[:0] = [REPO, PROJECT]
 DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
 
 # "cpu": the built-in sample data on 2 CPU cores, within an hour
-# (docs/search_results.md has its run times); "test": the test suite's
+# (the lab's docs/log.md has its run times); "test": the test suite's
 # end-to-end run.
 PROFILES = {
     'cpu': dict(seeds=3, budget_epochs=64, train_seeds=2, workers=2),
@@ -38,7 +39,7 @@ PROFILES = {
 
 
 def parse_args() -> argparse.Namespace:
-    from autopose_mm.utils.cli import add_study_tool_args, apply_profile
+    from search_eval.cli import add_study_tool_args, apply_profile
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--profile', choices=sorted(PROFILES), default='cpu')
     add_study_tool_args(parser,
@@ -60,11 +61,12 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    import autopose_mm  # noqa: F401
-    from autopose_mm.search.evaluation.studies import (
+    from search_eval.studies import (
         compare_studies,
         run_analysis,
     )
+
+    import autopose_mm  # noqa: F401
     run_analysis(compare_studies, args, 'study-vs-random run')
 
 

@@ -3,9 +3,9 @@
 # at 4e-3 with weight decay 0.05 (none on norms and biases), a long linear
 # warm-up, cosine decay over the second half, and four times the epochs.
 # Still from scratch: it asks whether RTMPose learns here given a recipe
-# made for it (docs/search_results.md has the run).
+# made for it (projects/search_eval/docs/log.md has the run).
 #   python tools/train.py \
-#       configs/autopose/demo/rtmpose_t_adamw_sample_coco_128x96.py
+#       projects/search_eval/configs/rtmpose_t_adamw_sample_coco_128x96.py
 _base_ = ['./rtmpose_t_sample_coco_128x96.py']
 
 train_cfg = dict(max_epochs=120, val_interval=30)

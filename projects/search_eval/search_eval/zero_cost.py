@@ -23,8 +23,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner, set_random_seed
 from mmpose.registry import MODELS
 
-from ...models.genotype import Genotype
-from ...utils.complexity import count_params
+from autopose_mm.models.genotype import Genotype
+from autopose_mm.utils.complexity import count_params
 
 __all__ = ['build_candidate', 'train_batches', 'synflow', 'zico', 'proxies']
 

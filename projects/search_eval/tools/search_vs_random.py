@@ -1,7 +1,7 @@
 """Does the search beat chance? Searched cells against random cells of equal
 cost, trained and evaluated identically.
 
-    python tools/analysis/search_vs_random.py [--profile cpu|test]
+    python projects/search_eval/tools/search_vs_random.py [--profile cpu|test]
         [--search-config CFG] [--train-config CFG] [--bilevel-config CFG]
         [--seeds S] [--num-random R] [--train-seeds T] [--jobs J]
         [--work-dir DIR]
@@ -33,14 +33,15 @@ import argparse
 import os.path as osp
 import sys
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)
+PROJECT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(PROJECT))
+sys.path[:0] = [REPO, PROJECT]
 DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
 
 # Settings of the two profiles; every one can be overridden on the command
 # line. "cpu" is for 2 CPU cores and the built-in sample data (two
 # trainings per genotype, two at a time; its run times are in
-# docs/search_results.md), "test" is the test suite's end-to-end run.
+# projects/search_eval/docs/log.md), "test" is the test suite's end-to-end run.
 PROFILES = {
     'cpu':
     dict(
@@ -144,7 +145,7 @@ def parse_args() -> argparse.Namespace:
         help='what the supernet scores a genotype by (Kendall\'s tau): '
         'minus its heatmap loss, or the PCK of its heatmaps')
     parser.add_argument('--work-dir', default='work_dirs/search_vs_random')
-    from autopose_mm.utils.cli import apply_profile
+    from search_eval.cli import apply_profile
     args = parser.parse_args()
     return apply_profile(parser, args, PROFILES[args.profile],
                          ('train_seeds', 'jobs'))
@@ -153,9 +154,9 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     from mmengine.registry import init_default_scope
+    from search_eval import compare
 
     import autopose_mm  # noqa: F401
-    from autopose_mm.search.evaluation import compare
     from autopose_mm.utils.io import work_dir_lock
     init_default_scope('mmpose')
     from autopose_mm.datasets import ensure_sample_data

@@ -1,12 +1,13 @@
 """A comparison's searched networks beside RTMPose on one accuracy-latency
 plane.
 
-    python tools/analysis/front_vs_rtmpose.py [--results RESULTS_JSON]
+    python projects/search_eval/tools/front_vs_rtmpose.py
+        [--results RESULTS_JSON]
         [--references CFG ...] [--train-seeds T] [--workers W]
         [--runtime openvino|onnxruntime|eager|fused] [--threads N]
         [--rounds R] [--work-dir DIR]
 
-It reads the ``results.json`` of ``tools/analysis/study_vs_random.py``
+It reads the ``results.json`` of ``tools/study_vs_random.py``
 (each search's pick and the metric of its full trainings), trains each
 reference config (by default RTMPose-t and RTMPose-s, from scratch, with
 the picks' data, input size, schedule and training seeds) through a
@@ -19,8 +20,9 @@ import argparse
 import os.path as osp
 import sys
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)
+PROJECT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(PROJECT))
+sys.path[:0] = [REPO, PROJECT]
 DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
 
 
@@ -31,13 +33,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         '--results',
         default=as_typed(
-            osp.join(REPO, 'docs', 'results', 'study_vs_random_r4_cpu.json')),
-        help='results.json of tools/analysis/study_vs_random.py')
+            osp.join(PROJECT, 'results', 'study_vs_random_r4_cpu.json')),
+        help='results.json of projects/search_eval/tools/study_vs_random.py')
     parser.add_argument(
         '--references',
         nargs='+',
         default=[
-            as_typed(osp.join(DEMO, f'rtmpose_{s}_sample_coco_128x96.py'))
+            as_typed(
+                osp.join(PROJECT, 'configs',
+                         f'rtmpose_{s}_sample_coco_128x96.py'))
             for s in ('t', 's')
         ],
         help='configs of the hand-designed networks')
@@ -54,7 +58,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--runtime', choices=RUNTIMES, default='openvino')
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--rounds', type=int, default=5)
-    parser.add_argument('--storage', help='Optuna storage URL')
     parser.add_argument('--work-dir', default='work_dirs/front_vs_rtmpose')
     args = parser.parse_args()
     for key in ('workers', 'threads', 'rounds'):
@@ -68,10 +71,10 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     from mmengine.registry import init_default_scope
+    from search_eval.references import front_vs_references
 
     import autopose_mm  # noqa: F401
     from autopose_mm.datasets import ensure_sample_data
-    from autopose_mm.search.evaluation.references import front_vs_references
     from autopose_mm.utils.io import work_dir_lock
     init_default_scope('mmpose')
     ensure_sample_data(*args.references)

@@ -6,12 +6,12 @@ import os.path as osp
 
 import pytest
 import torch.nn as nn
-from conftest import REPO
-
-from autopose_mm.search.evaluation import references
+from conftest import PROJECT, REPO
+from search_eval import references
 
 DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
 PROXY = osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py')
+RTMPOSE_T = 'rtmpose_t_sample_coco_128x96.py'
 
 
 def test_a_file_that_is_not_a_comparison_is_refused(tmp_path):
@@ -24,7 +24,7 @@ def test_a_file_that_is_not_a_comparison_is_refused(tmp_path):
 def test_a_reference_with_another_schedule_is_refused(tmp_path):
     cfg = tmp_path / 'other_optimizer.py'
     cfg.write_text(
-        f"_base_ = ['{osp.join(DEMO, 'rtmpose_t_sample_coco_128x96.py')}']\n"
+        f"_base_ = ['{osp.join(PROJECT, 'configs', RTMPOSE_T)}']\n"
         "optim_wrapper = dict(optimizer=dict(type='SGD', lr=1e-3))\n")
     results = tmp_path / 'results.json'
     results.write_text(
@@ -49,7 +49,8 @@ def test_the_demo_references_share_the_picks_schedule():
     proxy = references.schedule(Config.fromfile(PROXY))
     for size in ('t', 's'):
         cfg = Config.fromfile(
-            osp.join(DEMO, f'rtmpose_{size}_sample_coco_128x96.py'))
+            osp.join(PROJECT, 'configs',
+                     f'rtmpose_{size}_sample_coco_128x96.py'))
         assert references.schedule(cfg) == proxy
         assert cfg.model.backbone.init_cfg is None
         assert cfg.codec.input_size == (96, 128)

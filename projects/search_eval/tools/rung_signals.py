@@ -1,6 +1,6 @@
 """How well does each cheap signal rank candidates, and at what cost?
 
-    python tools/analysis/rung_signals.py [--profile cpu|test]
+    python projects/search_eval/tools/rung_signals.py [--profile cpu|test]
         [--config CFG] [--final-config CFG] [--candidates N]
         [--workers W] [--target GMACS] [--supernet-config CFG|none]
         [--supernet-epochs E] [--work-dir DIR]
@@ -22,11 +22,12 @@ import argparse
 import os.path as osp
 import sys
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)
+PROJECT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(PROJECT))
+sys.path[:0] = [REPO, PROJECT]
 DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
 
-# "cpu": the built-in sample data on 2 CPU cores (docs/search_results.md has
+# "cpu": the built-in sample data on 2 CPU cores (the lab's docs/log.md has
 # its run time); "test": the test suite's end-to-end run.
 PROFILES = {
     'cpu': dict(candidates=30, workers=2),
@@ -35,11 +36,9 @@ PROFILES = {
 
 
 def parse_args() -> argparse.Namespace:
-    from autopose_mm.utils.cli import (
-        add_study_tool_args,
-        apply_profile,
-        as_typed,
-    )
+    from search_eval.cli import add_study_tool_args, apply_profile
+
+    from autopose_mm.utils.cli import as_typed
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--profile', choices=sorted(PROFILES), default='cpu')
     add_study_tool_args(parser,
@@ -75,9 +74,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    from search_eval.signals import survey_signals
+    from search_eval.studies import run_analysis
+
     import autopose_mm  # noqa: F401
-    from autopose_mm.search.evaluation.signals import survey_signals
-    from autopose_mm.search.evaluation.studies import run_analysis
     run_analysis(survey_signals, args, 'signal survey')
 
 

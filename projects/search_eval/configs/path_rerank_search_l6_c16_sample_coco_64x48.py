@@ -8,8 +8,10 @@
 #
 # Why: on this data the supernet's score ranks architectures barely better
 # than chance, while a short training ranks them well (Kendall's tau of
-# both against trained AP: docs/search_results.md).
-_base_ = ['./path_search_l6_c16_sample_coco_64x48.py']
+# both against trained AP: the lab's docs/log.md).
+_base_ = [
+    '../../../configs/autopose/demo/path_search_l6_c16_sample_coco_64x48.py'
+]
 
 train_cfg = dict(
     max_epochs=4,

@@ -4,10 +4,10 @@
 # 30-epoch schedule, its 400 test images), from scratch: nothing pre-trained,
 # nothing downloaded. It puts the hand-designed networks on the same
 # accuracy-latency axes as a search's picks:
-#   python tools/analysis/front_vs_rtmpose.py
+#   python projects/search_eval/tools/front_vs_rtmpose.py
 # RTMPose's own recipe (AdamW, 420 epochs, stronger augmentation, EMA) is not
 # used, so that only the network differs.
-_base_ = ['./proxy_l6_c16_sample_coco_128x96.py']
+_base_ = ['../../../configs/autopose/demo/proxy_l6_c16_sample_coco_128x96.py']
 
 # RTMPose's SimCC target at 256x192 scaled to 128x96
 codec = dict(

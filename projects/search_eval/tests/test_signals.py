@@ -7,15 +7,15 @@ import pytest
 from conftest import TINY_CFG
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-
-from autopose_mm.search.evaluation import zero_cost
-from autopose_mm.search.evaluation.signals import (
+from search_eval import zero_cost
+from search_eval.signals import (
     pair_table,
     rung_signals,
     signal_table,
     supernet_signals,
     tau_interval,
 )
+
 from autopose_mm.search.space.sampling import sample_genotype
 
 
@@ -50,7 +50,7 @@ def test_supernet_signals_need_a_single_path_search_config(tmp_path):
 
 
 def test_a_diverged_supernet_writes_no_scores(tmp_path, monkeypatch):
-    from autopose_mm.search.evaluation import signals
+    from search_eval import signals
     path_search = os.path.join(
         os.path.dirname(TINY_CFG), 'tiny_path_search.py')
     monkeypatch.setattr(signals, 'run_search',

@@ -1,5 +1,5 @@
 """The study-based search against random search given the same compute:
-the library behind ``tools/analysis/study_vs_random.py``.
+the library behind ``projects/search_eval/tools/study_vs_random.py``.
 
 For each of S seeds, two searches of one cost target run on the same
 trial config (candidate network, short schedule, the search's own test
@@ -20,12 +20,11 @@ import numpy as np
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from ...datasets import ensure_sample_data
-from ...models.genotype import Genotype
-from ...utils.io import work_dir_lock, write_json
-from ..plots import draw_fronts
-from ..stats import summarize, welch_greater
-from ..study import (
+from autopose_mm.datasets import ensure_sample_data
+from autopose_mm.models.genotype import Genotype
+from autopose_mm.search.plots import draw_fronts
+from autopose_mm.search.stats import summarize, welch_greater
+from autopose_mm.search.study import (
     hypervolume,
     resolve_targets,
     run_study,
@@ -33,9 +32,10 @@ from ..study import (
     spec_from_config,
     write_search,
 )
-from ..study.queue import Training, sqlite_url, train_queue
-from ..study.space import genotype_params
-from ..training import pick_metric
+from autopose_mm.search.study.space import genotype_params
+from autopose_mm.search.study.workers import sqlite_url
+from autopose_mm.search.training import Training, pick_metric, train_all
+from autopose_mm.utils.io import work_dir_lock, write_json
 
 METHODS = ('study', 'random')
 
@@ -149,9 +149,8 @@ def compare_studies(args) -> Dict:
         flush=True)
     cfg = final_config(args)
     started = time.monotonic()
-    metrics = train_queue(
-        storage_url(args), 'final', cfg, trainings,
-        osp.join(args.work_dir, 'final'), args.workers, args.metric,
+    metrics = train_all(
+        cfg, trainings, osp.join(args.work_dir, 'final'), args.workers,
         lambda key, m: print(
             f'trained {key}: {pick_metric(m, args.metric)}'
             f' {m[pick_metric(m, args.metric)]:.4f}',

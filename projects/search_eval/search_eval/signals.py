@@ -1,5 +1,5 @@
 """How well each cheap signal ranks candidates, and what it costs: the
-library behind ``tools/analysis/rung_signals.py``.
+library behind ``projects/search_eval/tools/rung_signals.py``.
 
 N random genotypes inside one cost window (the comparison's target and
 tolerance, so that every tau is measured among candidates a search of that
@@ -33,17 +33,22 @@ import time
 from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
-import optuna
 from mmengine.config import Config
 from scipy import stats
 
-from ...models.genotype import Genotype
-from ...utils.io import write_json
-from ..selection import SCORE_METRICS, score_genotype
-from ..stats import kendall_tau, summarize
-from ..study import run_study, search_report
-from ..study.queue import Training, open_queue, sqlite_url, train_queue
-from ..training import pick_metric, run_search
+from autopose_mm.models.genotype import Genotype
+from autopose_mm.search.selection import SCORE_METRICS, score_genotype
+from autopose_mm.search.stats import kendall_tau, summarize
+from autopose_mm.search.study import run_study, search_report
+from autopose_mm.search.study.workers import sqlite_url
+from autopose_mm.search.training import (
+    Training,
+    pick_metric,
+    run_search,
+    train_all,
+)
+from autopose_mm.utils.io import write_json
+
 from .studies import final_config, target_spec
 from .zero_cost import proxies, train_batches
 
@@ -267,9 +272,8 @@ def survey_signals(args) -> Dict:
         Training(f'trial-{r["trial"]}', Genotype.from_dict(r['genotype']),
                  args.train_seed) for r in rows
     ]
-    full = train_queue(storage, 'survey-full', final_cfg, trainings,
-                       osp.join(args.work_dir, 'full'), args.workers,
-                       args.metric)
+    full = train_all(final_cfg, trainings, osp.join(args.work_dir, 'full'),
+                     args.workers)
     key = pick_metric(next(iter(full.values())), args.metric)
     supernet = dict(epochs=None, signals=[{}] * len(rows))
     if args.supernet_config:
@@ -304,7 +308,8 @@ def survey_signals(args) -> Dict:
         cost_unit=spec.cost_unit,
         metric=key,
         full=summarize([c['full'] for c in candidates]),
-        full_seconds=summarize(queue_seconds(storage, 'survey-full')),
+        full_seconds=summarize(
+            training_seconds(osp.join(args.work_dir, 'full'), trainings)),
         signals=signal_table(candidates),
         pairs=pair_table(candidates),
         short_reference=last,
@@ -315,13 +320,14 @@ def survey_signals(args) -> Dict:
     return results
 
 
-def queue_seconds(storage: str, name: str) -> List[float]:
-    """Seconds each finished training of queue ``name`` took."""
-    study = open_queue(storage, name)
-    return [
-        t.duration.total_seconds() for t in study.get_trials(
-            deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, ))
-    ]
+def training_seconds(work_dir: str,
+                     trainings: Sequence[Training]) -> List[float]:
+    """Seconds each training of :func:`train_all` in ``work_dir`` took."""
+    out = []
+    for tr in trainings:
+        with open(osp.join(work_dir, tr.key, 'metrics.json')) as f:
+            out.append(float(json.load(f)['seconds']))
+    return out
 
 
 def print_table(title: str, table: Mapping, top: Optional[int] = None) -> None:

@@ -1,22 +1,20 @@
 """The search-versus-random evaluation, end to end at test size."""
 import json
 import math
-import os
 import os.path as osp
 import re
 
 import cv2
 import pytest
-from conftest import REPO, TINY_CFG, run_tool
-
-from autopose_mm.search.evaluation import Progress
-from autopose_mm.search.evaluation import progress as progress_module
+from conftest import TINY_CFG, run_tool
+from search_eval import Progress
+from search_eval import progress as progress_module
 
 
 def test_search_vs_random_test_profile(sample_workspace, tmp_path):
     work_dir = str(tmp_path / 'svr')
     proc = run_tool(
-        'analysis/search_vs_random.py',
+        'search_vs_random.py',
         '--profile',
         'test',
         '--train-config',
@@ -67,7 +65,7 @@ def test_search_vs_random_test_profile(sample_workspace, tmp_path):
     # (one result file each) and adds the second seed's, two at a time in
     # their own processes
     proc = run_tool(
-        'analysis/search_vs_random.py',
+        'search_vs_random.py',
         '--profile',
         'test',
         '--train-config',

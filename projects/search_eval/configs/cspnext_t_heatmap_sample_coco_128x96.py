@@ -3,9 +3,9 @@
 # deconvolutions up to stride 4) and the searched networks' heatmap codec,
 # trained with the same recipe. If it learns where RTMPose-t does not, the
 # SimCC head is at fault; if not, the backbone trained from scratch is
-# (docs/search_results.md has the run).
+# (projects/search_eval/docs/log.md has the run).
 #   python tools/train.py \
-#       configs/autopose/demo/cspnext_t_heatmap_sample_coco_128x96.py
+#       projects/search_eval/configs/cspnext_t_heatmap_sample_coco_128x96.py
 _base_ = ['./rtmpose_t_sample_coco_128x96.py']
 
 codec = dict(

@@ -5,7 +5,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from ..stats import (
+from autopose_mm.search.stats import (
     history_movement,
     rank_among,
     seed_std,

@@ -1,0 +1,56 @@
+"""Command-line helpers the lab's tools share."""
+import argparse
+from typing import Sequence
+
+from autopose_mm.utils.cli import as_typed
+
+__all__ = ['add_study_tool_args', 'apply_profile']
+
+
+def add_study_tool_args(parser: argparse.ArgumentParser, config: str,
+                        final_config: str) -> None:
+    """The options the study analysis tools share: the trial config (with
+    its study section) and the config of the full trainings, the cost
+    target, workers, storage and seeds of the full trainings."""
+    parser.add_argument(
+        '--config',
+        default=as_typed(config),
+        help='trial config with a study section (the short schedule)')
+    parser.add_argument(
+        '--final-config',
+        default=as_typed(final_config),
+        help='config of the full trainings')
+    parser.add_argument(
+        '--final-epochs',
+        type=int,
+        help='override the schedule length of the full trainings')
+    parser.add_argument(
+        '--train-seed',
+        type=int,
+        default=0,
+        help='first seed of the full trainings')
+    parser.add_argument(
+        '--workers', type=int, help='worker processes (share the cores)')
+    parser.add_argument(
+        '--target',
+        type=float,
+        help='cost target (GMACs); default: the median of random genotypes')
+    parser.add_argument('--tolerance', type=float, default=0.1)
+    parser.add_argument('--metric')
+    parser.add_argument('--storage', help='Optuna storage URL')
+
+
+def apply_profile(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                  profile: dict,
+                  positive: Sequence[str]) -> argparse.Namespace:
+    """Fill the settings the command line left out from ``profile`` (a
+    tool's named set of defaults), then check that the ``positive`` ones
+    are at least 1 (``parser.error`` naming the flag otherwise)."""
+    for key, value in profile.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    for key in positive:
+        if getattr(args, key) < 1:
+            parser.error(f'--{key.replace("_", "-")} must be at least 1, got '
+                         f'{getattr(args, key)}')
+    return args
