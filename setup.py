@@ -79,10 +79,14 @@ setup(
     package_data={'autopose_mm': ['genotypes/*.json', '.mim/**/*']},
     install_requires=read_requirements('runtime'),
     extras_require={
-        'mim': read_requirements('mminstall'),
-        'search': read_requirements('search'),
-        'deploy': read_requirements('deploy'),
-        'tests': read_requirements('tests'),
+        'mim':
+        read_requirements('mminstall'),
+        'search':
+        read_requirements('search'),
+        'deploy':
+        read_requirements('deploy'),
+        'tests':
+        read_requirements('tests'),
         'all': (read_requirements('mminstall') + read_requirements('search') +
                 read_requirements('deploy') + read_requirements('tests')),
     },

@@ -157,9 +157,8 @@ def test_the_package_never_imports_the_lab():
     assert 'search_eval' in lab  # the rule below reads real names
     bad = {
         m: names & (lab | {'projects'})
-        for m in MODULES if (names := _foreign_imports(m)) & (lab | {
-            'projects'
-        })
+        for m in MODULES
+        if (names := _foreign_imports(m)) & (lab | {'projects'})
     }
     assert not bad, f'the package imports the lab: {bad}'
 

@@ -340,8 +340,7 @@ def train_all(
     todo = [tr for tr in trainings if tr.key not in done]
     if todo and workers <= 1:
         for tr in todo:
-            _train_one(cfg, tr, osp.join(work_dir, tr.key),
-                       identities[tr.key])
+            _train_one(cfg, tr, osp.join(work_dir, tr.key), identities[tr.key])
             collect()
     elif todo:
         shares = [todo[i::workers] for i in range(min(workers, len(todo)))]

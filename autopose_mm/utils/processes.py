@@ -35,5 +35,3 @@ def spawn_workers(target: Callable,
             f'workers {", ".join(str(i) for i, _ in failed)} failed '
             f'(exit codes {", ".join(str(c) for _, c in failed)}); their '
             f'logs are above. Rerun the same command to resume')
-
-

@@ -8,8 +8,6 @@
 #   LAB=projects/search_eval
 #   python $LAB/tools/study_vs_random.py --profile cpu \
 #       --config $LAB/configs/study_r4_l6_c16_sample_coco_128x96.py
-_base_ = [
-    '../../../configs/autopose/demo/study_l6_c16_sample_coco_128x96.py'
-]
+_base_ = ['../../../configs/autopose/demo/study_l6_c16_sample_coco_128x96.py']
 
 study = dict(min_epochs=4, rung_signal='metric')

@@ -69,8 +69,7 @@ def run_searches(args, cfg, progress: Progress) -> List[Dict]:
     return out
 
 
-def train_entries(args, cfg, entries: List[Dict],
-                  progress: Progress) -> None:
+def train_entries(args, cfg, entries: List[Dict], progress: Progress) -> None:
     """Train and test every entry's network once per training seed (each
     in its directory under ``<work_dir>/train``, ``--jobs`` worker
     processes); adds ``seed_metrics`` (one dict per seed) and ``metrics``
