@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from typing import List, Sequence
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -114,9 +115,11 @@ def print_front(pareto: dict, steps: Steps) -> None:
     for rec in pareto['studies']:
         best = rec['best']
         mark = '*' if (rec['study'], best['trial']) in on_front else ' '
+        n = rec['trials']
         steps.say(f'  {rec["target"]:9.4f} {best["cost"]:9.4f} '
-                  f'{best["value"]:6.3f}{mark} {rec["trials"]["complete"]} '
-                  f'finished, {rec["trials"]["pruned"]} pruned')
+                  f'{best["value"]:6.3f}{mark} {n["complete"]} finished, '
+                  f'{n["pruned"] - rec["outside_window"]} pruned, '
+                  f'{rec["outside_window"]} outside the cost window')
 
 
 def time_openvino(xml: str, threads: int = 2) -> float:
@@ -209,6 +212,9 @@ def draw_network(genotype: str, out: str) -> tuple:
 
 
 def main() -> None:
+    # a log a person reads: the libraries' deprecation notices stay out
+    warnings.simplefilter('ignore', DeprecationWarning)
+    warnings.filterwarnings('ignore', message='.*pkg_resources')
     args = parse_args()
     work_dir = args.work_dir
     steps = Steps(work_dir)
