@@ -304,7 +304,10 @@ TEST_DETS = TEST + OUT + [
 TRAIN = ['train.py', '{cfg}', '--work-dir', '{tmp}/w']
 NO_OUT = ('{tmp}/m.json', )
 NO_PRED = ('{tmp}/o/predictions', '{tmp}/o/visualizations')
-SEARCH = ['search.py', '{study}', '--work-dir', '{tmp}/s', '--targets', '1']
+SEARCH = [
+    'search.py', '{study}', '--work-dir', '{tmp}/s', '--cfg-options',
+    'study.targets=[1]'
+]
 # the timestamped folder a run would leave (its name is the start time)
 RUN_FOLDERS = ('{tmp}/w/2*', )
 

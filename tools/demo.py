@@ -236,9 +236,10 @@ def main() -> None:
         steps.run('search', [
             osp.join(tools, 'search.py'), STUDY_CFG, '--work-dir', search_dir,
             '--workers',
-            str(args.workers), '--budget-epochs',
-            str(args.budget_epochs), '--targets'
-        ] + [str(t) for t in targets])
+            str(args.workers), '--cfg-options',
+            f'study.budget_epochs={args.budget_epochs}',
+            f'study.targets=[{",".join(str(t) for t in targets)}]'
+        ])
         with open(osp.join(search_dir, 'pareto.json')) as f:
             pareto = json.load(f)
         print_front(pareto, steps)

@@ -2,20 +2,22 @@
 on any number of workers sharing one storage.
 
     python tools/search.py CONFIG [--work-dir DIR] [--storage URL]
-        [--workers N] [--first-worker K] [--targets T [T ...]]
-        [--budget-epochs E] [--sampler tpe|random]
-        [--pruner halving|hyperband|none] [--latency-table TABLE]
-        [--enqueue GENOTYPE ...] [--no-report | --report-only]
+        [--workers N] [--first-worker K] [--oversubscribe]
+        [--cfg-options KEY=VALUE ...] [--no-report | --report-only]
 
 CONFIG is a training config of the candidate network (its data, schedule
-and test metric) with a ``study = dict(...)`` section whose settings the
-flags override (``autopose_mm.search.study.StudySpec`` lists them). The
-study lives in ``<work_dir>/study.db`` (SQLite) unless ``--storage`` names
-another Optuna storage (e.g. ``postgresql://user@host/db``, which many
-machines can share). ``--workers N`` runs N worker processes here; the
-same command started on another machine with ``--first-worker`` set apart
-joins the same study (``tools/slurm_search.sh`` does it on a cluster). A
-rerun resumes: finished trials stay, a dead worker's trial is run again.
+and test metric) with a ``study = dict(...)`` section
+(``autopose_mm.search.study.StudySpec`` lists its settings: targets,
+budget_epochs, sampler, pruner, latency_table, ...). ``--cfg-options``
+changes it as in ``tools/train.py``: ``study.<setting>=...`` the study,
+any other key every trial's config (e.g. ``study.targets=[0.025,0.03]
+study.budget_epochs=16``). The study lives in ``<work_dir>/study.db``
+(SQLite) unless ``--storage`` names another Optuna storage (e.g.
+``postgresql://user@host/db``, which many machines can share). ``--workers
+N`` runs N worker processes here; the same command started on another
+machine with ``--first-worker`` set apart joins the same study
+(``tools/slurm_search.sh`` does it on a cluster). A rerun resumes:
+finished trials stay, a dead worker's trial is run again.
 
 Writes ``genotype.json`` (the best network of the first target),
 ``genotypes/<study>.json``, ``pareto.json`` (the accuracy-cost front over
@@ -24,6 +26,8 @@ all targets and each study's record, strict JSON) and ``front.png``.
 import argparse
 import os.path as osp
 import sys
+
+from mmengine.config import DictAction
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -37,7 +41,6 @@ def parse_args() -> argparse.Namespace:
         '--storage',
         help='Optuna storage URL (default: SQLite in the '
         'work dir)')
-    parser.add_argument('--name', help='study name (default: cells)')
     parser.add_argument(
         '--workers',
         type=int,
@@ -50,33 +53,17 @@ def parse_args() -> argparse.Namespace:
         help='number of this machine\'s first worker (seeds its sampler); '
         'give each machine another range')
     parser.add_argument(
-        '--targets',
-        type=float,
-        nargs='+',
-        help='cost targets (GMACs, or ms with --latency-table); default: '
-        'the median cost of random genotypes')
-    parser.add_argument('--budget-epochs', type=int)
-    parser.add_argument('--sampler', choices=['tpe', 'random'])
-    parser.add_argument('--pruner', choices=['halving', 'hyperband', 'none'])
-    parser.add_argument('--min-epochs', type=int)
-    parser.add_argument('--reduction-factor', type=int)
-    parser.add_argument(
-        '--rung-signal',
-        choices=['train_loss', 'metric'],
-        help='what a trial reports before its last rung')
-    parser.add_argument('--tolerance', type=float)
-    parser.add_argument('--latency-table')
-    parser.add_argument('--seed', type=int)
-    parser.add_argument('--metric')
-    parser.add_argument(
-        '--enqueue',
-        nargs='+',
-        help='genotype files (or "published") every study tries first')
-    parser.add_argument(
         '--oversubscribe',
         action='store_true',
         help='start more --workers than this machine has cores or memory '
         'for (slower trials, and memory may run out)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings: study.<setting>=... for the study '
+        '(e.g. study.targets=[0.025,0.03] study.budget_epochs=16), any '
+        'other key for every trial')
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         '--no-report',
@@ -136,23 +123,14 @@ def main() -> None:
     work_dir = args.work_dir or osp.join(
         'work_dirs',
         osp.splitext(osp.basename(args.config))[0])
-    spec = spec_from_config(
-        args.config,
-        work_dir,
-        storage=args.storage,
-        name=args.name,
-        targets=args.targets,
-        budget_epochs=args.budget_epochs,
-        sampler=args.sampler,
-        pruner=args.pruner,
-        min_epochs=args.min_epochs,
-        reduction_factor=args.reduction_factor,
-        rung_signal=args.rung_signal,
-        tolerance=args.tolerance,
-        latency_table=args.latency_table,
-        seed=args.seed,
-        metric=args.metric,
-        enqueue=args.enqueue)
+    try:
+        spec = spec_from_config(
+            args.config,
+            work_dir,
+            cfg_options=args.cfg_options,
+            storage=args.storage)
+    except ValueError as e:
+        sys.exit(f'error: {e}')
     spec = resolve_targets(spec)
     print(
         f'study {spec.name!r} in {spec.storage_shown}: targets '

@@ -329,7 +329,8 @@ class SinglePathSearchLoop(CellSearchLoop):
     best of them is chosen (see
     :func:`~autopose_mm.search.selection.rerank_shortlist` for the seeds;
     the config's test set should be data that a later comparison does not
-    test on). docs/search_results.md reports how well each signal ranks.
+    test on). The research project beside the package
+    (``projects/search_eval``) reports how well each signal ranks.
 
     Args:
         num_candidates (int): Genotypes scored. Defaults to 64.

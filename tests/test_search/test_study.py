@@ -563,3 +563,25 @@ def test_trainings_run_in_worker_processes(sample_workspace, tmp_path,
         assert 0 <= metrics['coco/AP'] <= 1
         with open(tmp_path / key / 'metrics.json') as f:
             assert json.load(f)['metrics'] == metrics
+
+
+def test_cfg_options_change_the_study_and_every_trial(tmp_path):
+    spec = spec_from_config(
+        TINY_STUDY,
+        str(tmp_path),
+        cfg_options={
+            'study.budget_epochs': 5,
+            'study.targets': [0.02, 0.03],
+            'train_cfg.max_epochs': 3
+        })
+    assert spec.budget_epochs == 5 and spec.targets == (0.02, 0.03)
+    assert spec.cfg_options == {'train_cfg.max_epochs': 3}
+    assert spec.load_cfg().train_cfg.max_epochs == 3
+    plain = spec_from_config(TINY_STUDY, str(tmp_path))
+    assert plain.load_cfg().train_cfg.max_epochs != 3
+    # the trials' config counts in the study's record
+    assert spec_record(spec, 0.02, 3)['config_sha1'] != \
+        spec_record(plain, 0.02, 3)['config_sha1']
+    with pytest.raises(ValueError, match="did you mean 'pruner'"):
+        spec_from_config(
+            TINY_STUDY, str(tmp_path), cfg_options={'study.prunner': 'none'})

@@ -37,8 +37,8 @@ def test_two_workers_share_one_study(sample_workspace, tmp_path):
         work_dir,
         '--workers',
         '2',
-        '--budget-epochs',
-        '8',
+        '--cfg-options',
+        'study.budget_epochs=8',
         cwd=sample_workspace)
     trials = load_trials(work_dir)
     trained = [t for t in trials if not t.user_attrs.get('outside')]
@@ -66,7 +66,8 @@ def test_killed_worker_trial_is_retried(sample_workspace, tmp_path):
     cmd = [
         sys.executable,
         osp.join(REPO, 'tools', 'search.py'), TINY_STUDY, '--work-dir',
-        work_dir, '--no-report', '--sampler', 'random', '--pruner', 'none'
+        work_dir, '--no-report', '--cfg-options', 'study.sampler=random',
+        'study.pruner=none'
     ]
     worker = subprocess.Popen(
         cmd,
@@ -98,10 +99,9 @@ def test_killed_worker_trial_is_retried(sample_workspace, tmp_path):
         TINY_STUDY,
         '--work-dir',
         work_dir,
-        '--sampler',
-        'random',
-        '--pruner',
-        'none',
+        '--cfg-options',
+        'study.sampler=random',
+        'study.pruner=none',
         cwd=sample_workspace)
     trials = load_trials(work_dir)
     killed = trials[running.number]

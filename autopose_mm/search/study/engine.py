@@ -91,6 +91,9 @@ class StudySpec:
         grace (int): Seconds without a heartbeat after which a trial counts
             as dead.
         max_retry (int): How often a dead worker's trial is queued again.
+        cfg_options (dict): Changes to the trial config outside its
+            ``study`` section (``--cfg-options``), applied to every trial
+            and counted in the study's record.
     """
     config: str
     work_dir: str
@@ -111,6 +114,7 @@ class StudySpec:
     heartbeat: int = 30
     grace: int = 120
     max_retry: int = 1
+    cfg_options: Dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
@@ -159,24 +163,43 @@ class StudySpec:
 
     def load_cfg(self) -> Config:
         cfg = Config.fromfile(self.config)
+        if self.cfg_options:
+            cfg.merge_from_dict(dict(self.cfg_options))
         cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
         return cfg
 
 
 SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(StudySpec))
 # set by the command line or the caller, not by a config's ``study``
-RUN_FIELDS = ('config', 'work_dir', 'storage')
+RUN_FIELDS = ('config', 'work_dir', 'storage', 'cfg_options')
 
 
-def spec_from_config(config: str, work_dir: str, **overrides) -> StudySpec:
-    """The study of a trial config: its ``study = dict(...)`` section,
-    then ``overrides`` (those that are not None).
+def spec_from_config(config: str,
+                     work_dir: str,
+                     cfg_options: Optional[Dict] = None,
+                     **overrides) -> StudySpec:
+    """The study of a trial config: its ``study = dict(...)`` section
+    with ``cfg_options`` applied (``study.<setting>`` keys change the
+    study, the others every trial's config), then ``overrides`` (those
+    that are not None).
 
     Raises:
         ValueError: For a key of ``study`` that is not a setting, naming
             the nearest one.
     """
-    section = dict(Config.fromfile(config).get('study') or {})
+    cfg = Config.fromfile(config)
+    options = dict(cfg_options or {})
+    study_options = {
+        k: v
+        for k, v in options.items() if k == 'study' or k.startswith('study.')
+    }
+    trial_options = {
+        k: v
+        for k, v in options.items() if k not in study_options
+    }
+    if study_options:
+        cfg.merge_from_dict(study_options)
+    section = dict(cfg.get('study') or {})
     allowed = [f for f in SPEC_FIELDS if f not in RUN_FIELDS]
     for key in section:
         if key not in allowed:
@@ -184,7 +207,8 @@ def spec_from_config(config: str, work_dir: str, **overrides) -> StudySpec:
                 f'{config}: study.{key} is not a study setting'
                 f'{nearest(key, allowed)} (allowed: {", ".join(allowed)})')
     section.update({k: v for k, v in overrides.items() if v is not None})
-    return StudySpec(config=config, work_dir=work_dir, **section)
+    return StudySpec(
+        config=config, work_dir=work_dir, cfg_options=trial_options, **section)
 
 
 def make_storage(spec: StudySpec) -> optuna.storages.BaseStorage:
@@ -255,6 +279,8 @@ def spec_record(spec: StudySpec, target: float, max_epochs: int) -> Dict:
     content, so machines with the repository at other paths share a study,
     and a table replaced at the same path is told apart."""
     cfg = Config.fromfile(spec.config)
+    if spec.cfg_options:  # what every trial trains with
+        cfg.merge_from_dict(dict(spec.cfg_options))
     return dict(
         config_sha1=hashlib.sha1(cfg.pretty_text.encode()).hexdigest(),
         metric=check_metric(cfg, spec.metric, spec.config),

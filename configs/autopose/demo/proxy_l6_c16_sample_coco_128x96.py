@@ -1,12 +1,11 @@
-# The proxy network of the search-versus-random evaluation
-# (tools/analysis/search_vs_random.py) and of the demo's comparison: an
-# AutoPose encoder of 6 cells and 16 channels with one decoder stage, at
-# 128x96, on the built-in sample data, with a schedule short enough to train
-# a dozen of them on 2 CPU cores (docs/search_results.md times it). Every
-# genotype in an evaluation trains with exactly these settings. It is tested
-# on 400 generated validation images (the sample data's 50 and 350 more;
-# tools/analysis/search_vs_random.py generates them), which spread an AP
-# less over training seeds than the 50 alone (docs/search_results.md).
+# The proxy network of the searches on the built-in sample data and of their
+# evaluations against random search (projects/search_eval): an AutoPose
+# encoder of 6 cells and 16 channels with one decoder stage, at 128x96, with
+# a schedule short enough to train a dozen of them on 2 CPU cores (the lab's
+# docs/log.md times it). Every genotype in an evaluation trains with exactly
+# these settings. It is tested on 400 generated validation images (the
+# sample data's 50 and 350 more, generated when missing), which spread an AP
+# less over training seeds than the 50 alone (the lab's docs/log.md).
 _base_ = ['./l12_c32_sample_coco_128x96.py']
 
 codec = dict(

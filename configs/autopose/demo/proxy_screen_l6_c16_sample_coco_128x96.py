@@ -4,7 +4,8 @@
 # images of their own (data/sample_coco_search400, another generator seed),
 # so a search never sees the test set of the comparison that judges it.
 # How well this short training ranks genotypes against their full trainings:
-# docs/search_results.md ("How well a short training ranks").
+# the lab's docs/log.md in projects/search_eval ("How well a short training
+# ranks").
 _base_ = ['./proxy_l6_c16_sample_coco_128x96.py']
 
 train_cfg = dict(max_epochs=8, val_interval=8)

@@ -1,12 +1,12 @@
-# The cell search of the demo and of the search-versus-random evaluation
-# (tools/analysis/search_vs_random.py), on the built-in sample data: a
+# The cell search on the built-in sample data (evaluated against random cells
+# by projects/search_eval/tools/search_vs_random.py): a
 # supernet as deep and wide as the proxy network that the found cells are
 # trained in (6 cells, 16 channels; configs/autopose/demo/
 # proxy_l6_c16_sample_coco_128x96.py), every channel through the candidates
 # (K = 1), at 64x48.
 #
 # Differences from the reference search settings (search_l12_c32_*), each
-# measured on this data (docs/search_results.md, "Search settings"):
+# measured on this data (the lab's docs/log.md, "Search settings"):
 # - no weight decay on the alphas: the heatmap loss's alpha gradients are
 #   small enough for Adam's L2 weight decay to hold the alphas near uniform;
 # - a larger alpha learning rate, 3e-2;

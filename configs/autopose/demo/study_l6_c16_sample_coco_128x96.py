@@ -5,8 +5,8 @@
 # own 400 images). A trial is tested after 1, 2, 4 and 8 epochs; successive
 # halving keeps the best half at each rung. The study may spend 64 training
 # epochs per cost target (eight full trainings' worth), and random search
-# given the same epochs is its baseline (tools/analysis/study_vs_random.py;
-# docs/search_results.md has the measurements).
+# given the same epochs is its baseline (projects/search_eval has the tool and
+# the measurements). tools/demo.py runs it with 16 epochs per target.
 _base_ = ['./proxy_screen_l6_c16_sample_coco_128x96.py']
 
 study = dict(
