@@ -61,7 +61,9 @@ class Develop(develop):
 class BuildPy(build_py):
 
     def run(self):
-        add_mim_extension(symlink=False)
+        # an editable install (PEP 660) links, so that mim sees the
+        # checkout's configs and tools as they change; a wheel copies
+        add_mim_extension(symlink=getattr(self, 'editable_mode', False))
         super().run()
 
 

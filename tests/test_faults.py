@@ -861,8 +861,8 @@ FAULTS: List[Fault] = [
         unchanged=('{tmp}/s/study.db', )),
     Fault(
         'metric misspelled',
-        SEARCH + ['--metric', 'coco/Ap'],
-        r"--metric 'coco/Ap' .*did you mean 'coco/AP'",
+        SEARCH + ['study.metric=coco/Ap'],
+        r"study.metric 'coco/Ap' .*did you mean 'coco/AP'",
         absent=('{tmp}/s/trials', )),
     Fault(
         'report of a study never run',

@@ -22,9 +22,11 @@ def _module_name(path: Path) -> str:
     return '.'.join(parts)
 
 
+# the package's own modules: not the configs and tools that an install
+# links or copies into ``.mim`` for mim
 MODULES: Dict[str, Path] = {
     _module_name(p): p
-    for p in sorted(ROOT.rglob('*.py'))
+    for p in sorted(ROOT.rglob('*.py')) if '.mim' not in p.parts
 }
 
 

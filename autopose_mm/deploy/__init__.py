@@ -15,12 +15,12 @@ from .runtimes import (
     load_network,
     use_exported,
 )
-from .timing import RUNTIMES, make_runner, time_runner
+from .timing import RUNTIMES, make_runner, time_rounds, time_runner
 
 __all__ = [
     'DetectionFileBoxes', 'export_onnx', 'export_openvino',
     'prepare_for_export', 'fuse_conv_bn', 'DEFAULT_PASSES', 'GRAPH_PASSES',
     'apply_passes', 'load_pose_model', 'EXPORTED_RUNTIMES', 'PRECISIONS',
     'OnnxRuntimeNetwork', 'OpenVINONetwork', 'compare_outputs', 'load_network',
-    'use_exported', 'RUNTIMES', 'make_runner', 'time_runner'
+    'use_exported', 'RUNTIMES', 'make_runner', 'time_runner', 'time_rounds'
 ]

@@ -1,13 +1,22 @@
 """Timing a module on a runtime: PyTorch eager, PyTorch with BN folded,
 ONNX Runtime or OpenVINO (f32) on the CPU, at batch 1 and a given thread
 count; and what a measurement records about the machine."""
+import math
 import os
 import os.path as osp
 import platform
 import tempfile
 import time
 import warnings
-from typing import Callable, Dict, List, Sequence
+from typing import (
+    Callable,
+    Dict,
+    Hashable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+)
 
 import numpy as np
 import torch
@@ -110,6 +119,49 @@ def time_runner(run: Callable[[], None],
         run()
         times.append(time.perf_counter() - t0)
     return float(np.median(times)) * 1e3
+
+
+def time_rounds(
+    runners: Mapping[Hashable, Callable[[], None]],
+    rounds: int,
+    repeats: int = 20,
+    done: Optional[Mapping[Hashable, int]] = None,
+    on_time: Optional[Callable[[Hashable, int, float], None]] = None
+) -> Dict[Hashable, List[float]]:
+    """Time every runner once per round, in interleaved rounds whose
+    order rotates, so that what the machine does at one moment touches
+    every runner alike.
+
+    Args:
+        runners (Mapping): Name -> a function that runs once.
+        rounds (int): Rounds; a runner's times are one per round.
+        repeats (int): Calls per timing (:func:`time_runner`).
+        done (Mapping, optional): Name -> rounds already measured (a
+            resumed measurement): those rounds are skipped for it.
+        on_time (Callable, optional): ``on_time(name, round, ms)`` after
+            each timing (e.g. to save progress).
+
+    Returns:
+        dict: Name -> the milliseconds of each round it was timed in now.
+
+    Raises:
+        RuntimeError: A timing is not finite.
+    """
+    keys = list(runners)
+    done = done or {}
+    times: Dict[Hashable, List[float]] = {k: [] for k in keys}
+    for r in range(rounds):
+        shift = r % max(len(keys), 1)
+        for key in keys[shift:] + keys[:shift]:
+            if done.get(key, 0) > r:
+                continue
+            ms = time_runner(runners[key], repeats)
+            if not math.isfinite(ms):
+                raise RuntimeError(f'non-finite latency measured for {key}')
+            times[key].append(ms)
+            if on_time is not None:
+                on_time(key, r, ms)
+    return times
 
 
 def environment(runtime: str, threads: int) -> Dict:

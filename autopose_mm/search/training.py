@@ -105,7 +105,7 @@ def check_metric(cfg: Config, key: Optional[str], where: str) -> str:
         return names[0]
     if key not in names:
         raise KeyError(
-            f'--metric {key!r} (study.metric) is not a metric of the test '
+            f'study.metric {key!r} is not a metric of the test '
             f'evaluator of {where}{nearest(key, names)}; its metrics: '
             f'{", ".join(names)}')
     return key

@@ -10,6 +10,7 @@ import time
 
 import cv2
 import optuna
+import sqlalchemy
 from conftest import REPO, run_tool, tool_env
 
 from autopose_mm.models.genotype import load_genotype
@@ -88,8 +89,9 @@ def test_killed_worker_trial_is_retried(sample_workspace, tmp_path):
                 (t for t in load_trials(work_dir)
                  if t.state == State.RUNNING and 'worker' in t.user_attrs),
                 None)
-        except (ValueError, KeyError, optuna.exceptions.StorageInternalError):
-            continue  # the study is being created
+        except (ValueError, KeyError, optuna.exceptions.StorageInternalError,
+                sqlalchemy.exc.SQLAlchemyError):
+            continue  # the study (or its database) is being created
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait()
     assert running is not None, 'no trial started within 120 s'

@@ -16,15 +16,15 @@ import tempfile
 
 import numpy as np
 import torch
-from benchmark import BACKEND_NAMES, ROWS, build_model
 
 from autopose_mm.deploy import (
     DEFAULT_PASSES,
     EXPORTED_RUNTIMES,
     export_onnx,
     load_network,
-    time_runner,
+    time_rounds,
 )
+from autopose_mm.deploy.zoo import BACKEND_NAMES, ROWS, build_model
 
 
 def variants() -> dict:
@@ -56,12 +56,7 @@ def main() -> None:
             for runtime in EXPORTED_RUNTIMES:
                 net = load_network(path, runtime, args.threads)
                 runners[(runtime, name)] = lambda net=net: net.run(x)
-    keys = list(runners)
-    times = {k: [] for k in keys}
-    for r in range(args.rounds):
-        shift = r % len(keys)
-        for k in keys[shift:] + keys[:shift]:
-            times[k].append(time_runner(runners[k], args.repeats))
+    times = time_rounds(runners, args.rounds, args.repeats)
     print(f'\n{args.row}, batch 1, {args.shape[0]}x{args.shape[1]}, '
           f'{args.threads} threads, f32; ms: median of {args.rounds} '
           f'interleaved rounds (their range); vs all: per-round ratio to '

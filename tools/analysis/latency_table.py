@@ -48,7 +48,7 @@ from autopose_mm.deploy.timing import (
     RUNTIMES,
     environment,
     make_runner,
-    time_runner,
+    time_rounds,
 )
 from autopose_mm.models import OPERATION_NAMES, Genotype, load_genotype
 from autopose_mm.search.costs import (
@@ -219,10 +219,8 @@ def measure_genotypes(table: LatencyTable,
                        table.meta['runtime'], table.meta['threads'])
         for g in genotypes + [Genotype.from_dict(r['genotype']) for r in refs]
     ]
-    times = [[] for _ in runners]
-    for r in range(rounds):
-        for i in [(r + j) % len(runners) for j in range(len(runners))]:
-            times[i].append(time_runner(runners[i], repeats))
+    timed = time_rounds(dict(enumerate(runners)), rounds, repeats)
+    times = [timed[i] for i in range(len(runners))]
     if refs:
         drift = [
             float(np.median(t)) / ref['measured_ms']

@@ -20,7 +20,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ...deploy.timing import RUNTIMES, environment, make_runner, time_runner
+from ...deploy.timing import RUNTIMES, environment, make_runner, time_rounds
 from ...models.genotype import Genotype
 from ...utils.io import atomic_write_text
 from ..space.sampling import sample_genotype
@@ -336,23 +336,24 @@ def measure_table(table: LatencyTable,
         module, inputs = build_block(block)
         runners[block.key] = make_runner(module, inputs, runtime, threads)
     total = sum(rounds - len(samples.get(b.key, ())) for b in todo)
-    done = 0
-    for r in range(rounds):
-        shift = r % max(len(todo), 1)
-        for block in todo[shift:] + todo[:shift]:
-            got = samples.setdefault(block.key, [])
-            if len(got) > r:
-                continue
-            ms = time_runner(runners[block.key], repeats)
-            if not math.isfinite(ms):
-                raise RuntimeError(f'non-finite latency measured for '
-                                   f'{block.key}')
-            got.append(ms)
-            table.entries[block.key] = float(np.median(got))
-            table.dump(out_file)
-            done += 1
-            if progress:
-                progress(done, total, f'{block.key} (round {r + 1})', ms)
+    count = [0]
+
+    def record(key: str, r: int, ms: float) -> None:
+        got = samples.setdefault(key, [])
+        got.append(ms)
+        table.entries[key] = float(np.median(got))
+        table.dump(out_file)
+        count[0] += 1
+        if progress:
+            progress(count[0], total, f'{key} (round {r + 1})', ms)
+
+    time_rounds(
+        runners,
+        rounds,
+        repeats,
+        done={k: len(samples.get(k, ()))
+              for k in runners},
+        on_time=record)
 
 
 def random_networks(count: int, seed: int, layouts: Sequence[Sequence[int]],

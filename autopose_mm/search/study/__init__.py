@@ -1,7 +1,8 @@
 """Candidate evaluation as an Optuna study: genotypes as trial parameters
 (:mod:`.space`), trainings by rungs with the project's runner
-(:mod:`.rungs`), the study, its storage, pruning and workers
-(:mod:`.engine`), and the front it finds (:mod:`.front`).
+(:mod:`.rungs`), its settings (:mod:`.spec`), the study, its storage,
+pruning and workers (:mod:`.engine`), and the front it finds
+(:mod:`.front`).
 
 It needs the ``search`` extra (Optuna and SQLAlchemy); importing it
 without them names the extra to install.

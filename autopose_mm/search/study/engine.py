@@ -23,7 +23,7 @@ import hashlib
 import json
 import os.path as osp
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import optuna
@@ -31,184 +31,24 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-from ...models.genotype import NETWORK_FIELDS, load_genotype, nearest
+from ...models.genotype import NETWORK_FIELDS, load_genotype
 from ...models.operations import OPERATION_NAMES
 from ...utils.io import check_writable_dir
 from ...utils.processes import spawn_workers
 from ..costs import config_gmacs, config_latency
 from ..space.sampling import sample_genotype
 from ..training import check_metric
-from .rungs import SIGNALS, rung_epochs, train_rungs
+from .rungs import rung_epochs, train_rungs
 from .space import genotype_params, suggest_genotype
-from .workers import check_storage_url, masked_url, rdb_storage
+from .spec import StudySpec, spec_from_config
+from .workers import rdb_storage
 
-SAMPLERS = ('tpe', 'random')
-PRUNERS = ('halving', 'hyperband', 'none')
 # a trial whose network costs outside the target's window stops before
 # training; this many of them in a row means the window is too narrow
 MAX_OUTSIDE_IN_A_ROW = 2000
 # trials failing (a non-finite metric) this many times in a row stop the
 # worker: the config, not the candidates, is at fault
 MAX_FAILED_IN_A_ROW = 5
-
-
-@dataclasses.dataclass
-class StudySpec:
-    """What a study searches and how (every worker of a study must be
-    given the same).
-
-    Args:
-        config (str): The trial's training config: network, data, schedule
-            (its ``train_cfg.max_epochs`` is the last rung) and test metric.
-        work_dir (str): Where the study's database, logs and results go.
-        name (str): The study's name in the storage.
-        storage (str, optional): An Optuna storage URL; default
-            ``sqlite:///<work_dir>/study.db``.
-        sampler (str): ``'tpe'`` or ``'random'``.
-        pruner (str): ``'halving'`` (asynchronous successive halving),
-            ``'hyperband'`` or ``'none'`` (every trial trains fully).
-        min_epochs (int): The first rung.
-        reduction_factor (int): Rungs are ``min_epochs`` times its powers;
-            the pruner keeps 1 in ``reduction_factor`` at each.
-        rung_signal (str): What a trial reports before its last rung:
-            ``'train_loss'`` (minus its mean training loss so far, free)
-            or ``'metric'`` (a test at every rung). The last rung reports
-            the test metric.
-        budget_epochs (int): Training epochs the study may spend in all
-            (per target), counting every trial's epochs, pruned or not.
-        targets (Sequence[float]): Cost targets (GMACs, or ms with a
-            latency table); empty: the median cost of random genotypes.
-        tolerance (float): A candidate must cost within ``target *
-            (1 +- tolerance)``.
-        latency_table (str, optional): A latency table of the trial
-            network (``tools/analysis/latency_table.py``); the cost is
-            then its predicted latency, else analytic GMACs.
-        seed (int): Seed of the samplers and the trials' trainings.
-        metric (str, optional): Metric key (COCO AP, else PCKh, else PCK).
-        enqueue (Sequence[str]): Genotype files (or ``'published'``) each
-            study tries first, e.g. a supernet's shortlist.
-        heartbeat (int): Seconds between a running trial's heartbeats.
-        grace (int): Seconds without a heartbeat after which a trial counts
-            as dead.
-        max_retry (int): How often a dead worker's trial is queued again.
-        cfg_options (dict): Changes to the trial config outside its
-            ``study`` section (``--cfg-options``), applied to every trial
-            and counted in the study's record.
-    """
-    config: str
-    work_dir: str
-    name: str = 'cells'
-    storage: Optional[str] = None
-    sampler: str = 'tpe'
-    pruner: str = 'halving'
-    min_epochs: int = 1
-    reduction_factor: int = 2
-    rung_signal: str = 'train_loss'
-    budget_epochs: int = 64
-    targets: Sequence[float] = ()
-    tolerance: float = 0.1
-    latency_table: Optional[str] = None
-    seed: int = 0
-    metric: Optional[str] = None
-    enqueue: Sequence[str] = ()
-    heartbeat: int = 30
-    grace: int = 120
-    max_retry: int = 1
-    cfg_options: Dict = dataclasses.field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.sampler not in SAMPLERS:
-            raise ValueError(f'study sampler {self.sampler!r}: use one of '
-                             f'{", ".join(SAMPLERS)}')
-        if self.pruner not in PRUNERS:
-            raise ValueError(f'study pruner {self.pruner!r}: use one of '
-                             f'{", ".join(PRUNERS)}')
-        if self.rung_signal not in SIGNALS:
-            raise ValueError(f'study rung_signal {self.rung_signal!r}: use '
-                             f'one of {", ".join(SIGNALS)}')
-        if self.budget_epochs < 1:
-            raise ValueError(f'study budget_epochs must be at least 1, got '
-                             f'{self.budget_epochs}')
-        if not 0 < self.tolerance < 1:
-            raise ValueError(f'study tolerance must lie in (0, 1), got '
-                             f'{self.tolerance}')
-        if any(not np.isfinite(t) or t <= 0 for t in self.targets):
-            raise ValueError(f'study targets must be positive, got '
-                             f'{list(self.targets)}')
-        if self.heartbeat < 1 or self.grace <= self.heartbeat:
-            raise ValueError(
-                f'study heartbeat ({self.heartbeat} s) must be at least 1 '
-                f'and below grace ({self.grace} s)')
-        if self.storage is not None:
-            check_storage_url(self.storage, '--storage (study.storage)')
-        self.targets = tuple(float(t) for t in self.targets)
-        self.enqueue = tuple(self.enqueue)
-
-    @property
-    def storage_url(self) -> str:
-        return self.storage or \
-            f'sqlite:///{osp.abspath(osp.join(self.work_dir, "study.db"))}'
-
-    @property
-    def storage_shown(self) -> str:
-        """The storage URL as printed and written: password masked."""
-        return masked_url(self.storage_url)
-
-    @property
-    def cost_unit(self) -> str:
-        return 'ms' if self.latency_table else 'GMACs'
-
-    def study_name(self, target: float) -> str:
-        return f'{self.name}@{target:.6g}{self.cost_unit}'
-
-    def load_cfg(self) -> Config:
-        cfg = Config.fromfile(self.config)
-        if self.cfg_options:
-            cfg.merge_from_dict(dict(self.cfg_options))
-        cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
-        return cfg
-
-
-SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(StudySpec))
-# set by the command line or the caller, not by a config's ``study``
-RUN_FIELDS = ('config', 'work_dir', 'storage', 'cfg_options')
-
-
-def spec_from_config(config: str,
-                     work_dir: str,
-                     cfg_options: Optional[Dict] = None,
-                     **overrides) -> StudySpec:
-    """The study of a trial config: its ``study = dict(...)`` section
-    with ``cfg_options`` applied (``study.<setting>`` keys change the
-    study, the others every trial's config), then ``overrides`` (those
-    that are not None).
-
-    Raises:
-        ValueError: For a key of ``study`` that is not a setting, naming
-            the nearest one.
-    """
-    cfg = Config.fromfile(config)
-    options = dict(cfg_options or {})
-    study_options = {
-        k: v
-        for k, v in options.items() if k == 'study' or k.startswith('study.')
-    }
-    trial_options = {
-        k: v
-        for k, v in options.items() if k not in study_options
-    }
-    if study_options:
-        cfg.merge_from_dict(study_options)
-    section = dict(cfg.get('study') or {})
-    allowed = [f for f in SPEC_FIELDS if f not in RUN_FIELDS]
-    for key in section:
-        if key not in allowed:
-            raise ValueError(
-                f'{config}: study.{key} is not a study setting'
-                f'{nearest(key, allowed)} (allowed: {", ".join(allowed)})')
-    section.update({k: v for k, v in overrides.items() if v is not None})
-    return StudySpec(
-        config=config, work_dir=work_dir, cfg_options=trial_options, **section)
 
 
 def make_storage(spec: StudySpec) -> optuna.storages.BaseStorage:

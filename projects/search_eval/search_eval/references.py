@@ -22,7 +22,7 @@ from mmpose.registry import MODELS
 from autopose_mm.deploy.timing import (
     EstimatorForward,
     make_runner,
-    time_runner,
+    time_rounds,
 )
 from autopose_mm.search.plots import draw_fronts
 from autopose_mm.search.stats import summarize
@@ -160,10 +160,7 @@ def measure_latency(models: Dict[str, object],
         name: make_runner(EstimatorForward(model), (x, ), runtime, threads)
         for name, model in models.items()
     }
-    times: Dict[str, List[float]] = {name: [] for name in runners}
-    for _ in range(rounds):
-        for name, run in runners.items():
-            times[name].append(time_runner(run, repeats))
+    times = time_rounds(runners, rounds, repeats)
     return {
         name:
         dict(ms=float(np.median(t)), rounds=t, spread=float(max(t) - min(t)))
