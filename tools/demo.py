@@ -3,6 +3,7 @@ time, draw.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--epochs N]
                          [--budget-epochs E] [--workers W]
+                         [--study-options KEY=VALUE ...]
 
 Each step runs the command a user runs, its full log in the work dir:
 
@@ -93,6 +94,13 @@ def parse_args() -> argparse.Namespace:
         help='training epochs the study may spend per cost target')
     parser.add_argument(
         '--workers', type=int, default=2, help='study worker processes')
+    parser.add_argument(
+        '--study-options',
+        nargs='+',
+        default=[],
+        metavar='KEY=VALUE',
+        help='more --cfg-options for tools/search.py (e.g. '
+        'train_cfg.max_epochs=2: shorter trials)')
     return parser.parse_args()
 
 
@@ -239,7 +247,7 @@ def main() -> None:
             str(args.workers), '--cfg-options',
             f'study.budget_epochs={args.budget_epochs}',
             f'study.targets=[{",".join(str(t) for t in targets)}]'
-        ])
+        ] + args.study_options)
         with open(osp.join(search_dir, 'pareto.json')) as f:
             pareto = json.load(f)
         print_front(pareto, steps)

@@ -29,7 +29,9 @@ def test_demo_end_to_end(tmp_path):
         '--epochs',
         '3',
         '--budget-epochs',
-        '4',
+        '2',
+        '--study-options',
+        'train_cfg.max_epochs=2',
         '--work-dir',
         'work_dirs/demo',
         cwd=workspace)
@@ -41,10 +43,12 @@ def test_demo_end_to_end(tmp_path):
     assert len(lines) < 50, proc.stdout
     for tool in ('search', 'train', 'test', 'export'):
         assert osp.getsize(osp.join(work_dir, 'logs', f'{tool}.log')) > 0
-    # the search: three targets, each with its best network
+    # the search: three targets, each with its best network, trials of the
+    # shortened schedule (the options reach every trial)
     with open(osp.join(work_dir, 'search', 'pareto.json')) as f:
         pareto = json.load(f)
     assert len(pareto['studies']) == 3 and pareto['front']
+    assert all(r['best']['epochs'] == 2 for r in pareto['studies'])
     for rec in pareto['studies']:
         assert f'{rec["best"]["value"]:6.3f}' in proc.stdout
     with open(osp.join(work_dir, 'summary.json')) as f:

@@ -16,17 +16,6 @@ from conftest import PROJECT, REPO, TINY_CFG, run_tool
 
 TINY_STUDY = osp.join(REPO, 'tests', 'configs', 'tiny_study.py')
 TINY_PATH_SEARCH = osp.join(REPO, 'tests', 'configs', 'tiny_path_search.py')
-State = optuna.trial.TrialState
-
-
-def load_trials(work_dir, name='cells'):
-    storage = f'sqlite:///{osp.join(work_dir, "study.db")}'
-    (summary, ) = [
-        s for s in optuna.get_all_study_summaries(storage)
-        if s.study_name.startswith(name + '@')
-    ]
-    return optuna.load_study(
-        study_name=summary.study_name, storage=storage).get_trials()
 
 
 def test_study_vs_random_test_profile(sample_workspace, tmp_path):
