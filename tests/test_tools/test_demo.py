@@ -27,7 +27,9 @@ def test_demo_end_to_end(tmp_path):
     proc = run_tool(
         'demo.py',
         '--epochs',
-        '3',
+        '2',
+        '--workers',
+        '1',
         '--budget-epochs',
         '2',
         '--study-options',
