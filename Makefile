@@ -3,15 +3,21 @@
 #   make test   set up .venv if needed, then run the test suite
 PYTHON_VENV := .venv/bin/python
 
-.PHONY: env test lint format demo clean-env
+.PHONY: env test test-lab lint format demo clean-env
 
 env:
 	@bash tools/setup_env.sh
 
-# the package's tests, then the research project's (projects/search_eval)
+# the package's tests, then the research project's library tests
+# (projects/search_eval); `make test-lab` also runs the lab's tools end to
+# end (about 3 minutes more on 2 cores)
+LAB_TESTS = projects/search_eval/tests
 test: env lint
 	$(PYTHON_VENV) -m pytest -n 2 --durations=15 tests
-	$(PYTHON_VENV) -m pytest -n 2 --durations=5 projects/search_eval/tests
+	$(PYTHON_VENV) -m pytest $(LAB_TESTS)/test_references.py $(LAB_TESTS)/test_signals.py
+
+test-lab: env
+	$(PYTHON_VENV) -m pytest -n 2 --durations=5 $(LAB_TESTS)
 
 # ruff: pyflakes, pycodestyle, import order (ruff.toml); yapf: formatting
 # (setup.cfg). `make format` applies both.
