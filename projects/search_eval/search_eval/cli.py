@@ -1,10 +1,13 @@
 """Command-line helpers the lab's tools share."""
 import argparse
-from typing import Sequence
+import dataclasses
+from typing import Sequence, Type, TypeVar
 
 from autopose_mm.utils.cli import as_typed
 
-__all__ = ['add_study_tool_args', 'apply_profile']
+Plan = TypeVar('Plan')
+
+__all__ = ['add_study_tool_args', 'apply_profile', 'plan_from']
 
 
 def add_study_tool_args(parser: argparse.ArgumentParser, config: str,
@@ -54,3 +57,15 @@ def apply_profile(parser: argparse.ArgumentParser, args: argparse.Namespace,
             parser.error(f'--{key.replace("_", "-")} must be at least 1, got '
                          f'{getattr(args, key)}')
     return args
+
+
+def plan_from(cls: Type[Plan], args: argparse.Namespace) -> Plan:
+    """The typed plan (a dataclass) of a tool's parsed command line: its
+    fields taken from the options of the same name.
+
+    Raises:
+        AttributeError: The command line lacks one of the plan's fields.
+    """
+    return cls(
+        **{f.name: getattr(args, f.name)
+           for f in dataclasses.fields(cls)})

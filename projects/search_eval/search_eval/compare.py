@@ -2,10 +2,10 @@
 and evaluated identically: the library behind
 ``projects/search_eval/tools/search_vs_random.py``.
 
-``args`` below is the tool's parsed command line (any object with those
-attributes); the lab's docs/log.md describes the settings and the
-runs.
+``plan`` below is a :class:`SearchComparison`; the lab's docs/log.md
+describes the settings and the runs.
 """
+import dataclasses
 import hashlib
 import json
 import os
@@ -36,6 +36,42 @@ from .progress import Progress
 from .report import draw, entropy_rows, group_stats, print_table
 
 
+@dataclasses.dataclass(frozen=True)
+class SearchComparison:
+    """What :func:`compare` runs (``tools/search_vs_random.py``): the
+    cell searches of ``search_config`` (``seeds`` from ``first_seed``,
+    ``search_epochs``, scored on ``score_batches`` batches by ``score``)
+    and, with ``bilevel_config``, the bi-level searches
+    (``bilevel_seeds``), against ``num_random`` random genotypes
+    (``random_seed``; ``random_layouts`` layouts) of equal cost within
+    ``tolerance``, plus the published genotype unless ``no_published`` and
+    the ``genotypes`` files given; every network trained with
+    ``train_config`` (``train_epochs``) ``train_seeds`` times from
+    ``train_seed``, ``jobs`` at a time, compared by ``metric``."""
+    search_config: str
+    train_config: str
+    work_dir: str
+    profile: str
+    seeds: int
+    first_seed: int
+    search_epochs: Optional[int]
+    score_batches: int
+    score: str
+    bilevel_config: Optional[str]
+    bilevel_seeds: int
+    num_random: int
+    random_seed: int
+    random_layouts: Optional[int]
+    tolerance: float
+    no_published: bool
+    genotypes: Optional[List[str]]
+    train_epochs: Optional[int]
+    train_seed: int
+    train_seeds: int
+    jobs: int
+    metric: Optional[str]
+
+
 def network_cost(cfg) -> Callable:
     """GMACs of the config's stage-1 network, per genotype (and layout)."""
     return config_gmacs(cfg)
@@ -56,25 +92,25 @@ def load_cfg(path: str, epochs: Optional[int], search: bool):
     return cfg
 
 
-def run_searches(args, cfg, progress: Progress) -> List[Dict]:
+def run_searches(plan, cfg, progress: Progress) -> List[Dict]:
     """The S searches; keeps the first one's supernet for scoring."""
     out = []
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
+    for seed in range(plan.first_seed, plan.first_seed + plan.seeds):
         progress.step(f'cell search, seed {seed}', 'search')
         out.append(
-            run_search(cfg, osp.join(args.work_dir, f'search_{seed}'), seed,
-                       args.score_batches))
-        if seed != args.first_seed:  # only the first supernet scores
+            run_search(cfg, osp.join(plan.work_dir, f'search_{seed}'), seed,
+                       plan.score_batches))
+        if seed != plan.first_seed:  # only the first supernet scores
             out[-1].pop('model'), out[-1].pop('score_batches')
     return out
 
 
-def train_entries(args, cfg, entries: List[Dict], progress: Progress) -> None:
+def train_entries(plan, cfg, entries: List[Dict], progress: Progress) -> None:
     """Train and test every entry's network once per training seed (each
     in its directory under ``<work_dir>/train``, ``--jobs`` worker
     processes); adds ``seed_metrics`` (one dict per seed) and ``metrics``
     (their mean)."""
-    seeds = train_seeds(args)
+    seeds = train_seeds(plan)
     trainings, owner = [], {}
     for e in entries:
         e['seed_metrics'] = [None] * len(seeds)
@@ -91,7 +127,7 @@ def train_entries(args, cfg, entries: List[Dict], progress: Progress) -> None:
                     key, e['genotype_obj'], seed,
                     None if e.get('layout') is None else tuple(e['layout'])))
             owner[key] = (e, seed)
-    before = set(finished_keys(args))
+    before = set(finished_keys(plan))
     progress.begin('training')
 
     def done(key: str, metrics: Dict[str, float]) -> None:
@@ -106,8 +142,8 @@ def train_entries(args, cfg, entries: List[Dict], progress: Progress) -> None:
 
     todo = len([t for t in trainings if t.key not in before])
     if todo:
-        print(f'\n{todo} trainings to run, {args.jobs} at a time', flush=True)
-    train_all(cfg, trainings, osp.join(args.work_dir, 'train'), args.jobs,
+        print(f'\n{todo} trainings to run, {plan.jobs} at a time', flush=True)
+    train_all(cfg, trainings, osp.join(plan.work_dir, 'train'), plan.jobs,
               done)
     for e in entries:
         e['metrics'] = {
@@ -116,9 +152,9 @@ def train_entries(args, cfg, entries: List[Dict], progress: Progress) -> None:
         }
 
 
-def finished_keys(args) -> List[str]:
+def finished_keys(plan) -> List[str]:
     """The trainings an earlier run of this work dir finished."""
-    train_dir = osp.join(args.work_dir, 'train')
+    train_dir = osp.join(plan.work_dir, 'train')
     if not osp.isdir(train_dir):
         return []
     return [
@@ -127,27 +163,27 @@ def finished_keys(args) -> List[str]:
     ]
 
 
-def train_seeds(args) -> List[int]:
-    return list(range(args.train_seed, args.train_seed + args.train_seeds))
+def train_seeds(plan) -> List[int]:
+    return list(range(plan.train_seed, plan.train_seed + plan.train_seeds))
 
 
-def searched_genotypes(args, progress: Progress) -> Dict:
+def searched_genotypes(plan, progress: Progress) -> Dict:
     """The searched genotypes with their histories, and the first
     supernet with its held-out batches (``None`` for ``--genotypes``)."""
-    if args.genotypes:
+    if plan.genotypes:
         histories = []
-        for path in args.genotypes:
+        for path in plan.genotypes:
             history = osp.join(osp.dirname(path), 'search_history.json')
             if osp.isfile(history):
                 with open(history) as f:
                     histories.append(json.load(f))
         return dict(
-            genotypes=[Genotype.load(p) for p in args.genotypes],
+            genotypes=[Genotype.load(p) for p in plan.genotypes],
             histories=histories,
             supernet=None,
             batches=None)
-    search_cfg = load_cfg(args.search_config, args.search_epochs, True)
-    searches = run_searches(args, search_cfg, progress)
+    search_cfg = load_cfg(plan.search_config, plan.search_epochs, True)
+    searches = run_searches(plan, search_cfg, progress)
     return dict(
         genotypes=[s['genotype'] for s in searches],
         histories=[s['history'] for s in searches],
@@ -155,14 +191,14 @@ def searched_genotypes(args, progress: Progress) -> Dict:
         batches=searches[0]['score_batches'])
 
 
-def cell_level(args, progress: Progress) -> Dict:
-    train_cfg = load_cfg(args.train_config, args.train_epochs, False)
+def cell_level(plan, progress: Progress) -> Dict:
+    train_cfg = load_cfg(plan.train_config, plan.train_epochs, False)
     cost = network_cost(train_cfg)
-    found = searched_genotypes(args, progress)
+    found = searched_genotypes(plan, progress)
     searched = found['genotypes']
     target = float(np.mean([cost(g) for g in searched]))
     randoms = sample_genotypes_at_cost(
-        args.num_random, cost, target, args.tolerance, seed=args.random_seed)
+        plan.num_random, cost, target, plan.tolerance, seed=plan.random_seed)
     entries = [
         dict(group='searched', name=f'searched-{i}', genotype_obj=g)
         for i, g in enumerate(searched)
@@ -170,7 +206,7 @@ def cell_level(args, progress: Progress) -> Dict:
     entries += [
         dict(group='random', name=g.name, genotype_obj=g) for g in randoms
     ]
-    if not args.no_published:
+    if not plan.no_published:
         entries.append(
             dict(
                 group='published',
@@ -180,9 +216,9 @@ def cell_level(args, progress: Progress) -> Dict:
         e['gmacs'] = cost(e['genotype_obj'])
         e['supernet_score'] = None if found['supernet'] is None else \
             score_genotype(found['supernet'], e['genotype_obj'],
-                           found['batches'], args.score)
-    train_entries(args, train_cfg, entries, progress)
-    key = pick_metric(entries[0]['metrics'], args.metric)
+                           found['batches'], plan.score)
+    train_entries(plan, train_cfg, entries, progress)
+    key = pick_metric(entries[0]['metrics'], plan.metric)
     stats = group_stats(entries, key)
     stats['kendall_tau'] = None if found['supernet'] is None else \
         kendall_tau([e['supernet_score'] for e in entries],
@@ -200,20 +236,20 @@ def cell_level(args, progress: Progress) -> Dict:
     return stats
 
 
-def network_level(args, progress: Progress) -> Dict:
+def network_level(plan, progress: Progress) -> Dict:
     """The bi-level search's layout against random layouts of equal GMACs,
     all with the bi-level search's cells."""
-    search_cfg = load_cfg(args.bilevel_config, args.search_epochs, True)
-    train_cfg = load_cfg(args.train_config, args.train_epochs, False)
+    search_cfg = load_cfg(plan.bilevel_config, plan.search_epochs, True)
+    train_cfg = load_cfg(plan.train_config, plan.train_epochs, False)
     cost = network_cost(train_cfg)
     bb = search_cfg.model.backbone
     space = LayoutSpace(bb.num_cells, bb.get('min_cells', 1),
                         bb.get('max_cells'))
     entries = []
-    for seed in range(args.bilevel_seeds):
+    for seed in range(plan.bilevel_seeds):
         progress.step(f'bi-level search, seed {seed}', 'bi-level search')
         result = run_search(search_cfg,
-                            osp.join(args.work_dir, f'bilevel_{seed}'), seed,
+                            osp.join(plan.work_dir, f'bilevel_{seed}'), seed,
                             0)
         g = result['genotype']
         entries.append(
@@ -229,13 +265,13 @@ def network_level(args, progress: Progress) -> Dict:
     pool = [
         lay for lay in space.layouts
         if lay not in chosen and abs(cost(g, lay) / target -
-                                     1) <= args.tolerance
+                                     1) <= plan.tolerance
     ]
     rng = np.random.default_rng(4321)
-    picks = rng.permutation(len(pool))[:args.random_layouts]
+    picks = rng.permutation(len(pool))[:plan.random_layouts]
     # fewer layouts in the window: fewer trainings
     progress.drop('training',
-                  (args.random_layouts - len(picks)) * args.train_seeds)
+                  (plan.random_layouts - len(picks)) * plan.train_seeds)
     entries += [
         dict(
             group='random',
@@ -245,8 +281,8 @@ def network_level(args, progress: Progress) -> Dict:
     ]
     for e in entries:
         e['gmacs'] = cost(e['genotype_obj'], e['layout'])
-    train_entries(args, train_cfg, entries, progress)
-    key = pick_metric(entries[0]['metrics'], args.metric)
+    train_entries(plan, train_cfg, entries, progress)
+    key = pick_metric(entries[0]['metrics'], plan.metric)
     stats = group_stats(entries, key)
     stats.update(
         metric=key,
@@ -259,26 +295,26 @@ def network_level(args, progress: Progress) -> Dict:
     return stats
 
 
-def compare(args) -> None:
+def compare(plan: SearchComparison) -> None:
     """Search, train and compare as the command line asks; writes
     ``results.json`` and the picture into the work dir."""
-    with_net = args.bilevel_config.lower() != 'none'
-    searches = 0 if args.genotypes else args.seeds
-    trainings = searches + len(args.genotypes or []) + args.num_random + \
-        (0 if args.no_published else 1)
+    with_net = plan.bilevel_config.lower() != 'none'
+    searches = 0 if plan.genotypes else plan.seeds
+    trainings = searches + len(plan.genotypes or []) + plan.num_random + \
+        (0 if plan.no_published else 1)
     if with_net:
-        trainings += args.bilevel_seeds + args.random_layouts
+        trainings += plan.bilevel_seeds + plan.random_layouts
     progress = Progress({
         'search':
         searches,
         'training':
-        trainings * args.train_seeds,
+        trainings * plan.train_seeds,
         'bi-level search':
-        args.bilevel_seeds if with_net else 0
+        plan.bilevel_seeds if with_net else 0
     })
-    results = dict(profile=args.profile, cells=cell_level(args, progress))
+    results = dict(profile=plan.profile, cells=cell_level(plan, progress))
     if with_net:
-        results['network'] = network_level(args, progress)
+        results['network'] = network_level(plan, progress)
     cells = results['cells']
     print_table('Cells: searched vs random of equal cost vs published', cells,
                 cells['metric'])
@@ -299,8 +335,8 @@ def compare(args) -> None:
             'Network level: searched layout vs random layouts of '
             'equal GMACs', results['network'], results['network']['metric'])
     atomic_write_text(
-        osp.join(args.work_dir, 'results.json'),
+        osp.join(plan.work_dir, 'results.json'),
         json.dumps(results, allow_nan=False, indent=1))
-    draw(results, osp.join(args.work_dir, 'search_vs_random.png'))
-    print(f'\nwrote {osp.join(args.work_dir, "results.json")} and '
-          f'{osp.join(args.work_dir, "search_vs_random.png")}')
+    draw(results, osp.join(plan.work_dir, 'search_vs_random.png'))
+    print(f'\nwrote {osp.join(plan.work_dir, "results.json")} and '
+          f'{osp.join(plan.work_dir, "search_vs_random.png")}')

@@ -11,6 +11,7 @@ rounds. The references are trained by
 :func:`autopose_mm.search.training.train_all`, so a rerun resumes and
 workers share the work.
 """
+import dataclasses
 import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
@@ -280,16 +281,36 @@ def print_plane(report: Dict) -> None:
           f'{g["anchor_ms"]:.2f} ms; {best}')
 
 
-def front_vs_references(args) -> Dict:
+@dataclasses.dataclass(frozen=True)
+class ReferenceComparison:
+    """What :func:`front_vs_references` runs
+    (``tools/front_vs_rtmpose.py``): the picks of ``results`` (a
+    ``study_vs_random.py`` result) beside the ``references`` configs,
+    trained with ``train_seeds`` seeds from ``train_seed`` (None: the
+    picks' own) in ``work_dir``, timed on ``runtime`` with ``threads`` in
+    ``rounds`` interleaved rounds."""
+    results: str
+    references: Sequence[str]
+    work_dir: str
+    final_config: Optional[str] = None
+    train_seeds: Optional[int] = None
+    train_seed: int = 0
+    workers: int = 1
+    runtime: str = 'openvino'
+    threads: int = 2
+    rounds: int = 5
+
+
+def front_vs_references(plan: ReferenceComparison) -> Dict:
     """Train the references, place them beside the picks, write
     ``front_vs_rtmpose.json`` and ``.png`` into the work dir."""
-    results = read_comparison(args.results)
-    final_config = args.final_config or results['final_config']
+    results = read_comparison(plan.results)
+    final_config = plan.final_config or results['final_config']
     epochs = results.get('final_epochs')
     cfg = Config.fromfile(final_config)
     if epochs:
         cfg.train_cfg.max_epochs = epochs
-    for config in args.references:
+    for config in plan.references:
         ref = Config.fromfile(config)
         if epochs:
             ref.train_cfg.max_epochs = epochs
@@ -300,17 +321,17 @@ def front_vs_references(args) -> Dict:
                 f'epochs, batch size, optimizer and steps (the learning '
                 f'rate may differ)')
     seeds = (
-        results['train_seeds'] if args.train_seeds is None else list(
-            range(args.train_seed, args.train_seed + args.train_seeds)))
-    references = train_references(args.references, seeds, args.work_dir,
-                                  args.workers, results['metric'], epochs)
+        results['train_seeds'] if plan.train_seeds is None else list(
+            range(plan.train_seed, plan.train_seed + plan.train_seeds)))
+    references = train_references(plan.references, seeds, plan.work_dir,
+                                  plan.workers, results['metric'], epochs)
     w, h = cfg.codec['input_size']
-    report = place(results, final_config, references, (h, w), args.runtime,
-                   args.threads, args.rounds)
-    report.update(results=args.results, references=references)
+    report = place(results, final_config, references, (h, w), plan.runtime,
+                   plan.threads, plan.rounds)
+    report.update(results=plan.results, references=references)
     write_json(
-        osp.join(args.work_dir, 'front_vs_rtmpose.json'), report, indent=1)
-    draw_plane(report, osp.join(args.work_dir, 'front_vs_rtmpose.png'))
+        osp.join(plan.work_dir, 'front_vs_rtmpose.json'), report, indent=1)
+    draw_plane(report, osp.join(plan.work_dir, 'front_vs_rtmpose.png'))
     print_plane(report)
     return report
 

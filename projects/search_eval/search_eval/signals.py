@@ -22,7 +22,7 @@ the candidates). The signals:
   candidate is the supernet's training shared among the candidates plus
   the candidate's own scoring.
 
-``args`` is the tool's parsed command line.
+``plan`` is a :class:`SignalSurvey`.
 """
 import dataclasses
 import hashlib
@@ -51,6 +51,31 @@ from autopose_mm.utils.io import write_json
 
 from .studies import final_config, target_spec
 from .zero_cost import proxies, train_batches
+
+
+@dataclasses.dataclass(frozen=True)
+class SignalSurvey:
+    """What :func:`survey_signals` runs (``tools/rung_signals.py``): the
+    cost window of :class:`~.studies.StudyComparison`'s ``config``,
+    ``target`` and ``tolerance``; ``candidates`` random genotypes of it
+    (drawn with ``seed``) trained with the short schedule and fully
+    (``final_config``, ``final_epochs``, ``train_seed``), and a
+    single-path ``supernet_config`` trained ``supernet_epochs``."""
+    config: str
+    final_config: str
+    work_dir: str
+    candidates: int
+    seed: int
+    train_seed: int
+    final_epochs: Optional[int]
+    supernet_config: Optional[str]
+    supernet_epochs: Optional[int]
+    workers: int
+    target: Optional[float]
+    tolerance: float
+    metric: Optional[str]
+    storage: Optional[str]
+
 
 # the signals a screen before any training can use
 UNTRAINED = {'params', 'gmacs', 'synflow', 'zico'}
@@ -236,55 +261,55 @@ def supernet_signals(config: str,
     return dict(epochs=epochs, signals=signals)
 
 
-def survey_signals(args) -> Dict:
+def survey_signals(plan: SignalSurvey) -> Dict:
     """Train the survey's candidates briefly and fully, compute every
     signal; writes ``signals.json`` into the work dir."""
-    base = target_spec(args)
+    base = target_spec(plan)
     cfg = base.load_cfg()
-    storage = args.storage or sqlite_url(osp.join(args.work_dir, 'signals.db'))
+    storage = plan.storage or sqlite_url(osp.join(plan.work_dir, 'signals.db'))
     spec = dataclasses.replace(
         base,
         sampler='random',
         pruner='none',
         rung_signal='metric',
-        seed=args.seed,
-        budget_epochs=args.candidates * cfg.train_cfg.max_epochs,
+        seed=plan.seed,
+        budget_epochs=plan.candidates * cfg.train_cfg.max_epochs,
         name='survey',
         storage=storage)
     print(
-        f'\n== {args.candidates} random candidates of '
+        f'\n== {plan.candidates} random candidates of '
         f'{spec.targets[0]:.4g} {spec.cost_unit} +-{spec.tolerance:.0%}, '
         f'{cfg.train_cfg.max_epochs} epochs each with a test at every '
         f'rung ==',
         flush=True)
-    run_study(spec, args.workers)
-    rows = search_report(spec)['studies'][0]['rows'][:args.candidates]
-    if len(rows) < args.candidates:
+    run_study(spec, plan.workers)
+    rows = search_report(spec)['studies'][0]['rows'][:plan.candidates]
+    if len(rows) < plan.candidates:
         raise RuntimeError(
             f'the survey study in {storage} finished {len(rows)} of '
-            f'{args.candidates} candidates (the others failed: see '
-            f'{args.work_dir}/trials); rerun to resume it')
-    final_cfg = final_config(args)
+            f'{plan.candidates} candidates (the others failed: see '
+            f'{plan.work_dir}/trials); rerun to resume it')
+    final_cfg = final_config(plan)
     print(
-        f'\n== {len(rows)} full trainings ({args.final_config}) ==',
+        f'\n== {len(rows)} full trainings ({plan.final_config}) ==',
         flush=True)
     trainings = [
         Training(f'trial-{r["trial"]}', Genotype.from_dict(r['genotype']),
-                 args.train_seed) for r in rows
+                 plan.train_seed) for r in rows
     ]
-    full = train_all(final_cfg, trainings, osp.join(args.work_dir, 'full'),
-                     args.workers)
-    key = pick_metric(next(iter(full.values())), args.metric)
+    full = train_all(final_cfg, trainings, osp.join(plan.work_dir, 'full'),
+                     plan.workers)
+    key = pick_metric(next(iter(full.values())), plan.metric)
     supernet = dict(epochs=None, signals=[{}] * len(rows))
-    if args.supernet_config:
-        supernet = supernet_signals(args.supernet_config,
+    if plan.supernet_config:
+        supernet = supernet_signals(plan.supernet_config,
                                     [tr.genotype
-                                     for tr in trainings], args.work_dir,
-                                    args.seed, args.supernet_epochs)
-    batches = train_batches(cfg, 2, args.seed)
+                                     for tr in trainings], plan.work_dir,
+                                    plan.seed, plan.supernet_epochs)
+    batches = train_batches(cfg, 2, plan.seed)
     candidates = []
     for r, tr, scores in zip(rows, trainings, supernet['signals']):
-        signals = proxies(cfg, tr.genotype, batches, args.seed)
+        signals = proxies(cfg, tr.genotype, batches, plan.seed)
         signals[base.cost_unit.lower()] = dict(value=r['cost'], seconds=0.)
         signals.update(rung_signals(r))
         signals.update(scores)
@@ -298,9 +323,9 @@ def survey_signals(args) -> Dict:
     # the short schedule's own result, which its early rungs predict
     last = f'metric@{cfg.train_cfg.max_epochs}'
     results = dict(
-        config=args.config,
-        final_config=args.final_config,
-        supernet_config=args.supernet_config,
+        config=plan.config,
+        final_config=plan.final_config,
+        supernet_config=plan.supernet_config,
         supernet_epochs=supernet['epochs'],
         final_epochs=final_cfg.train_cfg.max_epochs,
         target=spec.targets[0],
@@ -309,13 +334,13 @@ def survey_signals(args) -> Dict:
         metric=key,
         full=summarize([c['full'] for c in candidates]),
         full_seconds=summarize(
-            training_seconds(osp.join(args.work_dir, 'full'), trainings)),
+            training_seconds(osp.join(plan.work_dir, 'full'), trainings)),
         signals=signal_table(candidates),
         pairs=pair_table(candidates),
         short_reference=last,
         short_signals=signal_table(candidates, last),
         candidates=candidates)
-    write_json(osp.join(args.work_dir, 'signals.json'), results, indent=1)
+    write_json(osp.join(plan.work_dir, 'signals.json'), results, indent=1)
     print_survey(results)
     return results
 

@@ -8,13 +8,14 @@ random sampler, no pruning), each allowed the same training epochs. Each
 search's best network is then trained fully with the comparison's seeds on
 the comparison's own test set (the final config); the methods are compared
 by those networks' metric (mean, std, a one-sided Welch test), by the
-hypervolume of their fronts, and by what they spent. ``args`` is the tool's
-parsed command line.
+hypervolume of their fronts, and by what they spent. ``plan`` is a
+:class:`StudyComparison`.
 """
+import dataclasses
 import json
 import os.path as osp
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 from mmengine.config import Config
@@ -40,77 +41,114 @@ from autopose_mm.utils.io import work_dir_lock, write_json
 METHODS = ('study', 'random')
 
 
-def storage_url(args) -> str:
+@dataclasses.dataclass(frozen=True)
+class StudyComparison:
+    """What :func:`compare_studies` runs (``tools/study_vs_random.py``).
+
+    Args:
+        config (str): Trial config with a ``study`` section.
+        final_config (str): Config of the picks' full trainings.
+        work_dir (str): Where everything is kept (a rerun resumes).
+        seeds (int): Searches per method, seeds ``first_seed`` on.
+        first_seed (int): The first search seed.
+        budget_epochs (int): Training epochs each search may spend.
+        train_seeds (int): Full trainings per pick, seeds ``train_seed`` on.
+        train_seed (int): The first training seed.
+        final_epochs (int, optional): Schedule of the full trainings.
+        workers (int): Worker processes.
+        target (float, optional): Cost target; default the median cost
+            of random genotypes.
+        tolerance (float): The cost window, a fraction of the target.
+        metric (str, optional): The metric compared.
+        storage (str, optional): An Optuna storage URL for the searches.
+    """
+    config: str
+    final_config: str
+    work_dir: str
+    seeds: int
+    first_seed: int
+    budget_epochs: int
+    train_seeds: int
+    train_seed: int
+    final_epochs: Optional[int]
+    workers: int
+    target: Optional[float]
+    tolerance: float
+    metric: Optional[str]
+    storage: Optional[str]
+
+
+def storage_url(plan) -> str:
     """Where every search and training of the comparison is kept."""
-    return args.storage or sqlite_url(osp.join(args.work_dir, 'studies.db'))
+    return plan.storage or sqlite_url(osp.join(plan.work_dir, 'studies.db'))
 
 
-def method_spec(args, method: str, seed: int, target: float):
+def method_spec(plan, method: str, seed: int, target: float):
     """The spec of one search: the config's study for ``'study'``, random
     sampling without pruning for ``'random'``; same budget and target."""
     overrides = dict(
         seed=seed,
         targets=[target],
-        budget_epochs=args.budget_epochs,
-        tolerance=args.tolerance,
+        budget_epochs=plan.budget_epochs,
+        tolerance=plan.tolerance,
         name=f'{method}-{seed}',
-        storage=storage_url(args))
+        storage=storage_url(plan))
     if method == 'random':
         overrides.update(sampler='random', pruner='none')
-    return spec_from_config(args.config,
-                            osp.join(args.work_dir, f'{method}_{seed}'),
+    return spec_from_config(plan.config,
+                            osp.join(plan.work_dir, f'{method}_{seed}'),
                             **overrides)
 
 
-def run_analysis(function: Callable[[Any], Dict], args, what: str) -> Dict:
-    """Run an analysis tool's ``function(args)``: the sample data made if
+def run_analysis(function: Callable[[Any], Dict], plan, what: str) -> Dict:
+    """Run an analysis tool's ``function(plan)``: the sample data made if
     missing, the work dir locked against a second run."""
     init_default_scope('mmpose')
-    ensure_sample_data(args.config, args.final_config)
-    with work_dir_lock(args.work_dir, what):
-        return function(args)
+    ensure_sample_data(plan.config, plan.final_config)
+    with work_dir_lock(plan.work_dir, what):
+        return function(plan)
 
 
-def target_spec(args):
+def target_spec(plan):
     """The config's study with the tool's cost target (the median cost of
     random genotypes when none is given) and tolerance."""
     return resolve_targets(
         spec_from_config(
-            args.config,
-            args.work_dir,
-            targets=[args.target] if args.target else None,
-            tolerance=args.tolerance))
+            plan.config,
+            plan.work_dir,
+            targets=[plan.target] if plan.target else None,
+            tolerance=plan.tolerance))
 
 
-def final_config(args) -> Config:
+def final_config(plan) -> Config:
     """The config of the full trainings, with the tool's schedule
     length."""
-    cfg = Config.fromfile(args.final_config)
-    if args.final_epochs:
-        cfg.train_cfg.max_epochs = args.final_epochs
-        cfg.train_cfg.val_interval = args.final_epochs
+    cfg = Config.fromfile(plan.final_config)
+    if plan.final_epochs:
+        cfg.train_cfg.max_epochs = plan.final_epochs
+        cfg.train_cfg.val_interval = plan.final_epochs
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
     return cfg
 
 
-def compare_studies(args) -> Dict:
+def compare_studies(plan: StudyComparison) -> Dict:
     """Run both searches per seed, train their picks, compare; writes
     ``results.json`` and ``study_vs_random.png`` into the work dir."""
-    base = target_spec(args)
+    base = target_spec(plan)
     target = base.targets[0]
-    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    seeds = list(range(plan.first_seed, plan.first_seed + plan.seeds))
     searches: Dict[str, List[Dict]] = {m: [] for m in METHODS}
     # wall time of this invocation (a resumed run counts only what it ran)
     started = time.monotonic()
     for seed in seeds:
         for method in METHODS:
-            spec = method_spec(args, method, seed, target)
+            spec = method_spec(plan, method, seed, target)
             print(
                 f'\n== {method} search, seed {seed}: {spec.sampler} '
                 f'sampler, {spec.pruner} pruner, {spec.budget_epochs} '
                 f'epochs, target {target:.4g} {spec.cost_unit} ==',
                 flush=True)
-            run_study(spec, args.workers)
+            run_study(spec, plan.workers)
             report = write_search(spec)
             rec = report['studies'][0]
             searches[method].append(
@@ -126,7 +164,7 @@ def compare_studies(args) -> Dict:
                     rows=rec['rows']))
     wall = dict(searches=time.monotonic() - started)
     train_seeds = list(
-        range(args.train_seed, args.train_seed + args.train_seeds))
+        range(plan.train_seed, plan.train_seed + plan.train_seeds))
     # a genotype picked by several searches (a study's first trials are
     # random, as random search's are) is trained once per seed, under the
     # name of the first search that picked it
@@ -145,19 +183,19 @@ def compare_studies(args) -> Dict:
                 ]
     print(
         f'\n== {len(trainings)} full trainings of the chosen networks '
-        f'({args.final_config}) ==',
+        f'({plan.final_config}) ==',
         flush=True)
-    cfg = final_config(args)
+    cfg = final_config(plan)
     started = time.monotonic()
     metrics = train_all(
-        cfg, trainings, osp.join(args.work_dir, 'final'), args.workers,
+        cfg, trainings, osp.join(plan.work_dir, 'final'), plan.workers,
         lambda key, m: print(
-            f'trained {key}: {pick_metric(m, args.metric)}'
-            f' {m[pick_metric(m, args.metric)]:.4f}',
+            f'trained {key}: {pick_metric(m, plan.metric)}'
+            f' {m[pick_metric(m, plan.metric)]:.4f}',
             flush=True))
     wall['trainings'] = time.monotonic() - started
-    key = pick_metric(next(iter(metrics.values())), args.metric)
-    ref_cost = target * (1 + args.tolerance)
+    key = pick_metric(next(iter(metrics.values())), plan.metric)
+    ref_cost = target * (1 + plan.tolerance)
     for m in METHODS:
         for s in searches[m]:
             values = [
@@ -171,13 +209,13 @@ def compare_studies(args) -> Dict:
             s['hypervolume'] = hypervolume(s['rows'], ref_cost)
     finals = {m: [s['final']['mean'] for s in searches[m]] for m in METHODS}
     results = dict(
-        config=args.config,
-        final_config=args.final_config,
-        final_epochs=args.final_epochs,
+        config=plan.config,
+        final_config=plan.final_config,
+        final_epochs=plan.final_epochs,
         target=target,
         cost_unit=base.cost_unit,
-        tolerance=args.tolerance,
-        budget_epochs=args.budget_epochs,
+        tolerance=plan.tolerance,
+        budget_epochs=plan.budget_epochs,
         metric=key,
         train_seeds=train_seeds,
         trainings=len(trainings),
@@ -204,9 +242,9 @@ def compare_studies(args) -> Dict:
         hypervolume_welch_p=welch_greater(
             [s['hypervolume'] for s in searches['study']],
             [s['hypervolume'] for s in searches['random']]))
-    write_json(osp.join(args.work_dir, 'results.json'), results, indent=1)
+    write_json(osp.join(plan.work_dir, 'results.json'), results, indent=1)
     draw_comparison(results, searches,
-                    osp.join(args.work_dir, 'study_vs_random.png'))
+                    osp.join(plan.work_dir, 'study_vs_random.png'))
     print_comparison(results)
     return results
 

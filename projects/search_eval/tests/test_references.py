@@ -1,6 +1,5 @@
 """Placing a comparison's picks beside hand-designed networks: reading the
 comparison, refusing a reference trained differently, timing in rounds."""
-import argparse
 import json
 import os.path as osp
 
@@ -35,13 +34,12 @@ def test_a_reference_with_another_schedule_is_refused(tmp_path):
                 metric='coco/AP',
                 train_seeds=[0, 1],
                 methods={})))
-    args = argparse.Namespace(
+    plan = references.ReferenceComparison(
         results=str(results),
-        final_config=None,
         references=[str(cfg)],
-        train_seeds=None)
+        work_dir=str(tmp_path / 'fvr'))
     with pytest.raises(ValueError, match='other_optimizer.py does not train'):
-        references.front_vs_references(args)
+        references.front_vs_references(plan)
 
 
 def test_the_demo_references_share_the_picks_schedule():

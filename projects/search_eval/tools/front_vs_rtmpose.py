@@ -71,7 +71,11 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     from mmengine.registry import init_default_scope
-    from search_eval.references import front_vs_references
+    from search_eval.cli import plan_from
+    from search_eval.references import (
+        ReferenceComparison,
+        front_vs_references,
+    )
 
     import autopose_mm  # noqa: F401
     from autopose_mm.datasets import ensure_sample_data
@@ -79,7 +83,7 @@ def main() -> None:
     init_default_scope('mmpose')
     ensure_sample_data(*args.references)
     with work_dir_lock(args.work_dir, 'front-vs-RTMPose run'):
-        front_vs_references(args)
+        front_vs_references(plan_from(ReferenceComparison, args))
 
 
 if __name__ == '__main__':

@@ -74,11 +74,13 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    from search_eval.signals import survey_signals
+    from search_eval.cli import plan_from
+    from search_eval.signals import SignalSurvey, survey_signals
     from search_eval.studies import run_analysis
 
     import autopose_mm  # noqa: F401
-    run_analysis(survey_signals, args, 'signal survey')
+    run_analysis(survey_signals, plan_from(SignalSurvey, args),
+                 'signal survey')
 
 
 if __name__ == '__main__':

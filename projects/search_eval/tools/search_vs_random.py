@@ -154,7 +154,8 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     from mmengine.registry import init_default_scope
-    from search_eval import compare
+    from search_eval.cli import plan_from
+    from search_eval.compare import SearchComparison, compare
 
     import autopose_mm  # noqa: F401
     from autopose_mm.utils.io import work_dir_lock
@@ -162,7 +163,7 @@ def main() -> None:
     from autopose_mm.datasets import ensure_sample_data
     ensure_sample_data(args.train_config, args.search_config)
     with work_dir_lock(args.work_dir, 'search-vs-random run'):
-        compare(args)
+        compare(plan_from(SearchComparison, args))
 
 
 if __name__ == '__main__':

@@ -61,13 +61,16 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    from search_eval.cli import plan_from
     from search_eval.studies import (
+        StudyComparison,
         compare_studies,
         run_analysis,
     )
 
     import autopose_mm  # noqa: F401
-    run_analysis(compare_studies, args, 'study-vs-random run')
+    run_analysis(compare_studies, plan_from(StudyComparison, args),
+                 'study-vs-random run')
 
 
 if __name__ == '__main__':
