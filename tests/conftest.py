@@ -30,11 +30,12 @@ def tool_env(extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
 
 
 def run_cmd(
-        cmd: List[str],
-        cwd: str,
-        check: bool = True,
-        timeout: int = 600,
-        env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    cmd: List[str],
+    cwd: str,
+    check: bool = True,
+    timeout: int = 3600,  # a hang guard only: no correct run nears it
+    env: Optional[Dict[str, str]] = None
+) -> subprocess.CompletedProcess:
     """Run a command, returning its output; on an unexpected exit code the
     assertion shows the output's tail."""
     proc = subprocess.run(

@@ -218,9 +218,10 @@ class Training:
 
 
 def config_identity(cfg: Config) -> str:
-    """A digest of everything a config sets."""
-    text = json.dumps(cfg.to_dict(), sort_keys=True, default=str)
-    return hashlib.sha1(text.encode()).hexdigest()
+    """A digest of everything a config sets (of its text, so that the
+    same config at another path digests alike): the one fingerprint of a
+    config, for studies and trainings."""
+    return hashlib.sha1(cfg.pretty_text.encode()).hexdigest()
 
 
 def _identity(config: str, tr: Training) -> str:

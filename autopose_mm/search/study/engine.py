@@ -37,7 +37,7 @@ from ...utils.io import check_writable_dir
 from ...utils.processes import spawn_workers
 from ..costs import config_gmacs, config_latency
 from ..space.sampling import sample_genotype
-from ..training import check_metric
+from ..training import check_metric, config_identity
 from .rungs import rung_epochs, train_rungs
 from .space import genotype_params, suggest_genotype
 from .spec import StudySpec, spec_from_config
@@ -118,11 +118,9 @@ def spec_record(spec: StudySpec, target: float, max_epochs: int) -> Dict:
     config, the latency table and the enqueued genotypes count by their
     content, so machines with the repository at other paths share a study,
     and a table replaced at the same path is told apart."""
-    cfg = Config.fromfile(spec.config)
-    if spec.cfg_options:  # what every trial trains with
-        cfg.merge_from_dict(dict(spec.cfg_options))
+    cfg = spec.trial_cfg()
     return dict(
-        config_sha1=hashlib.sha1(cfg.pretty_text.encode()).hexdigest(),
+        config_sha1=config_identity(cfg),
         metric=check_metric(cfg, spec.metric, spec.config),
         latency_table_sha256=file_sha256(spec.latency_table),
         enqueue=[genotype_sha1(path) for path in spec.enqueue],

@@ -10,7 +10,7 @@ from mmengine.config import Config
 
 from ...models.genotype import nearest
 from .rungs import SIGNALS
-from .workers import check_storage_url, masked_url
+from .workers import check_storage_url, masked_url, sqlite_url
 
 __all__ = [
     'StudySpec', 'spec_from_config', 'SAMPLERS', 'PRUNERS', 'SPEC_FIELDS',
@@ -115,8 +115,7 @@ class StudySpec:
 
     @property
     def storage_url(self) -> str:
-        return self.storage or \
-            f'sqlite:///{osp.abspath(osp.join(self.work_dir, "study.db"))}'
+        return self.storage or sqlite_url(osp.join(self.work_dir, 'study.db'))
 
     @property
     def storage_shown(self) -> str:
@@ -130,10 +129,16 @@ class StudySpec:
     def study_name(self, target: float) -> str:
         return f'{self.name}@{target:.6g}{self.cost_unit}'
 
-    def load_cfg(self) -> Config:
+    def trial_cfg(self) -> Config:
+        """The config every trial trains with: the file with
+        ``cfg_options`` applied."""
         cfg = Config.fromfile(self.config)
         if self.cfg_options:
             cfg.merge_from_dict(dict(self.cfg_options))
+        return cfg
+
+    def load_cfg(self) -> Config:
+        cfg = self.trial_cfg()
         cfg.default_hooks.logger = dict(type='LoggerHook', interval=50)
         return cfg
 
