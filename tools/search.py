@@ -19,9 +19,16 @@ machine with ``--first-worker`` set apart joins the same study
 (``tools/slurm_search.sh`` does it on a cluster). A rerun resumes:
 finished trials stay, a dead worker's trial is run again.
 
-Writes ``genotype.json`` (the best network of the first target),
-``genotypes/<study>.json``, ``pareto.json`` (the accuracy-cost front over
-all targets and each study's record, strict JSON) and ``front.png``.
+With ``study.space`` (cells per scale, widths, stages) and
+``study.cost_range``, one study searches whole networks for the metric and
+the cost at once and its front is the answer; each front network is
+written as ``front/<name>.json`` (genotype) and ``front/<name>.py`` (its
+training config).
+
+Writes ``genotype.json`` (the best network of the first target, or of the
+whole-network study), ``genotypes/<study>.json``, ``pareto.json`` (the
+accuracy-cost front and each study's record, strict JSON) and
+``front.png``.
 """
 import argparse
 import os.path as osp
@@ -98,8 +105,11 @@ def print_report(report: dict) -> None:
             print(f'  Kendall tau of each rung against the last: {taus}')
     print(f'\nfront ({len(report["front"])} networks):')
     for r in report['front']:
-        print(f'  {r["cost"]:.4g} {unit}: {r["value"]:.4f} ({r["study"]}, '
-              f'trial {r["trial"]})')
+        what = r.get('describe', r['study'])
+        measured = f', measured {r["measured_ms"]:.3g} ms' \
+            if 'measured_ms' in r else ''
+        print(f'  {r["cost"]:.4g} {unit}{measured}: {r["value"]:.4f} '
+              f'({what}, trial {r["trial"]})')
 
 
 def main() -> None:
@@ -132,12 +142,23 @@ def main() -> None:
     except ValueError as e:
         sys.exit(f'error: {e}')
     spec = resolve_targets(spec)
-    print(
-        f'study {spec.name!r} in {spec.storage_shown}: targets '
-        f'{list(spec.targets)} {spec.cost_unit} +-{spec.tolerance:.0%}, '
-        f'{spec.budget_epochs} epochs each, {spec.sampler} sampler, '
-        f'{spec.pruner} pruner',
-        flush=True)
+    if spec.space is not None:
+        low, high = spec.cost_range
+        print(
+            f'study {spec.study_name()!r} in {spec.storage_shown}: whole '
+            f'networks (cells per scale {spec.space["cells_per_scale"]}, '
+            f'widths {spec.space["widths"]}, stages {spec.space["stages"]})'
+            f' at {low:g}..{high:g} {spec.cost_unit}, metric and cost, '
+            f'{spec.budget_epochs} epochs, {spec.sampler} sampler, rungs '
+            f'compared within {spec.buckets} cost buckets',
+            flush=True)
+    else:
+        print(
+            f'study {spec.name!r} in {spec.storage_shown}: targets '
+            f'{list(spec.targets)} {spec.cost_unit} +-{spec.tolerance:.0%}, '
+            f'{spec.budget_epochs} epochs each, {spec.sampler} sampler, '
+            f'{spec.pruner} pruner',
+            flush=True)
     if not args.report_only:
         ensure_sample_data(args.config)
         run_study(spec, args.workers, args.first_worker)

@@ -25,6 +25,8 @@ from mmengine.runner import Runner
 from ..models.genotype import Genotype, nearest
 from ..utils.io import write_json
 from ..utils.processes import spawn_workers
+from .costs.config import config_width
+from .networks import Network, apply_network
 
 __all__ = [
     'run_search', 'train_candidate', 'pick_metric', 'runner_for',
@@ -169,7 +171,9 @@ def train_candidate(cfg: Config,
                     work_dir: str,
                     seed: int,
                     layout: Optional[Sequence[int]] = None,
-                    epochs: Optional[int] = None) -> Dict[str, float]:
+                    epochs: Optional[int] = None,
+                    width: Optional[int] = None,
+                    stages: Optional[int] = None) -> Dict[str, float]:
     """Train the config's network built from ``genotype`` and test it with
     the config's test data and metric.
 
@@ -183,12 +187,25 @@ def train_candidate(cfg: Config,
         layout (Sequence[int], optional): Cells per scale, replacing the
             config's layout.
         epochs (int, optional): Schedule length instead of the config's.
+        width (int, optional): Base width C; with ``stages``, the whole
+            network of :func:`~autopose_mm.search.networks.apply_network`
+            (the genotype must then have, or ``layout`` give, its cells
+            per scale).
+        stages (int, optional): 1 or 2 stages; defaults to 1 when
+            ``width`` is given.
 
     Returns:
         dict: The test metrics.
     """
     cfg = set_epochs(copy.deepcopy(cfg), epochs)
-    if genotype is not None:
+    if width is not None or stages is not None:
+        if layout is not None:
+            genotype = dataclasses.replace(
+                genotype, cells_per_scale=tuple(layout))
+        cfg = apply_network(
+            cfg,
+            Network(genotype, int(width or config_width(cfg)), stages or 1))
+    elif genotype is not None:
         data = genotype.to_dict()
         if layout is not None:
             data['network'] = dict(cells_per_scale=list(layout))
@@ -215,6 +232,8 @@ class Training:
     genotype: Optional[Genotype]
     seed: int
     layout: Optional[Tuple[int, ...]] = None
+    width: Optional[int] = None
+    stages: Optional[int] = None
 
 
 def config_identity(cfg: Config) -> str:
@@ -230,6 +249,10 @@ def _identity(config: str, tr: Training) -> str:
         genotype=None if tr.genotype is None else tr.genotype.to_dict(),
         seed=int(tr.seed),
         layout=None if tr.layout is None else [int(n) for n in tr.layout])
+    # a whole network's width and stages (absent for cells only, so that
+    # the identities of cells-only trainings stay as they were)
+    if tr.width is not None or tr.stages is not None:
+        what.update(width=tr.width, stages=tr.stages)
     text = json.dumps(what, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()
 
@@ -262,7 +285,14 @@ def _finished(run_dir: str, identity: str) -> Optional[Dict[str, float]]:
 def _train_one(cfg: Config, tr: Training, run_dir: str,
                identity: str) -> Dict[str, float]:
     started = time.monotonic()
-    metrics = train_candidate(cfg, tr.genotype, run_dir, tr.seed, tr.layout)
+    metrics = train_candidate(
+        cfg,
+        tr.genotype,
+        run_dir,
+        tr.seed,
+        tr.layout,
+        width=tr.width,
+        stages=tr.stages)
     bad = [k for k, v in metrics.items() if not math.isfinite(v)]
     if bad:
         raise FloatingPointError(

@@ -16,6 +16,14 @@ def config_layout(cfg) -> Sequence[int]:
     return reductions_to_cells(s['num_cells'], s['reduction_indices'])
 
 
+def config_width(cfg) -> int:
+    """Base width C of the config's network."""
+    bb = cfg.model.backbone
+    return AutoPoseNet.resolve_arch(
+        bb.get('arch'), bb.get('num_cells'), bb.get('base_channels'),
+        bb.get('reduction_indices'))['base_channels']
+
+
 def config_gmacs(cfg) -> Callable[..., float]:
     """``cost(genotype, layout=None)``: GMACs of the config's stage-1
     network built from ``genotype`` (and ``layout``, cells per scale)."""

@@ -23,7 +23,7 @@ import hashlib
 import json
 import os.path as osp
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Mapping, Optional, Union
 
 import numpy as np
 import optuna
@@ -36,9 +36,11 @@ from ...models.operations import OPERATION_NAMES
 from ...utils.io import check_writable_dir
 from ...utils.processes import spawn_workers
 from ..costs import config_gmacs, config_latency
+from ..networks import NetworkSpace
 from ..space.sampling import sample_genotype
 from ..training import check_metric, config_identity
 from .rungs import rung_epochs, train_rungs
+from .network import NetworkObjective, network_cost_function
 from .space import genotype_params, suggest_genotype
 from .spec import StudySpec, spec_from_config
 from .workers import rdb_storage
@@ -49,6 +51,8 @@ MAX_OUTSIDE_IN_A_ROW = 2000
 # trials failing (a non-finite metric) this many times in a row stop the
 # worker: the config, not the candidates, is at fault
 MAX_FAILED_IN_A_ROW = 5
+# NSGA-II's generation: small, for studies of a few dozen trainings
+NSGA2_POPULATION = 8
 
 
 def make_storage(spec: StudySpec) -> optuna.storages.BaseStorage:
@@ -63,6 +67,9 @@ def make_sampler(spec: StudySpec, worker: int) -> optuna.samplers.BaseSampler:
     seed = spec.seed * 1000 + worker
     if spec.sampler == 'random':
         return optuna.samplers.RandomSampler(seed=seed)
+    if spec.sampler == 'nsga2':
+        return optuna.samplers.NSGAIISampler(
+            population_size=NSGA2_POPULATION, seed=seed)
     return optuna.samplers.TPESampler(seed=seed, n_startup_trials=10)
 
 
@@ -94,10 +101,13 @@ def default_target(cost: Callable, seed: int = 0, draws: int = 200) -> float:
     return float(np.median([cost(sample_genotype(rng)) for _ in range(draws)]))
 
 
-def file_sha256(path: Optional[str]) -> Optional[str]:
-    """SHA-256 of a file's content, None without a file."""
+def file_sha256(path) -> Optional[Union[str, Dict]]:
+    """SHA-256 of a file's content, None without a file; of each file of
+    a dict of them."""
     if not path:
         return None
+    if isinstance(path, Mapping):
+        return {str(k): file_sha256(v) for k, v in sorted(path.items())}
     with open(path, 'rb') as f:
         return hashlib.sha256(f.read()).hexdigest()
 
@@ -134,23 +144,39 @@ def spec_record(spec: StudySpec, target: float, max_epochs: int) -> Dict:
         target=target,
         tolerance=spec.tolerance,
         cost_unit=spec.cost_unit,
-        seed=spec.seed)
+        seed=spec.seed,
+        **network_record(spec))
+
+
+def network_record(spec: StudySpec) -> Dict:
+    """The whole-network settings of a study's record (none for a
+    cells-only study, whose record stays as it was)."""
+    if spec.space is None:
+        return {}
+    return dict(
+        space=spec.space,
+        cost_range=list(spec.cost_range),
+        buckets=spec.buckets)
 
 
 def open_study(spec: StudySpec,
-               target: float,
+               target: Optional[float],
                max_epochs: int,
                worker: int = 0,
                storage=None) -> optuna.Study:
     """Create the study of ``target`` or load it (resume), checking that
     it was created with the same settings."""
     storage = storage or make_storage(spec)
+    # a whole-network study: metric up, cost down (its rungs are judged
+    # by the objective, see .network)
     study = optuna.create_study(
         study_name=spec.study_name(target),
         storage=storage,
         sampler=make_sampler(spec, worker),
-        pruner=make_pruner(spec, max_epochs),
-        direction='maximize',
+        pruner=make_pruner(spec, max_epochs)
+        if spec.space is None else optuna.pruners.NopPruner(),
+        directions=['maximize']
+        if spec.space is None else ['maximize', 'minimize'],
         load_if_exists=True)
     record = spec_record(spec, target, max_epochs)
     stored = study.user_attrs.get('spec')
@@ -270,13 +296,21 @@ def run_worker(spec: StudySpec, worker: int = 0, threads: int = 0) -> None:
     init_default_scope('mmpose')
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     cfg = spec.load_cfg()
-    cost = cost_function(spec, cfg)
     storage = make_storage(spec)
-    for target in spec.targets:
+    if spec.space is not None:
+        cost = network_cost_function(spec, NetworkSpace.from_dict(spec.space),
+                                     cfg)
+    else:
+        cost = cost_function(spec, cfg)
+    for target in spec.studies:
         study = open_study(spec, target, cfg.train_cfg.max_epochs, worker,
                            storage)
-        objective = TrialObjective(spec, target, copy.deepcopy(cfg), cost,
-                                   worker)
+        if target is None:
+            objective = NetworkObjective(spec, copy.deepcopy(cfg), cost,
+                                         worker)
+        else:
+            objective = TrialObjective(spec, target, copy.deepcopy(cfg),
+                                       cost, worker)
         while epochs_spent(study, cfg.train_cfg.max_epochs) < \
                 spec.budget_epochs:
             study.optimize(
@@ -298,8 +332,8 @@ def _worker_main(spec_dict: Dict, worker: int, threads: int) -> None:
 
 def resolve_targets(spec: StudySpec) -> StudySpec:
     """The spec with its targets filled in (the median cost of random
-    genotypes when none is given)."""
-    if spec.targets:
+    genotypes when none is given; a whole-network study has none)."""
+    if spec.targets or spec.space is not None:
         return spec
     cost = cost_function(spec, spec.load_cfg())
     return dataclasses.replace(
@@ -321,7 +355,7 @@ def run_study(spec: StudySpec,
     # the database and the studies exist before the workers start
     storage = make_storage(spec)
     max_epochs = spec.load_cfg().train_cfg.max_epochs
-    for target in spec.targets:
+    for target in spec.studies:
         open_study(spec, target, max_epochs, first_worker, storage)
     spawn_workers(_worker_main, [(dataclasses.asdict(spec), first_worker + i)
                                  for i in range(workers)])

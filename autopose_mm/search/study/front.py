@@ -7,10 +7,14 @@ from typing import Dict, List, Mapping, Optional, Sequence
 import optuna
 
 from ...models.genotype import Genotype
-from ...utils.io import write_json
+from ...utils.io import atomic_write_text, write_json
 from ..plots import draw_fronts
 from ..stats import kendall_tau
 from .engine import StudySpec, epochs_spent, make_storage
+from ..costs.blocks import measure_network
+from ..costs.table import LatencyTable
+from ..networks import Network, apply_network
+from .network import latency_tables
 from .space import genotype_from_params
 from .workers import sqlite_path
 
@@ -25,22 +29,35 @@ def trial_rows(study: optuna.Study) -> List[Dict]:
     ``genotype``."""
     rows = []
     for t in study.get_trials(deepcopy=False, states=(State.COMPLETE, )):
+        name = f'{study.study_name}-trial-{t.number}'
+        network = t.user_attrs.get('network')
+        if network is not None:
+            # a whole-network trial: its values are (metric, cost), its
+            # rungs a user attribute
+            genotype = dict(network['genotype'], name=name)
+            rungs = t.user_attrs.get('rungs') or {}
+            extra = dict(
+                network=dict(network, genotype=genotype),
+                describe=Network.from_dict(network).describe())
+        else:
+            genotype = genotype_from_params(t.params, name=name).to_dict()
+            rungs = t.intermediate_values
+            extra = {}
         rows.append(
             dict(
                 study=study.study_name,
                 trial=t.number,
-                value=float(t.value),
+                value=float(t.values[0]),
                 cost=float(t.user_attrs['cost']),
                 epochs=int(t.user_attrs.get('epochs', 0)),
                 seconds=float(t.user_attrs.get('seconds', 0.)),
                 rungs={
                     str(k): float(v)
-                    for k, v in sorted(t.intermediate_values.items())
+                    for k, v in sorted(rungs.items(), key=lambda kv: int(kv[0]))
                 },
                 rung_log=t.user_attrs.get('rung_log', {}),
-                genotype=genotype_from_params(
-                    t.params,
-                    name=f'{study.study_name}-trial-{t.number}').to_dict()))
+                genotype=genotype,
+                **extra))
     return rows
 
 
@@ -117,7 +134,7 @@ def search_report(spec: StudySpec) -> Dict:
     storage = make_storage(spec)
     names = set(optuna.get_all_study_names(storage))
     absent = [
-        spec.study_name(t) for t in spec.targets
+        spec.study_name(t) for t in spec.studies
         if spec.study_name(t) not in names
     ]
     if absent:
@@ -126,7 +143,7 @@ def search_report(spec: StudySpec) -> Dict:
             f'(it holds: {", ".join(sorted(names)) or "none"}); run the '
             f'search first, or give the --name and --targets it ran with')
     records = []
-    for target in spec.targets:
+    for target in spec.studies:
         study = optuna.load_study(
             study_name=spec.study_name(target), storage=storage)
         max_epochs = study.user_attrs['spec']['max_epochs']
@@ -145,7 +162,9 @@ def write_search(spec: StudySpec, out_dir: Optional[str] = None) -> Dict:
     ``genotype.json`` (the best network of the first target, in the
     genotype format), ``genotypes/<study>.json`` (each target's best),
     ``pareto.json`` (the front with each network's cost, metric and
-    genotype, and every study's record) and ``front.png``.
+    genotype, and every study's record) and ``front.png``; for a
+    whole-network study also each front network's genotype and training
+    config (:func:`write_front_networks`).
 
     Raises:
         RuntimeError: When a target's study has no finished trial.
@@ -170,9 +189,44 @@ def write_search(spec: StudySpec, out_dir: Optional[str] = None) -> Dict:
         g.dump(osp.join(out_dir, 'genotypes', f'{rec["study"]}.json'))
         if i == 0:
             g.dump(osp.join(out_dir, 'genotype.json'))
+    if spec.space is not None:
+        write_front_networks(spec, report['front'], out_dir)
     write_json(osp.join(out_dir, 'pareto.json'), report, indent=1)
     draw_fronts(
         {spec.name: report['front']}, osp.join(out_dir, 'front.png'),
         report['cost_unit'],
         {spec.name: [r for rec in report['studies'] for r in rec['rows']]})
     return report
+
+
+def write_front_networks(spec: StudySpec, front: List[Dict],
+                         out_dir: str) -> None:
+    """For each network of a whole-network study's front, write
+    ``front/<name>.json`` (its genotype, cells per scale included) and
+    ``front/<name>.py`` (the trial config building it: width, stages and
+    genotype set, for ``tools/train.py``); with latency tables, measure
+    it on the tables' runtime and add ``measured_ms`` and
+    ``predicted_over_measured`` to its row."""
+    tables = {}
+    for width, path in latency_tables(spec).items():
+        table = LatencyTable.load(path)
+        tables[width or table.setting['base_channels']] = table
+    cfg = spec.trial_cfg()
+    for row in front:
+        network = Network.from_dict(row['network'])
+        name = row['genotype']['name']
+        row['files'] = dict(
+            genotype=osp.join('front', f'{name}.json'),
+            config=osp.join('front', f'{name}.py'))
+        network.genotype.dump(osp.join(out_dir, row['files']['genotype']))
+        atomic_write_text(
+            osp.join(out_dir, row['files']['config']),
+            apply_network(cfg, network).pretty_text)
+        table = tables.get(network.width)
+        if table is not None:
+            s = table.setting
+            ms = measure_network(network.genotype, network.width,
+                                 tuple(s['input_size']), s['num_keypoints'],
+                                 table.meta['runtime'], table.meta['threads'])
+            row['measured_ms'] = ms
+            row['predicted_over_measured'] = row['cost'] / ms

@@ -3,12 +3,13 @@ config's ``study`` section and the command line's options
 (:func:`spec_from_config`)."""
 import dataclasses
 import os.path as osp
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.config import Config
 
 from ...models.genotype import nearest
+from ..networks import NetworkSpace
 from .rungs import SIGNALS
 from .workers import check_storage_url, masked_url, sqlite_url
 
@@ -17,7 +18,7 @@ __all__ = [
     'RUN_FIELDS'
 ]
 
-SAMPLERS = ('tpe', 'random')
+SAMPLERS = ('tpe', 'random', 'nsga2')
 PRUNERS = ('halving', 'hyperband', 'none')
 
 
@@ -50,8 +51,9 @@ class StudySpec:
         tolerance (float): A candidate must cost within ``target *
             (1 +- tolerance)``.
         latency_table (str, optional): A latency table of the trial
-            network (``tools/analysis/latency_table.py``); the cost is
-            then its predicted latency, else analytic GMACs.
+            network (``tools/analysis/latency_table.py``), or for a
+            whole-network study one per width (``{width: path}``); the
+            cost is then its predicted latency, else analytic GMACs.
         seed (int): Seed of the samplers and the trials' trainings.
         metric (str, optional): Metric key (COCO AP, else PCKh, else PCK).
         enqueue (Sequence[str]): Genotype files (or ``'published'``) each
@@ -63,6 +65,17 @@ class StudySpec:
         cfg_options (dict): Changes to the trial config outside its
             ``study`` section (``--cfg-options``), applied to every trial
             and counted in the study's record.
+        space (dict, optional): The whole-network space
+            (:class:`~autopose_mm.search.networks.NetworkSpace`: cells per
+            scale, widths, stages). With it, one study searches whole
+            networks for the metric and the cost over ``cost_range``
+            (:mod:`.network`); without it, cells in the config's network,
+            one study per target.
+        cost_range (Sequence[float]): ``[low, high]`` cost (ms with a
+            latency table, else GMACs) of the networks a whole-network
+            study may return.
+        buckets (int): Log-spaced cost buckets of ``cost_range`` within
+            which the rungs compare trials.
     """
     config: str
     work_dir: str
@@ -76,7 +89,7 @@ class StudySpec:
     budget_epochs: int = 64
     targets: Sequence[float] = ()
     tolerance: float = 0.1
-    latency_table: Optional[str] = None
+    latency_table: Optional[Union[str, Dict]] = None
     seed: int = 0
     metric: Optional[str] = None
     enqueue: Sequence[str] = ()
@@ -84,6 +97,9 @@ class StudySpec:
     grace: int = 120
     max_retry: int = 1
     cfg_options: Dict = dataclasses.field(default_factory=dict)
+    space: Optional[Dict] = None
+    cost_range: Sequence[float] = ()
+    buckets: int = 4
 
     def __post_init__(self) -> None:
         if self.sampler not in SAMPLERS:
@@ -112,6 +128,37 @@ class StudySpec:
             check_storage_url(self.storage, '--storage (study.storage)')
         self.targets = tuple(float(t) for t in self.targets)
         self.enqueue = tuple(self.enqueue)
+        self.cost_range = tuple(float(c) for c in self.cost_range)
+        if self.space is not None:
+            self._check_network_study()
+        elif self.cost_range:
+            raise ValueError('study.cost_range is for a whole-network study: '
+                             'give study.space as well, or study.targets '
+                             'for a cells-only study')
+
+    def _check_network_study(self) -> None:
+        self.space = NetworkSpace.from_dict(self.space).to_dict()
+        if len(self.cost_range) != 2 or not \
+                0 < self.cost_range[0] < self.cost_range[1] or \
+                not all(np.isfinite(self.cost_range)):
+            raise ValueError(
+                f'a whole-network study (study.space) needs study.cost_range'
+                f'=[low, high] with 0 < low < high, got '
+                f'{list(self.cost_range)}')
+        if self.targets:
+            raise ValueError('study.targets are for cells-only studies; a '
+                             'whole-network study (study.space) searches '
+                             'study.cost_range')
+        if self.enqueue:
+            raise ValueError('study.enqueue is for cells-only studies (a '
+                             'genotype file does not hold a width)')
+        if self.pruner == 'hyperband':
+            raise ValueError("a whole-network study prunes by rungs within "
+                             "cost buckets: study.pruner='halving' or "
+                             "'none'")
+        if self.buckets < 1:
+            raise ValueError(f'study.buckets must be at least 1, got '
+                             f'{self.buckets}')
 
     @property
     def storage_url(self) -> str:
@@ -126,8 +173,17 @@ class StudySpec:
     def cost_unit(self) -> str:
         return 'ms' if self.latency_table else 'GMACs'
 
-    def study_name(self, target: float) -> str:
+    def study_name(self, target: Optional[float] = None) -> str:
+        if self.space is not None:
+            low, high = self.cost_range
+            return f'{self.name}@{low:.6g}-{high:.6g}{self.cost_unit}'
         return f'{self.name}@{target:.6g}{self.cost_unit}'
+
+    @property
+    def studies(self) -> Sequence[Optional[float]]:
+        """The target of each of its studies (None: the one whole-network
+        study)."""
+        return (None, ) if self.space is not None else self.targets
 
     def trial_cfg(self) -> Config:
         """The config every trial trains with: the file with
