@@ -90,3 +90,61 @@ def sample_workspace(tmp_path_factory) -> str:
             image_size=(128, 128),
             seed=seed)
     return root
+
+
+def postgres_bin(name: str) -> Optional[str]:
+    """A PostgreSQL server program (``initdb``, ``pg_ctl``): on the PATH or
+    in Debian's ``/usr/lib/postgresql/<version>/bin``."""
+    import glob
+    import shutil
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(glob.glob(f'/usr/lib/postgresql/*/bin/{name}'))
+    return versions[-1] if versions else None
+
+
+@pytest.fixture(scope='session')
+def postgres_url():
+    """A PostgreSQL server of its own, started in a temporary directory on
+    a free local port for this test session (Debian's ``postgresql``
+    package; ``tools/setup_env.sh`` installs it), and the URL of its
+    database. As root, the server runs as the ``postgres`` user."""
+    import pathlib
+    import shutil
+    import socket
+    import tempfile
+    initdb, pg_ctl = postgres_bin('initdb'), postgres_bin('pg_ctl')
+    assert initdb and pg_ctl, (
+        'PostgreSQL is not installed: the storage tests need its server '
+        '(apt-get install postgresql, as bash tools/setup_env.sh does)')
+    # a directory of its own: the server's user must reach it, and
+    # pytest's temporary root is the test user's alone
+    root = pathlib.Path(tempfile.mkdtemp(prefix='autopose-postgres-'))
+    data = root / 'data'
+    prefix: List[str] = []
+    if os.geteuid() == 0:
+        # the server refuses to run as root
+        shutil.chown(str(root), 'postgres')
+        prefix = ['runuser', '-u', 'postgres', '--']
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+
+    def run(*cmd: str) -> None:
+        proc = subprocess.run(
+            prefix + list(cmd),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=600)  # a hang guard only
+        assert proc.returncode == 0, f'{cmd[0]} failed:\n{proc.stdout}'
+
+    run(initdb, '-D', str(data), '-U', 'autopose', '--auth=trust')
+    run(pg_ctl, '-D', str(data), '-l', str(root / 'server.log'), '-w', '-o',
+        f'-p {port} -k {root} -c listen_addresses=127.0.0.1', 'start')
+    try:
+        yield f'postgresql://autopose:secret@127.0.0.1:{port}/postgres'
+    finally:
+        run(pg_ctl, '-D', str(data), '-m', 'immediate', 'stop')
+        shutil.rmtree(root, ignore_errors=True)

@@ -95,6 +95,18 @@ for name, code in checks:
 PYEOF
 }
 
+# The PostgreSQL server the storage tests start (Debian's package; studies
+# shared by many machines use such a server).
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "[setup] installing Debian's postgresql (the storage tests' server)"
+        apt-get install -y -q postgresql >/dev/null 2>&1 || \
+            { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q postgresql >/dev/null; }
+    else
+        echo "[setup] note: no PostgreSQL server (initdb) found; the storage tests need one: apt-get install postgresql" >&2
+    fi
+fi
+
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_value)" ] && verify >/dev/null 2>&1; then
     echo "[setup] environment $VENV is up to date"
     exit 0

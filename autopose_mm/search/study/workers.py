@@ -111,8 +111,9 @@ def rdb_storage(url: str,
             driver = sqlalchemy.engine.make_url(url).get_driver_name()
             raise ImportError(
                 f'study storage {masked_url(url)}: its database driver '
-                f'({driver}) is not installed; install it (PostgreSQL: pip '
-                f'install psycopg2-binary) or use a SQLite storage') from e
+                f'({driver}) is not installed; install it (for PostgreSQL '
+                f'the search extra brings psycopg: pip install '
+                f'"autopose_mm[search]") or use a SQLite storage') from e
         except sqlalchemy.exc.DatabaseError as e:
             if path is not None and any(
                     why in str(e) for why in ('malformed', 'not a database')):
