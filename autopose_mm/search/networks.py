@@ -64,10 +64,9 @@ class NetworkSpace:
                 f'min <= max for each of the {SCALES} scales, got '
                 f'{self.cells_per_scale}')
         if sum(b[1] for b in bounds) > limit('num_cells'):
-            raise ValueError(
-                f'study.space.cells_per_scale allows '
-                f'{sum(b[1] for b in bounds)} cells '
-                f'{limit_hint("num_cells")}')
+            raise ValueError(f'study.space.cells_per_scale allows '
+                             f'{sum(b[1] for b in bounds)} cells '
+                             f'{limit_hint("num_cells")}')
         widths = [int(w) for w in self.widths]
         if not widths or any(w < 2 or w % 2 for w in widths):
             raise ValueError(f'study.space.widths must list even base '
@@ -110,8 +109,8 @@ class NetworkSpace:
     def layouts(self) -> List[tuple]:
         """Every cells-per-scale layout of the space."""
         return list(
-            itertools.product(*[range(lo, hi + 1)
-                                for lo, hi in self.cells_per_scale]))
+            itertools.product(
+                *[range(lo, hi + 1) for lo, hi in self.cells_per_scale]))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -203,8 +203,8 @@ def train_candidate(cfg: Config,
             genotype = dataclasses.replace(
                 genotype, cells_per_scale=tuple(layout))
         cfg = apply_network(
-            cfg,
-            Network(genotype, int(width or config_width(cfg)), stages or 1))
+            cfg, Network(genotype, int(width or config_width(cfg)), stages
+                         or 1))
     elif genotype is not None:
         data = genotype.to_dict()
         if layout is not None:

@@ -60,8 +60,8 @@ def test_two_workers_share_one_postgresql_study(sample_workspace, tmp_path,
     assert len({t.number for t in trials}) == len(trials)
     # whole networks: the network level was chosen per trial
     for t in trained:
-        assert {'network.width', 'network.stages', 'network.cells_0'} <= set(
-            t.params)
+        assert {'network.width', 'network.stages',
+                'network.cells_0'} <= set(t.params)
     with open(osp.join(work_dir, 'pareto.json')) as f:
         report = json.load(f)  # strict JSON
     assert report['storage'] == postgres_url.replace('secret', '***')
@@ -100,8 +100,8 @@ def test_killed_worker_trial_is_retried(sample_workspace, tmp_path,
     ]
     cmd = [
         sys.executable,
-        osp.join(REPO, 'tools', 'search.py'), TINY_NETWORK_STUDY,
-        '--work-dir', work_dir, '--no-report'
+        osp.join(REPO, 'tools', 'search.py'), TINY_NETWORK_STUDY, '--work-dir',
+        work_dir, '--no-report'
     ] + options
     worker = subprocess.Popen(
         cmd,

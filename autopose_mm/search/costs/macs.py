@@ -1,9 +1,9 @@
 """The analytic compute cost of a network, read from its plan."""
 from typing import Optional, Sequence, Tuple
 
+from ...models.backbone import default_reduction_indices
 from ...models.genotype import CellGenotype, Genotype
 from ...models.operations import operation_spec
-from ...models.backbone import default_reduction_indices
 from ...models.plan import (
     CellPlan,
     NetworkPlan,
@@ -79,15 +79,15 @@ def _decoder_macs(genotype: Genotype, net: NetworkPlan) -> int:
     return total
 
 
-def refinement_macs(genotype: Genotype,
-                    cells_per_scale: Sequence[int],
-                    base_channels: int,
-                    input_size: Tuple[int, int],
-                    num_keypoints: int = 17,
-                    refine_channels: int = 64,
-                    refine_num_cells: int = 12,
-                    refine_reduction_indices: Optional[Sequence[int]] = None
-                    ) -> int:
+def refinement_macs(
+        genotype: Genotype,
+        cells_per_scale: Sequence[int],
+        base_channels: int,
+        input_size: Tuple[int, int],
+        num_keypoints: int = 17,
+        refine_channels: int = 64,
+        refine_num_cells: int = 12,
+        refine_reduction_indices: Optional[Sequence[int]] = None) -> int:
     """Multiply-accumulates the refinement stage adds (``num_stages=2``
     of the decoder and head): the projection of the decoded feature, the
     refinement encoder, the projections of its taps, the second decoder
@@ -96,11 +96,10 @@ def refinement_macs(genotype: Genotype,
     m = len(genotype.normal.concat)
     net = plan_network(cells_per_scale, base_channels, m, tuple(input_size))
     h, w = net.stem_size
-    refine = plan_stack((refine_channels, refine_channels),
-                        refine_channels // m, refine_num_cells,
-                        refine_reduction_indices
-                        or default_reduction_indices(refine_num_cells), m,
-                        (h, w))
+    refine = plan_stack(
+        (refine_channels, refine_channels), refine_channels // m,
+        refine_num_cells, refine_reduction_indices
+        or default_reduction_indices(refine_num_cells), m, (h, w))
     total = h * w * net.head_channels * refine_channels
     total += _stack_macs(genotype, refine)
     total += sum(rh * rw * rc * c for (rh, rw), rc, c in zip(

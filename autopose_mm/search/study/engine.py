@@ -39,8 +39,8 @@ from ..costs import config_gmacs, config_latency
 from ..networks import NetworkSpace
 from ..space.sampling import sample_genotype
 from ..training import check_metric, config_identity
-from .rungs import rung_epochs, train_rungs
 from .network import NetworkObjective, network_cost_function
+from .rungs import rung_epochs, train_rungs
 from .space import genotype_params, suggest_genotype
 from .spec import StudySpec, spec_from_config
 from .workers import rdb_storage
@@ -309,8 +309,8 @@ def run_worker(spec: StudySpec, worker: int = 0, threads: int = 0) -> None:
             objective = NetworkObjective(spec, copy.deepcopy(cfg), cost,
                                          worker)
         else:
-            objective = TrialObjective(spec, target, copy.deepcopy(cfg),
-                                       cost, worker)
+            objective = TrialObjective(spec, target, copy.deepcopy(cfg), cost,
+                                       worker)
         while epochs_spent(study, cfg.train_cfg.max_epochs) < \
                 spec.budget_epochs:
             study.optimize(

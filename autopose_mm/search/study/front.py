@@ -8,12 +8,12 @@ import optuna
 
 from ...models.genotype import Genotype
 from ...utils.io import atomic_write_text, write_json
-from ..plots import draw_fronts
-from ..stats import kendall_tau
-from .engine import StudySpec, epochs_spent, make_storage
 from ..costs.blocks import measure_network
 from ..costs.table import LatencyTable
 from ..networks import Network, apply_network
+from ..plots import draw_fronts
+from ..stats import kendall_tau
+from .engine import StudySpec, epochs_spent, make_storage
 from .network import latency_tables
 from .space import genotype_from_params
 from .workers import sqlite_path
@@ -53,7 +53,8 @@ def trial_rows(study: optuna.Study) -> List[Dict]:
                 seconds=float(t.user_attrs.get('seconds', 0.)),
                 rungs={
                     str(k): float(v)
-                    for k, v in sorted(rungs.items(), key=lambda kv: int(kv[0]))
+                    for k, v in sorted(
+                        rungs.items(), key=lambda kv: int(kv[0]))
                 },
                 rung_log=t.user_attrs.get('rung_log', {}),
                 genotype=genotype,

@@ -39,7 +39,8 @@ def _cells_key(scale: int) -> str:
     return f'network.cells_{scale}'
 
 
-def suggest_network(trial, space: NetworkSpace,
+def suggest_network(trial,
+                    space: NetworkSpace,
                     name: str = 'trial') -> Network:
     """Let ``trial`` choose a whole network of ``space``: cells per scale
     (integers), width and stages (categorical), then the cells
@@ -73,8 +74,8 @@ def cost_bucket(cost: float, low: float, high: float, buckets: int) -> int:
     return min(max(int(where * buckets), 0), buckets - 1)
 
 
-def keeps_in_bucket(study: optuna.Study, number: int, bucket: int,
-                    epochs: int, value: float, reduction_factor: int) -> bool:
+def keeps_in_bucket(study: optuna.Study, number: int, bucket: int, epochs: int,
+                    value: float, reduction_factor: int) -> bool:
     """Whether trial ``number`` (``value`` after ``epochs``) is among the
     best ``1 / reduction_factor`` of the trials of its bucket that reached
     ``epochs`` (see the module)."""
@@ -177,9 +178,7 @@ class NetworkObjective:
         cost = float(self.cost(network))
         low, high = self.spec.cost_range
         for key, value in dict(
-                cost=cost,
-                epochs=0,
-                worker=self.worker,
+                cost=cost, epochs=0, worker=self.worker,
                 network=network.to_dict()).items():
             trial.set_user_attr(key, value)
         if not low <= cost <= high:

@@ -82,10 +82,9 @@ def _draw(plan: SpreadPlan, cfg: Config) -> Tuple[float, List[Network]]:
     if plan.space is not None:
         cost = network_gmacs(cfg)
         target = plan.target or cost(_own_network(cfg))
-        return target, sample_networks_at_cost(plan.candidates,
-                                               NetworkSpace.from_dict(
-                                                   plan.space), cost, target,
-                                               plan.tolerance, plan.seed)
+        return target, sample_networks_at_cost(
+            plan.candidates, NetworkSpace.from_dict(plan.space), cost, target,
+            plan.tolerance, plan.seed)
     cost = config_gmacs(cfg)
     own = _own_network(cfg)
     target = plan.target or cost(own.genotype)
@@ -158,13 +157,14 @@ def measure_spread(plan: SpreadPlan) -> Dict:
     metrics = train_all(
         cfg, trainings, osp.join(plan.work_dir, 'trainings'), plan.workers,
         lambda key, m: print(
-            f'trained {key}: {m[pick_metric(m, plan.metric)]:.4f}',
-            flush=True))
+            f'trained {key}: {m[pick_metric(m, plan.metric)]:.4f}', flush=True
+        ))
     key = pick_metric(next(iter(metrics.values())), plan.metric)
     seconds = 0.
     for tr in trainings:
-        with open(osp.join(plan.work_dir, 'trainings', tr.key,
-                           'metrics.json')) as f:
+        with open(
+                osp.join(plan.work_dir, 'trainings', tr.key,
+                         'metrics.json')) as f:
             seconds += float(json.load(f)['seconds'])
     per_network = {
         n.genotype.name: [
