@@ -9,11 +9,13 @@ Each step runs the command a user runs, its full log in the work dir:
 
 1. generate the synthetic COCO-format people once (``data/sample_coco``,
    and the search's own 400 test images);
-2. ``tools/search.py``: the Optuna study of the cells in the small proxy
-   network at three cost targets, each trial trained by rungs and pruned,
-   two worker processes; its accuracy-cost front is printed;
-3. ``tools/train.py``: AutoPose-L12-C32 built from the best cells of the
-   middle target (stage 1, 128x96, a short schedule);
+2. ``tools/search.py``: the whole-network study (cells per scale, width,
+   stages and cells) over a GMACs range, each trial trained by rungs and
+   pruned within its cost bucket, two worker processes; its accuracy-cost
+   front of whole networks is printed;
+3. ``tools/train.py``: the front's most accurate network, built from its
+   genotype and width with the demo's training recipe (128x96, a short
+   schedule);
 4. ``tools/test.py``: COCO AP with the detection boxes and flip test;
 5. ``tools/deployment/pytorch2onnx.py --openvino``: ONNX and OpenVINO
    files, checked against PyTorch;
@@ -36,12 +38,10 @@ from typing import List, Sequence
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 DEMO = osp.join(REPO, 'configs', 'autopose', 'demo')
-STUDY_CFG = osp.join(DEMO, 'study_l6_c16_sample_coco_128x96.py')
+STUDY_CFG = osp.join(DEMO, 'network_study_sample_coco_128x96.py')
 TRAIN_CFG = osp.join(DEMO, 'l12_c32_sample_coco_128x96.py')
 DATA_ROOT = 'data/sample_coco/'  # as in the demo configs
 STEPS = 7
-# the three cost targets, as fractions of the median cost of random cells
-TARGET_SCALES = (0.8, 1.0, 1.25)
 
 
 class Steps:
@@ -86,12 +86,12 @@ def parse_args() -> argparse.Namespace:
         '--epochs',
         type=int,
         default=12,
-        help='training epochs of AutoPose-L12-C32 (the config has 20)')
+        help='training epochs of the chosen network (the recipe has 20)')
     parser.add_argument(
         '--budget-epochs',
         type=int,
-        default=16,
-        help='training epochs the study may spend per cost target')
+        default=48,
+        help='training epochs the study may spend in all')
     parser.add_argument(
         '--workers', type=int, default=2, help='study worker processes')
     parser.add_argument(
@@ -104,30 +104,37 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def search_targets() -> List[float]:
-    """Three GMACs targets around the median cost of random cells."""
-    from autopose_mm.search.study import resolve_targets, spec_from_config
-    spec = resolve_targets(spec_from_config(STUDY_CFG, 'unused'))
-    median = spec.targets[0]
-    return [round(median * s, 5) for s in TARGET_SCALES]
-
-
 def print_front(pareto: dict, steps: Steps) -> None:
-    """The best network of each target, those on the front marked."""
+    """The networks of the accuracy-cost front, cheapest first."""
     unit = pareto['cost_unit']
-    on_front = {(r['study'], r['trial']) for r in pareto['front']}
-    steps.say(f'best network of each target ({pareto.get("metric", "")} on '
-              f'the search\'s test images after the short schedule; * on '
-              f'the accuracy-cost front):')
-    steps.say(f'  {"target":>9} {unit:>9} {"AP":>6}  trials')
-    for rec in pareto['studies']:
-        best = rec['best']
-        mark = '*' if (rec['study'], best['trial']) in on_front else ' '
-        n = rec['trials']
-        steps.say(f'  {rec["target"]:9.4f} {best["cost"]:9.4f} '
-                  f'{best["value"]:6.3f}{mark} {n["complete"]} finished, '
-                  f'{n["pruned"] - rec["outside_window"]} pruned, '
-                  f'{rec["outside_window"]} outside the cost window')
+    rec = pareto['studies'][0]
+    n = rec['trials']
+    steps.say(f'{n["complete"]} networks trained fully, '
+              f'{n["pruned"] - rec["outside_window"]} pruned at a rung, '
+              f'{rec["outside_window"]} outside the cost range; the front '
+              f'({pareto.get("metric", "")} on the search\'s test images '
+              f'after the short schedule):')
+    steps.say(f'  {unit:>9} {"AP":>6}  network (cells per scale, width, '
+              f'stages)')
+    for r in pareto['front']:
+        steps.say(f'  {r["cost"]:9.4f} {r["value"]:6.3f}  {r["describe"]}')
+
+
+def network_config(pareto: dict, search_dir: str, out: str) -> str:
+    """Write the training config of the front's most accurate network
+    (the demo's recipe, the network's genotype, width and stages) to
+    ``out``; returns its description."""
+    from mmengine.config import Config
+
+    from autopose_mm.search.networks import Network, apply_network
+    from autopose_mm.utils.io import atomic_write_text
+    best = max(pareto['front'], key=lambda r: r['value'])
+    network = Network.from_dict(best['network'])
+    cfg = apply_network(Config.fromfile(TRAIN_CFG), network)
+    cfg.model.genotype = osp.abspath(
+        osp.join(search_dir, best['files']['genotype']))
+    atomic_write_text(out, cfg.pretty_text)
+    return best['describe']
 
 
 def time_openvino(xml: str, threads: int = 2) -> float:
@@ -144,7 +151,6 @@ def time_openvino(xml: str, threads: int = 2) -> float:
 
 def draw_predictions(cfg_path: str,
                      ckpt: str,
-                     genotype: str,
                      out: str,
                      num_images: int = 8) -> None:
     """Draw the predicted skeletons of the detected people on the first
@@ -154,11 +160,7 @@ def draw_predictions(cfg_path: str,
     from mmpose.apis import inference_topdown, init_model
     from mmpose.structures import merge_data_samples
     from mmpose.visualization import PoseLocalVisualizer
-    model = init_model(
-        cfg_path,
-        ckpt,
-        device='cpu',
-        cfg_options=dict(model=dict(genotype=genotype)))
+    model = init_model(cfg_path, ckpt, device='cpu')
     visualizer = PoseLocalVisualizer(
         name='demo_predictions', backend='opencv', radius=2, line_width=1)
     visualizer.set_dataset_meta(model.dataset_meta)
@@ -191,9 +193,9 @@ def draw_predictions(cfg_path: str,
     cv2.imwrite(out, np.vstack(rows))
 
 
-def draw_network(genotype: str, out: str) -> tuple:
-    """Draw the cells in the trained network; returns its parameters (M)
-    and GFLOPs."""
+def draw_network(cfg_path: str, out: str) -> tuple:
+    """Draw the trained network (its layout, width and cells); returns its
+    parameters (M) and GFLOPs."""
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmpose.registry import MODELS
@@ -201,21 +203,20 @@ def draw_network(genotype: str, out: str) -> tuple:
     from autopose_mm.models import Genotype, reductions_to_cells
     from autopose_mm.search.plots import draw_architecture
     from autopose_mm.utils.complexity import count_macs, count_params
-    cfg = Config.fromfile(TRAIN_CFG)
-    cfg.model.genotype = genotype
+    cfg = Config.fromfile(cfg_path)
     init_default_scope('mmpose')
     model = MODELS.build(cfg.model)
     w, h = cfg.codec['input_size']
     backbone = model.backbone
     draw_architecture(
-        Genotype.load(genotype),
+        Genotype.load(cfg.model.genotype),
         out,
         list(
             reductions_to_cells(backbone.num_cells,
                                 backbone.reduction_indices)),
         backbone.base_channels,
         cfg.model.neck.num_stages,
-        title='searched cells in AutoPose-L12-C32')
+        title='the searched network')
     return count_params(model) / 1e6, count_macs(model, (3, h, w)) / 1e9
 
 
@@ -236,33 +237,27 @@ def main() -> None:
         ensure_sample_data(TRAIN_CFG)
         steps.say(f'in {DATA_ROOT} (and the search\'s own test images)')
 
-        targets = search_targets()
-        steps.begin(f'search: tools/search.py, targets {targets} GMACs, '
-                    f'{args.budget_epochs} epochs each, {args.workers} '
-                    f'workers')
+        steps.begin(f'search: tools/search.py, whole networks, '
+                    f'{args.budget_epochs} epochs, {args.workers} workers')
         search_dir = osp.join(work_dir, 'search')
         steps.run('search', [
             osp.join(tools, 'search.py'), STUDY_CFG, '--work-dir', search_dir,
             '--workers',
             str(args.workers), '--cfg-options',
-            f'study.budget_epochs={args.budget_epochs}',
-            f'study.targets=[{",".join(str(t) for t in targets)}]'
+            f'study.budget_epochs={args.budget_epochs}'
         ] + args.study_options)
         with open(osp.join(search_dir, 'pareto.json')) as f:
             pareto = json.load(f)
         print_front(pareto, steps)
-        # the best network of the middle target
-        middle = pareto['studies'][len(pareto['studies']) // 2]['study']
-        genotype = osp.join(search_dir, 'genotypes', f'{middle}.json')
-        steps.say(f'chosen cells: {genotype}')
+        net_cfg = osp.join(work_dir, 'network.py')
+        chosen = network_config(pareto, search_dir, net_cfg)
+        steps.say(f'chosen: the most accurate, {chosen}: {net_cfg}')
 
-        steps.begin(f'train AutoPose-L12-C32 with these cells: '
-                    f'tools/train.py, {args.epochs} epochs')
+        steps.begin(f'train it: tools/train.py, {args.epochs} epochs')
         train_dir = osp.join(work_dir, 'train')
         steps.run('train', [
-            osp.join(tools, 'train.py'), TRAIN_CFG, '--work-dir', train_dir,
-            '--cfg-options', f'model.genotype={genotype}',
-            f'train_cfg.max_epochs={args.epochs}',
+            osp.join(tools, 'train.py'), net_cfg, '--work-dir', train_dir,
+            '--cfg-options', f'train_cfg.max_epochs={args.epochs}',
             f'train_cfg.val_interval={args.epochs}',
             f'default_hooks.checkpoint.interval={args.epochs}'
         ])
@@ -273,9 +268,8 @@ def main() -> None:
         steps.begin('test: tools/test.py (COCO AP, detected boxes, flip)')
         metrics_file = osp.join(work_dir, 'metrics.json')
         steps.run('test', [
-            osp.join(tools, 'test.py'), TRAIN_CFG, ckpt, '--work-dir',
-            osp.join(work_dir, 'test'), '--out', metrics_file, '--cfg-options',
-            f'model.genotype={genotype}'
+            osp.join(tools, 'test.py'), net_cfg, ckpt, '--work-dir',
+            osp.join(work_dir, 'test'), '--out', metrics_file
         ])
         with open(metrics_file) as f:
             metrics = json.load(f)
@@ -283,9 +277,9 @@ def main() -> None:
                   f'{metrics["coco/AP .5"]:.3f}, AR {metrics["coco/AR"]:.3f}')
 
         steps.begin('export: tools/deployment/pytorch2onnx.py --openvino')
-        onnx_file = osp.join(work_dir, 'export', 'autopose_l12_c32.onnx')
+        onnx_file = osp.join(work_dir, 'export', 'autopose_searched.onnx')
         steps.run('export', [
-            osp.join(tools, 'deployment', 'pytorch2onnx.py'), TRAIN_CFG, ckpt,
+            osp.join(tools, 'deployment', 'pytorch2onnx.py'), net_cfg, ckpt,
             '--out', onnx_file, '--openvino'
         ])
         xml = osp.splitext(onnx_file)[0] + '.xml'
@@ -297,15 +291,16 @@ def main() -> None:
         steps.say(f'{ms:.1f} ms per person crop on this machine')
 
         steps.begin('pictures')
-        params, gflops = draw_network(genotype,
+        params, gflops = draw_network(net_cfg,
                                       osp.join(work_dir, 'architecture.png'))
         shutil.copyfile(
             osp.join(search_dir, 'front.png'), osp.join(work_dir, 'front.png'))
         with contextlib.redirect_stdout(io.StringIO()):  # loading messages
-            draw_predictions(TRAIN_CFG, ckpt, genotype,
+            draw_predictions(net_cfg, ckpt,
                              osp.join(work_dir, 'predictions.png'))
         summary = dict(
-            genotype=genotype,
+            network=chosen,
+            config=net_cfg,
             checkpoint=ckpt,
             params_m=params,
             gflops=gflops,
@@ -317,7 +312,7 @@ def main() -> None:
 
     print(f'\n| model | input | params | GFLOPs | AP | AR | OpenVINO ms | '
           f'total |\n|---|---|---|---|---|---|---|---|\n'
-          f'| AutoPose-L12-C32 (searched cells) | 128x96 | {params:.2f}M | '
+          f'| searched: {chosen} | 128x96 | {params:.2f}M | '
           f'{gflops:.2f} | {metrics["coco/AP"]:.3f} | '
           f'{metrics["coco/AR"]:.3f} | {ms:.1f} | '
           f'{summary["seconds"] / 60:.1f} min |')

@@ -5,6 +5,7 @@ import os.path as osp
 
 import cv2
 from conftest import run_tool
+from mmengine.config import Config
 
 from autopose_mm.datasets import generate_coco
 
@@ -45,26 +46,30 @@ def test_demo_end_to_end(tmp_path):
     assert len(lines) < 50, proc.stdout
     for tool in ('search', 'train', 'test', 'export'):
         assert osp.getsize(osp.join(work_dir, 'logs', f'{tool}.log')) > 0
-    # the search: three targets, each with its best network, trials of the
-    # shortened schedule (the options reach every trial)
+    # the search: one whole-network study, its front of networks with
+    # trials of the shortened schedule (the options reach every trial)
     with open(osp.join(work_dir, 'search', 'pareto.json')) as f:
         pareto = json.load(f)
-    assert len(pareto['studies']) == 3 and pareto['front']
-    assert all(r['best']['epochs'] == 2 for r in pareto['studies'])
-    for rec in pareto['studies']:
-        assert f'{rec["best"]["value"]:6.3f}' in proc.stdout
+    assert len(pareto['studies']) == 1 and pareto['front']
+    assert pareto['studies'][0]['best']['epochs'] == 2
+    for r in pareto['front']:
+        assert r['describe'] in proc.stdout
     with open(osp.join(work_dir, 'summary.json')) as f:
         summary = json.load(f)
-    middle = pareto['studies'][1]['study']
-    assert summary['genotype'].endswith(f'{middle}.json')
+    # the trained network is the front's most accurate, as its config says
+    best = max(pareto['front'], key=lambda r: r['value'])
+    assert summary['network'] == best['describe']
+    cfg = Config.fromfile(osp.join(workspace, summary['config']))
+    assert cfg.model.backbone.base_channels == best['network']['width']
+    assert cfg.model.neck.num_stages == best['network']['stages']
     with open(osp.join(work_dir, 'metrics.json')) as f:
         metrics = json.load(f)
     assert 0 <= metrics['coco/AP'] <= 1
     assert summary['metrics'] == metrics
     assert summary['openvino_ms'] > 0
     assert f'| {metrics["coco/AP"]:.3f} |' in proc.stdout  # the table
-    for name in ('autopose_l12_c32.onnx', 'autopose_l12_c32.xml',
-                 'autopose_l12_c32.bin'):
+    for name in ('autopose_searched.onnx', 'autopose_searched.xml',
+                 'autopose_searched.bin'):
         assert osp.getsize(osp.join(work_dir, 'export', name)) > 0
     for name in ('front.png', 'architecture.png', 'predictions.png'):
         img = cv2.imread(osp.join(work_dir, name))
