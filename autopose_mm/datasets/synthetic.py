@@ -337,6 +337,12 @@ SAMPLE_DATASETS: Dict[str, Dict[str, Any]] = {
     # 400 other images (another seed): what a search that trains candidates
     # briefly scores them on, kept apart from the comparison's test set
     'data/sample_coco_search400': dict(num_train=0, num_val=400, seed=1),
+    # a larger regime of the same generator: 6x the training images and
+    # 1200 test images, for measuring whether more data (at the same
+    # number of optimizer steps) makes a benchmark rank networks more
+    # reproducibly
+    'data/sample_coco_train1200': dict(num_train=1200, num_val=0, seed=2),
+    'data/sample_coco_val1200': dict(num_train=0, num_val=1200, seed=3),
 }
 
 
