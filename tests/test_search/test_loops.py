@@ -342,7 +342,7 @@ def _rerank(work_dir: str, top: int, candidates, scores):
 def test_a_non_finite_rerank_metric_stops_the_search(sample_workspace,
                                                      tmp_path, monkeypatch):
 
-    def nan_training(cfg, genotype, work_dir, seed, layout=None):
+    def nan_training(cfg, genotype, work_dir, seed, layout=None, **network):
         return {'coco/AP': float('nan') if seed == 10_001 else 0.5}
 
     monkeypatch.setattr(training_module, 'train_candidate', nan_training)
@@ -364,7 +364,7 @@ def test_a_resumed_rerank_trains_only_what_is_missing(sample_workspace,
                                                       tmp_path, monkeypatch):
     trained = []
 
-    def training(cfg, genotype, work_dir, seed, layout=None):
+    def training(cfg, genotype, work_dir, seed, layout=None, **network):
         trained.append(seed)
         if len(trained) == 3:
             raise KeyboardInterrupt  # killed during the third

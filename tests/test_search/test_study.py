@@ -464,7 +464,7 @@ def test_spec_from_config_refuses_unknown_settings(tmp_path):
 def test_trainings_run_once_each_in_its_directory(tmp_path, monkeypatch):
     trained = []
 
-    def fake_training(cfg, genotype, work_dir, seed, layout=None):
+    def fake_training(cfg, genotype, work_dir, seed, layout=None, **network):
         trained.append((osp.basename(work_dir), seed, layout))
         return {'coco/AP': 0.1 + seed / 100, 'coco/AR': 0.2}
 
@@ -512,7 +512,7 @@ def test_trainings_run_once_each_in_its_directory(tmp_path, monkeypatch):
 
 def test_a_non_finite_training_fails_loudly(tmp_path, monkeypatch):
 
-    def nan_training(cfg, genotype, work_dir, seed, layout=None):
+    def nan_training(cfg, genotype, work_dir, seed, layout=None, **network):
         return {'coco/AP': float('nan') if seed == 1 else 0.5}
 
     monkeypatch.setattr(training_module, 'train_candidate', nan_training)
@@ -530,7 +530,7 @@ def test_a_training_without_genotype_trains_the_config_network(
         tmp_path, monkeypatch):
     seen = []
 
-    def fake_training(cfg, genotype, work_dir, seed, layout=None):
+    def fake_training(cfg, genotype, work_dir, seed, layout=None, **network):
         seen.append((genotype, seed, osp.basename(work_dir)))
         return {'coco/AP': 0.2 + seed / 100}
 

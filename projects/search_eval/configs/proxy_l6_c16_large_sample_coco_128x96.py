@@ -1,4 +1,4 @@
-# The proxy of ../../../configs/autopose/demo/proxy_l6_c16_sample_coco_128x96.py
+# The proxy of configs/autopose/demo/proxy_l6_c16_sample_coco_128x96.py
 # on a larger generated regime: 1200 training images (6x the sample data's
 # 200, another seed of the same generator) for 5 epochs, so the same number
 # of optimizer steps (about 750 at batch 16), tested on 1200 generated

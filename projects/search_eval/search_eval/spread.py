@@ -20,11 +20,7 @@ import numpy as np
 from mmengine.config import Config
 
 from autopose_mm.models import load_genotype
-from autopose_mm.search.costs.config import (
-    config_gmacs,
-    config_layout,
-    config_width,
-)
+from autopose_mm.search.costs.config import config_layout, config_width
 from autopose_mm.search.networks import (
     Network,
     NetworkSpace,
@@ -79,22 +75,23 @@ class SpreadPlan:
 def _draw(plan: SpreadPlan, cfg: Config) -> Tuple[float, List[Network]]:
     """The candidates, as whole networks (cells only: the config's layout
     and width around random cells)."""
+    cost = network_gmacs(cfg)
+    own = _own_network(cfg)
+    target = plan.target or cost(own)
     if plan.space is not None:
-        cost = network_gmacs(cfg)
-        target = plan.target or cost(_own_network(cfg))
         return target, sample_networks_at_cost(
             plan.candidates, NetworkSpace.from_dict(plan.space), cost, target,
             plan.tolerance, plan.seed)
-    cost = config_gmacs(cfg)
-    own = _own_network(cfg)
-    target = plan.target or cost(own.genotype)
-    genotypes = sample_genotypes_at_cost(plan.candidates, cost, target,
-                                         plan.tolerance, plan.seed)
-    return target, [
-        Network(
+
+    def in_own_network(g) -> Network:
+        return Network(
             dataclasses.replace(g, cells_per_scale=own.layout), own.width,
-            own.stages) for g in genotypes
-    ]
+            own.stages)
+
+    genotypes = sample_genotypes_at_cost(plan.candidates,
+                                         lambda g: cost(in_own_network(g)),
+                                         target, plan.tolerance, plan.seed)
+    return target, [in_own_network(g) for g in genotypes]
 
 
 def _own_network(cfg: Config) -> Network:
