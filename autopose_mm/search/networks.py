@@ -18,8 +18,7 @@ the ``search`` extra.
 """
 import copy
 import dataclasses
-import itertools
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Sequence
 
 import numpy as np
 from mmengine.config import Config
@@ -105,12 +104,6 @@ class NetworkSpace:
             cells_per_scale=[list(b) for b in self.cells_per_scale],
             widths=list(self.widths),
             stages=list(self.stages))
-
-    def layouts(self) -> List[tuple]:
-        """Every cells-per-scale layout of the space."""
-        return list(
-            itertools.product(
-                *[range(lo, hi + 1) for lo, hi in self.cells_per_scale]))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -247,8 +240,3 @@ def sample_networks_at_cost(count: int,
             f'{low:.4g}..{high:.4g}; choose a target nearer the space\'s '
             f'middle, a larger tolerance or a smaller count ({count})')
     return out
-
-
-def parse_network(data: Optional[Mapping]) -> Optional[Network]:
-    """A :class:`Network` from its dict, None for None."""
-    return None if data is None else Network.from_dict(data)

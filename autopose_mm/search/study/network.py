@@ -18,7 +18,7 @@ import dataclasses
 import math
 import os.path as osp
 import time
-from typing import Callable, Dict, List, Mapping
+from typing import Callable, Dict, Mapping
 
 import optuna
 from mmengine.config import Config
@@ -28,6 +28,10 @@ from ..costs.config import config_latency
 from ..networks import Network, NetworkSpace, apply_network, network_gmacs
 from .rungs import rung_epochs, train_rungs
 from .space import suggest_genotype
+
+# networks costing outside the range before any trains, in a row: the
+# range does not meet the space
+MAX_OUTSIDE_IN_A_ROW = 2000
 
 __all__ = [
     'suggest_network', 'network_params', 'cost_bucket', 'keeps_in_bucket',
@@ -183,10 +187,10 @@ class NetworkObjective:
             trial.set_user_attr(key, value)
         if not low <= cost <= high:
             self.outside_in_a_row += 1
-            if self.outside_in_a_row > 2000:
+            if self.outside_in_a_row > MAX_OUTSIDE_IN_A_ROW:
                 raise RuntimeError(
-                    f'2000 networks in a row cost outside {low:.4g}..'
-                    f'{high:.4g} {self.spec.cost_unit}: widen '
+                    f'{MAX_OUTSIDE_IN_A_ROW} networks in a row cost outside '
+                    f'{low:.4g}..{high:.4g} {self.spec.cost_unit}: widen '
                     f'study.cost_range or change study.space')
             trial.set_user_attr('outside', True)
             raise optuna.TrialPruned(f'cost {cost:.4g} outside the range')
@@ -222,8 +226,3 @@ class NetworkObjective:
             trial.set_user_attr('seconds', time.time() - start)
         self.failed_in_a_row = 0
         return reported[str(self.rungs[-1])], cost
-
-
-def front_networks(rows: List[Dict]) -> List[Network]:
-    """The :class:`Network` of each row that has one."""
-    return [Network.from_dict(r['network']) for r in rows if r.get('network')]
