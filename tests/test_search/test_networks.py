@@ -60,7 +60,7 @@ def test_a_network_builds_from_the_config_and_costs_what_it_counts(stages):
     rng = np.random.default_rng(stages)
     space = NetworkSpace.from_dict(dict(SPACE, stages=[stages]))
     cost = network_gmacs(cfg)
-    for _ in range(3):
+    for _ in range(2):
         network = sample_network(rng, space)
         model_cfg = apply_network(cfg, network).model
         model = MODELS.build(model_cfg).eval()
