@@ -18,6 +18,7 @@ the ``search`` extra.
 """
 import copy
 import dataclasses
+import itertools
 from typing import Any, Callable, Dict, List, Mapping, Sequence
 
 import numpy as np
@@ -81,6 +82,12 @@ class NetworkSpace:
                            tuple(tuple(b) for b in bounds))
         object.__setattr__(self, 'widths', tuple(sorted(set(widths))))
         object.__setattr__(self, 'stages', tuple(stages))
+
+    def layouts(self) -> List[tuple]:
+        """Every cells-per-scale layout of the space."""
+        return list(
+            itertools.product(
+                *[range(lo, hi + 1) for lo, hi in self.cells_per_scale]))
 
     @classmethod
     def from_dict(cls, data: Mapping, where: str = 'study.space'):

@@ -206,6 +206,13 @@ def test_latency_tables_must_cover_the_space(tmp_path):
     spec.latency_table = {8: 'table.json'}
     with pytest.raises(ValueError, match=r'no table for width\(s\) \[16\]'):
         network_module.network_cost_function(spec, one_stage, cfg)
+    # a table of another width and input size than the network's
+    table = osp.join(REPO, 'tests', 'data', 'latency',
+                     'onnxruntime_c32_256x192.json')
+    spec.latency_table = {8: table}
+    narrow = NetworkSpace.from_dict(dict(spec.space, stages=[1], widths=[8]))
+    with pytest.raises(ValueError, match='was measured for'):
+        network_module.network_cost_function(spec, narrow, cfg)
 
 
 def test_a_whole_network_training_has_its_own_identity():

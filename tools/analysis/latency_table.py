@@ -11,7 +11,9 @@ end.
         --measure GENOTYPE.json [GENOTYPE.json ...]
 
 The search space (the layouts, candidates and nodes) comes from the search
-config's backbone; the width and input size default to the config's and
+config's backbone (a bi-level search), or from its ``study.space`` (a
+whole-network study: every layout of the space, one table per width with
+``--channels``); the width and input size default to the config's and
 are usually set to those of the network to deploy. The tool:
 
 1. measures the batch-1 latency of every block a network of the space can
@@ -63,6 +65,7 @@ from autopose_mm.search.costs import (
     space_blocks,
     validate,
 )
+from autopose_mm.search.networks import NetworkSpace
 from autopose_mm.search.space import LayoutSpace
 from autopose_mm.utils.cli import add_shape_arg, input_size
 
@@ -151,13 +154,28 @@ def space_setting(args: argparse.Namespace) -> dict:
             min_cells=backbone.get('min_cells', 1),
             max_cells=backbone.get('max_cells'))
         layouts = LayoutSpace(**spec).layouts
+        width = backbone.get('base_channels', 32)
+    elif (cfg.get('study') or {}).get('space'):
+        # a whole-network study: every layout of its space, at one of its
+        # widths (a table per width)
+        space = NetworkSpace.from_dict(cfg.study.space)
+        if not args.channels and len(space.widths) > 1:
+            raise SystemExit(
+                f'{args.config}: its study.space has the widths '
+                f'{list(space.widths)}; build one table per width '
+                f'(--channels W)')
+        spec = dict(cells_per_scale=[list(b) for b in space.cells_per_scale])
+        layouts = space.layouts()
+        width = space.widths[0]
     else:
         raise SystemExit(f'{args.config}: the latency table covers the '
-                         f'layouts of a bi-level search; its backbone is '
-                         f'{backbone.type}, not AutoPoseBiLevelSearchNet')
+                         f'layouts of a bi-level search or of a study.space; '
+                         f'its backbone is {backbone.type}, not '
+                         f'AutoPoseBiLevelSearchNet, and it has no '
+                         f'study.space')
     h, w = input_size(cfg, args.input_size)
     return dict(
-        base_channels=args.channels or backbone.get('base_channels', 32),
+        base_channels=args.channels or width,
         input_size=[h, w],
         num_keypoints=cfg.model.head.get('out_channels', 17),
         nodes=nodes,

@@ -24,6 +24,7 @@ import optuna
 from mmengine.config import Config
 
 from ...models.genotype import load_genotype
+from ...models.plan import cells_to_reductions
 from ..costs.config import config_latency
 from ..networks import Network, NetworkSpace, apply_network, network_gmacs
 from .rungs import rung_epochs, train_rungs
@@ -142,7 +143,22 @@ def network_cost_function(spec, space: NetworkSpace,
         probe = Network(
             dataclasses.replace(published, cells_per_scale=(1, 1, 1, 1)),
             width)
-        costs[width] = config_latency(apply_network(cfg, probe), path)
+        probe_cfg = apply_network(cfg, probe)
+        # the backbone as the genotype's layout sets it
+        probe_cfg.model.backbone.update(
+            num_cells=sum(probe.layout),
+            reduction_indices=cells_to_reductions(probe.layout))
+        costs[width] = config_latency(probe_cfg, path)
+        for layout in space.layouts():
+            try:
+                costs[width](published, layout)
+            except KeyError:
+                raise ValueError(
+                    f'{spec.config}: latency table {path} does not cover '
+                    f'the layout {list(layout)} of study.space at C={width};'
+                    f' build it from this config: tools/analysis/'
+                    f'latency_table.py --config {spec.config} --channels '
+                    f'{width}') from None
 
     def cost(network: Network) -> float:
         return costs[network.width](network.genotype, network.layout)
