@@ -14,7 +14,7 @@ env:
 LAB_TESTS = projects/search_eval/tests
 test: env lint
 	$(PYTHON_VENV) -m pytest -n 2 --durations=15 tests
-	$(PYTHON_VENV) -m pytest $(LAB_TESTS)/test_references.py $(LAB_TESTS)/test_signals.py $(LAB_TESTS)/test_spread.py
+	$(PYTHON_VENV) -m pytest $(LAB_TESTS)/test_references.py $(LAB_TESTS)/test_signals.py $(LAB_TESTS)/test_spread.py $(LAB_TESTS)/test_network_compare.py
 
 test-lab: env
 	$(PYTHON_VENV) -m pytest -n 2 --durations=5 $(LAB_TESTS)

@@ -1,6 +1,6 @@
-"""The lab's study tools end to end at test size: the comparison with
-random search at equal compute, the survey of rung signals and the picks
-beside hand-designed references."""
+"""The lab's study tools end to end at test size: the comparisons with
+random search at equal compute (cells; whole networks), the survey of
+rung signals and the picks beside hand-designed references."""
 import glob
 import json
 import os
@@ -13,9 +13,12 @@ import numpy as np
 import optuna
 import pytest
 from conftest import PROJECT, REPO, TINY_CFG, run_tool
+from search_eval.networks import REFERENCE_LAYOUTS
 
 TINY_STUDY = osp.join(REPO, 'tests', 'configs', 'tiny_study.py')
 TINY_PATH_SEARCH = osp.join(REPO, 'tests', 'configs', 'tiny_path_search.py')
+TINY_NETWORK_STUDY = osp.join(REPO, 'tests', 'configs',
+                              'tiny_network_study.py')
 
 
 def test_study_vs_random_test_profile(sample_workspace, tmp_path):
@@ -192,3 +195,79 @@ def test_front_vs_rtmpose_places_picks_beside_a_trained_reference(
     runs = os.listdir(log_dir)
     run_tool(*args, cwd=sample_workspace)
     assert os.listdir(log_dir) == runs
+
+
+def test_network_vs_random_test_profile(sample_workspace, tmp_path):
+    work_dir = str(tmp_path / 'nvr')
+    args = ('network_vs_random.py', '--profile', 'test', '--config',
+            TINY_NETWORK_STUDY, '--final-config', TINY_CFG, '--work-dir',
+            work_dir)
+    proc = run_tool(*args, cwd=sample_workspace)
+    with open(osp.join(work_dir, 'results.json')) as f:
+        results = json.load(f)  # strict JSON
+    assert results['cost_range'] == [0.001, 0.1]
+    assert len(results['costs']) == 3
+    trained = glob.glob(osp.join(work_dir, 'final', '*', 'metrics.json'))
+    assert results['trainings'] == len(trained)
+    for method in ('study', 'random'):
+        r = results['methods'][method]
+        assert r['hypervolume']['n'] == 2
+        for s in r['searches']:
+            # equal compute: the budget, at most one schedule (2 epochs) over
+            assert 4 <= s['epochs'] <= 4 + 2
+            assert [p['at'] for p in s['picks']] == results['costs']
+            for p in s['picks']:
+                if 'trained_as' in p:
+                    assert p['cost'] <= p['at']
+                    assert len(p['values']) == 1
+                    assert 0. <= p['mean'] <= 1.
+    # random search prunes nothing but the networks outside the range
+    for s in results['methods']['random']['searches']:
+        assert s['trials']['pruned'] == s['outside_range']
+    for row in results['at_cost']:
+        assert set(row['references']) == set(REFERENCE_LAYOUTS)
+        assert row['study']['n'] == row['random']['n'] == 2
+    for ref in results['references'].values():
+        assert len(ref['values']) == 1
+    assert '| study | 2 |' in proc.stdout and '| random | 2 |' in proc.stdout
+    assert 'hypervolume, study > random' in proc.stdout
+    assert cv2.imread(osp.join(work_dir, 'network_vs_random.png')) is not None
+    # a replication given the same final dir trains the references once
+    rep_dir = str(tmp_path / 'rep')
+    refs = {
+        p: os.stat(p).st_mtime_ns
+        for p in glob.glob(
+            osp.join(work_dir, 'final', '*@*-seed0', 'metrics.json'))
+        if osp.basename(osp.dirname(p)).split('@')[0] in REFERENCE_LAYOUTS
+    }
+    assert len(refs) == 2 * 3
+    run_tool(
+        *args[:-1],
+        rep_dir,
+        '--first-seed',
+        '5',
+        '--seeds',
+        '1',
+        '--final-dir',
+        osp.join(work_dir, 'final'),
+        cwd=sample_workspace)
+    assert {p: os.stat(p).st_mtime_ns for p in refs} == refs
+    assert osp.isfile(osp.join(rep_dir, 'results.json'))
+    assert not osp.exists(osp.join(rep_dir, 'final'))
+
+
+def test_a_cells_only_study_is_refused(sample_workspace, tmp_path):
+    proc = run_tool(
+        'network_vs_random.py',
+        '--profile',
+        'test',
+        '--config',
+        osp.join(REPO, 'tests', 'configs', 'tiny_study.py'),
+        '--final-config',
+        TINY_CFG,
+        '--work-dir',
+        str(tmp_path / 'x'),
+        cwd=sample_workspace,
+        check=False)
+    assert proc.returncode != 0
+    assert 'needs a study.space and study.cost_range' in proc.stdout
