@@ -22,6 +22,7 @@ from autopose_mm.search.networks import (
 )
 from autopose_mm.search.study import network as network_module
 from autopose_mm.search.study import open_study, run_worker, spec_from_config
+from autopose_mm.search.study import rungs as rungs_module
 from autopose_mm.search.study.front import trial_rows
 from autopose_mm.search.study.network import (
     cost_bucket,
@@ -151,7 +152,7 @@ def fake_rungs(cfg,
 
 
 def test_a_network_study_returns_metric_and_cost(tmp_path, monkeypatch):
-    monkeypatch.setattr(network_module, 'train_rungs', fake_rungs)
+    monkeypatch.setattr(rungs_module, 'train_rungs', fake_rungs)
     spec = spec_from_config(
         TINY_NETWORK_STUDY, str(tmp_path / 'study'), budget_epochs=24)
     run_worker(spec)

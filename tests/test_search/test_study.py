@@ -31,6 +31,7 @@ from autopose_mm.search.study import (
     write_search,
 )
 from autopose_mm.search.study import engine as engine_module
+from autopose_mm.search.study import rungs as rungs_module
 from autopose_mm.search.study.engine import spec_record
 from autopose_mm.search.study.workers import (
     check_workers,
@@ -180,7 +181,7 @@ def fake_cost(monkeypatch):
 def test_halving_prunes_by_rung_within_budget(tmp_path, monkeypatch,
                                               fake_cost):
     calls = []
-    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    monkeypatch.setattr(rungs_module, 'train_rungs', fake_training(calls))
     spec = tiny_spec(tmp_path, budget_epochs=30)
     # the tiny config trains 2 epochs: rungs 1 and 2
     run_worker(spec)
@@ -205,7 +206,7 @@ def test_halving_prunes_by_rung_within_budget(tmp_path, monkeypatch,
 def test_random_search_trains_every_candidate_fully(tmp_path, monkeypatch,
                                                     fake_cost):
     calls = []
-    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    monkeypatch.setattr(rungs_module, 'train_rungs', fake_training(calls))
     spec = tiny_spec(
         tmp_path, sampler='random', pruner='none', budget_epochs=10)
     run_worker(spec)
@@ -217,7 +218,7 @@ def test_random_search_trains_every_candidate_fully(tmp_path, monkeypatch,
 
 def test_candidates_outside_the_window_cost_nothing(tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    monkeypatch.setattr(rungs_module, 'train_rungs', fake_training(calls))
     costs = iter(np.tile([5.0, 1.0, 0.2, 1.05], 100))
     monkeypatch.setattr(engine_module, 'cost_function', lambda spec, cfg:
                         (lambda g, layout=None: next(costs)))
@@ -240,7 +241,7 @@ def test_candidates_outside_the_window_cost_nothing(tmp_path, monkeypatch):
 
 def test_resume_and_grow_the_budget(tmp_path, monkeypatch, fake_cost):
     calls = []
-    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    monkeypatch.setattr(rungs_module, 'train_rungs', fake_training(calls))
     spec = tiny_spec(
         tmp_path, sampler='random', pruner='none', budget_epochs=4)
     run_worker(spec)
@@ -270,7 +271,7 @@ def test_non_finite_metric_fails_the_trial(tmp_path, monkeypatch, fake_cost):
                      on_rung=None):
         raise FloatingPointError('coco/AP after epoch 1 is nan')
 
-    monkeypatch.setattr(engine_module, 'train_rungs', nan_training)
+    monkeypatch.setattr(rungs_module, 'train_rungs', nan_training)
     spec = tiny_spec(
         tmp_path, sampler='random', pruner='none', budget_epochs=2)
     # every trial fails: the worker gives up after the first rather than
@@ -289,7 +290,7 @@ def test_non_finite_metric_fails_the_trial(tmp_path, monkeypatch, fake_cost):
 def test_write_search_files(tmp_path, monkeypatch, fake_cost):
     import json
     calls = []
-    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    monkeypatch.setattr(rungs_module, 'train_rungs', fake_training(calls))
     spec = tiny_spec(tmp_path, budget_epochs=12)
     run_worker(spec)
     report = write_search(spec)
@@ -334,7 +335,7 @@ def test_storage_password_is_masked(tmp_path):
 def test_pareto_names_the_metric_and_hides_the_password(
         tmp_path, monkeypatch, fake_cost):
     import json
-    monkeypatch.setattr(engine_module, 'train_rungs', fake_training([]))
+    monkeypatch.setattr(rungs_module, 'train_rungs', fake_training([]))
     spec = tiny_spec(tmp_path, budget_epochs=4)
     run_worker(spec)
     write_search(spec)
@@ -354,7 +355,7 @@ def test_damaged_database_is_named(tmp_path, monkeypatch, fake_cost, damage):
             f.write(os.urandom(8192))
         why = 'it is not a SQLite database'
     else:
-        monkeypatch.setattr(engine_module, 'train_rungs', fake_training([]))
+        monkeypatch.setattr(rungs_module, 'train_rungs', fake_training([]))
         run_worker(spec)
         with open(path, 'r+b') as f:
             f.seek(100)  # the header stays, the page tree is gone
@@ -367,7 +368,7 @@ def test_damaged_database_is_named(tmp_path, monkeypatch, fake_cost, damage):
 def test_a_rerun_that_changes_what_the_results_mean_is_refused(
         tmp_path, monkeypatch, fake_cost):
     calls = []
-    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    monkeypatch.setattr(rungs_module, 'train_rungs', fake_training(calls))
     spec = tiny_spec(
         tmp_path, sampler='random', pruner='none', budget_epochs=2)
     run_worker(spec)
@@ -398,7 +399,7 @@ def test_latency_table_counts_by_content(tmp_path):
 def test_misspelled_metric_is_refused_before_training(tmp_path, monkeypatch,
                                                       fake_cost):
     calls = []
-    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    monkeypatch.setattr(rungs_module, 'train_rungs', fake_training(calls))
     spec = tiny_spec(tmp_path, metric='coco/Ap')
     with pytest.raises(KeyError, match="did you mean 'coco/AP'"):
         run_worker(spec)
@@ -416,7 +417,7 @@ def test_report_of_a_study_never_run(tmp_path):
 
 
 def test_report_of_another_study_name(tmp_path, monkeypatch, fake_cost):
-    monkeypatch.setattr(engine_module, 'train_rungs', fake_training([]))
+    monkeypatch.setattr(rungs_module, 'train_rungs', fake_training([]))
     run_worker(tiny_spec(tmp_path, budget_epochs=2))
     with pytest.raises(
             ValueError,
@@ -438,7 +439,7 @@ def test_workers_are_bounded_by_the_machine():
 
 def test_unwritable_work_dir_stores_no_trial(tmp_path, monkeypatch, fake_cost):
     calls = []
-    monkeypatch.setattr(engine_module, 'train_rungs', fake_training(calls))
+    monkeypatch.setattr(rungs_module, 'train_rungs', fake_training(calls))
     storage = f'sqlite:///{tmp_path}/elsewhere.db'
     spec = spec_from_config(
         TINY_STUDY,

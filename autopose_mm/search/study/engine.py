@@ -22,7 +22,6 @@ import dataclasses
 import hashlib
 import json
 import os.path as osp
-import time
 from typing import Callable, Dict, List, Mapping, Optional, Union
 
 import numpy as np
@@ -40,14 +39,11 @@ from ..networks import NetworkSpace
 from ..space.sampling import sample_genotype
 from ..training import check_metric, config_identity
 from .network import NetworkObjective, network_cost_function
-from .rungs import rung_epochs, train_rungs
+from .rungs import RungObjective
 from .space import genotype_params, suggest_genotype
 from .spec import StudySpec, spec_from_config
 from .workers import rdb_storage
 
-# a trial whose network costs outside the target's window stops before
-# training; this many of them in a row means the window is too narrow
-MAX_OUTSIDE_IN_A_ROW = 2000
 # trials failing (a non-finite metric) this many times in a row stop the
 # worker: the config, not the candidates, is at fault
 MAX_FAILED_IN_A_ROW = 5
@@ -212,7 +208,7 @@ def epochs_spent(study: optuna.Study, max_epochs: int) -> int:
     return total
 
 
-class TrialObjective:
+class TrialObjective(RungObjective):
     """A study's objective: suggest a genotype, check its cost against the
     target, train it by rungs, return its metric at the last rung.
 
@@ -230,15 +226,8 @@ class TrialObjective:
                  cfg: Config,
                  cost: Callable,
                  worker: int = 0) -> None:
-        self.spec = spec
-        self.worker = worker
+        super().__init__(spec, cfg, cost, worker)
         self.target = target
-        self.cfg = cfg
-        self.cost = cost
-        self.rungs = rung_epochs(spec.min_epochs, spec.reduction_factor,
-                                 cfg.train_cfg.max_epochs)
-        self.outside_in_a_row = 0
-        self.failed_in_a_row = 0
 
     def __call__(self, trial: optuna.Trial) -> float:
         genotype = suggest_genotype(
@@ -247,21 +236,11 @@ class TrialObjective:
         trial.set_user_attr('cost', cost)
         trial.set_user_attr('epochs', 0)
         trial.set_user_attr('worker', self.worker)
-        low = self.target * (1 - self.spec.tolerance)
-        high = self.target * (1 + self.spec.tolerance)
-        if not low <= cost <= high:
-            self.outside_in_a_row += 1
-            if self.outside_in_a_row > MAX_OUTSIDE_IN_A_ROW:
-                raise RuntimeError(
-                    f'{MAX_OUTSIDE_IN_A_ROW} candidates in a row cost '
-                    f'outside {low:.4g}..{high:.4g} {self.spec.cost_unit}; '
-                    f'choose a target nearer the space\'s middle or a '
-                    f'larger tolerance')
-            trial.set_user_attr('outside', True)
-            raise optuna.TrialPruned(f'cost {cost:.4g} outside the window')
-        self.outside_in_a_row = 0
-        work_dir = osp.join(self.spec.work_dir, 'trials',
-                            trial.study.study_name, f'trial_{trial.number}')
+        self.refuse_outside(
+            trial, cost, self.target * (1 - self.spec.tolerance),
+            self.target * (1 + self.spec.tolerance),
+            'choose a target nearer the space\'s middle or a larger '
+            'tolerance')
         reported: List[float] = []
 
         def report(epochs: int, value: float) -> None:
@@ -272,19 +251,7 @@ class TrialObjective:
             if epochs < self.rungs[-1] and trial.should_prune():
                 raise optuna.TrialPruned(f'pruned after {epochs} epochs')
 
-        start = time.time()
-        try:
-            train_rungs(self.cfg, genotype, work_dir,
-                        self.spec.seed * 100_000 + trial.number, self.rungs,
-                        report, self.spec.metric, self.spec.rung_signal,
-                        lambda log: trial.set_user_attr('rung_log', log))
-        except FloatingPointError as e:
-            self.failed_in_a_row += 1
-            trial.set_user_attr('epochs', getattr(e, 'epochs', 0))
-            raise
-        finally:
-            trial.set_user_attr('seconds', time.time() - start)
-        self.failed_in_a_row = 0
+        self.train(trial, self.cfg, genotype, report)
         return reported[-1]
 
 

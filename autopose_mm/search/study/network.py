@@ -16,8 +16,6 @@ networks of similar cost, not with larger ones that learn faster.
 """
 import dataclasses
 import math
-import os.path as osp
-import time
 from typing import Callable, Dict, Mapping
 
 import optuna
@@ -27,12 +25,8 @@ from ...models.genotype import load_genotype
 from ...models.plan import cells_to_reductions
 from ..costs.config import config_latency
 from ..networks import Network, NetworkSpace, apply_network, network_gmacs
-from .rungs import rung_epochs, train_rungs
+from .rungs import RungObjective
 from .space import suggest_genotype
-
-# networks costing outside the range before any trains, in a row: the
-# range does not meet the space
-MAX_OUTSIDE_IN_A_ROW = 2000
 
 __all__ = [
     'suggest_network', 'network_params', 'cost_bucket', 'keeps_in_bucket',
@@ -166,7 +160,7 @@ def network_cost_function(spec, space: NetworkSpace,
     return cost
 
 
-class NetworkObjective:
+class NetworkObjective(RungObjective):
     """The whole-network study's objective: suggest a network, refuse it
     outside the cost range, train it by rungs (stopped at a rung by
     :func:`keeps_in_bucket`), return ``(metric, cost)``.
@@ -183,15 +177,8 @@ class NetworkObjective:
                  cfg: Config,
                  cost: Callable[[Network], float],
                  worker: int = 0) -> None:
-        self.spec = spec
+        super().__init__(spec, cfg, cost, worker)
         self.space = NetworkSpace.from_dict(spec.space)
-        self.cfg = cfg
-        self.cost = cost
-        self.worker = worker
-        self.rungs = rung_epochs(spec.min_epochs, spec.reduction_factor,
-                                 cfg.train_cfg.max_epochs)
-        self.outside_in_a_row = 0
-        self.failed_in_a_row = 0
 
     def __call__(self, trial: optuna.Trial):
         network = suggest_network(trial, self.space, f'trial-{trial.number}')
@@ -201,20 +188,10 @@ class NetworkObjective:
                 cost=cost, epochs=0, worker=self.worker,
                 network=network.to_dict()).items():
             trial.set_user_attr(key, value)
-        if not low <= cost <= high:
-            self.outside_in_a_row += 1
-            if self.outside_in_a_row > MAX_OUTSIDE_IN_A_ROW:
-                raise RuntimeError(
-                    f'{MAX_OUTSIDE_IN_A_ROW} networks in a row cost outside '
-                    f'{low:.4g}..{high:.4g} {self.spec.cost_unit}: widen '
-                    f'study.cost_range or change study.space')
-            trial.set_user_attr('outside', True)
-            raise optuna.TrialPruned(f'cost {cost:.4g} outside the range')
-        self.outside_in_a_row = 0
+        self.refuse_outside(trial, cost, low, high,
+                            'widen study.cost_range or change study.space')
         bucket = cost_bucket(cost, low, high, self.spec.buckets)
         trial.set_user_attr('bucket', bucket)
-        work_dir = osp.join(self.spec.work_dir, 'trials',
-                            trial.study.study_name, f'trial_{trial.number}')
         reported: Dict[str, float] = {}
 
         def report(epochs: int, value: float) -> None:
@@ -227,18 +204,6 @@ class NetworkObjective:
                                         self.spec.reduction_factor):
                 raise optuna.TrialPruned(f'pruned after {epochs} epochs')
 
-        start = time.time()
-        try:
-            train_rungs(
-                apply_network(self.cfg, network), network.genotype, work_dir,
-                self.spec.seed * 100_000 + trial.number, self.rungs, report,
-                self.spec.metric, self.spec.rung_signal,
-                lambda log: trial.set_user_attr('rung_log', log))
-        except FloatingPointError as e:
-            self.failed_in_a_row += 1
-            trial.set_user_attr('epochs', getattr(e, 'epochs', 0))
-            raise
-        finally:
-            trial.set_user_attr('seconds', time.time() - start)
-        self.failed_in_a_row = 0
+        self.train(trial, apply_network(self.cfg, network), network.genotype,
+                   report)
         return reported[str(self.rungs[-1])], cost

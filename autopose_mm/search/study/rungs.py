@@ -4,9 +4,11 @@ reports a value at each rung (epoch count) to the trial, so that the
 study's pruner can stop it there."""
 import copy
 import math
+import os.path as osp
 import time
 from typing import Callable, Dict, Optional, Sequence
 
+import optuna
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
@@ -14,7 +16,11 @@ from mmengine.runner import Runner
 from ...models.genotype import Genotype
 from ..training import pick_metric, runner_for
 
-__all__ = ['RungHook', 'train_rungs', 'rung_epochs']
+__all__ = ['RungHook', 'train_rungs', 'rung_epochs', 'RungObjective']
+
+# candidates costing outside the cost bounds before any trains, in a row:
+# the bounds do not meet the space
+MAX_OUTSIDE_IN_A_ROW = 2000
 
 
 def rung_epochs(min_epochs: int, reduction_factor: int,
@@ -193,3 +199,76 @@ def train_rungs(cfg: Config,
         e.epochs, e.seconds = hook.epochs, time.time() - start
         raise
     return dict(epochs=hook.epochs, seconds=time.time() - start)
+
+
+class RungObjective:
+    """What a study's objectives share: the rungs of the trial config's
+    schedule, refusing a candidate whose cost is out of bounds before it
+    trains (and stopping when too many in a row are), and training one by
+    rungs with its epochs, seconds and failures recorded.
+
+    Args:
+        spec (StudySpec): The study.
+        cfg (Config): The loaded trial config.
+        cost (Callable): Cost of a candidate.
+        worker (int): The worker running it (recorded with each trial).
+    """
+
+    def __init__(self,
+                 spec,
+                 cfg: Config,
+                 cost: Callable,
+                 worker: int = 0) -> None:
+        self.spec = spec
+        self.cfg = cfg
+        self.cost = cost
+        self.worker = worker
+        self.rungs = rung_epochs(spec.min_epochs, spec.reduction_factor,
+                                 cfg.train_cfg.max_epochs)
+        self.outside_in_a_row = 0
+        self.failed_in_a_row = 0
+
+    def refuse_outside(self, trial: optuna.Trial, cost: float, low: float,
+                       high: float, advice: str) -> None:
+        """Prune ``trial`` (marked ``outside``) unless ``low <= cost <=
+        high``.
+
+        Raises:
+            optuna.TrialPruned: The cost is out of bounds.
+            RuntimeError: :data:`MAX_OUTSIDE_IN_A_ROW` candidates in a row
+                were; ``advice`` says what to change.
+        """
+        if low <= cost <= high:
+            self.outside_in_a_row = 0
+            return
+        self.outside_in_a_row += 1
+        if self.outside_in_a_row > MAX_OUTSIDE_IN_A_ROW:
+            raise RuntimeError(
+                f'{MAX_OUTSIDE_IN_A_ROW} candidates in a row cost outside '
+                f'{low:.4g}..{high:.4g} {self.spec.cost_unit}: {advice}')
+        trial.set_user_attr('outside', True)
+        raise optuna.TrialPruned(
+            f'cost {cost:.4g} outside {low:.4g}..{high:.4g}')
+
+    def train(self, trial: optuna.Trial, cfg: Config,
+              genotype: Optional[Genotype], report: Callable[[int, float],
+                                                             None]) -> None:
+        """Train the trial's candidate (``cfg`` built from ``genotype``) by
+        rungs in the trial's own directory, calling ``report(epochs,
+        value)`` at each; its ``seconds`` and, on a non-finite metric, its
+        ``epochs`` are recorded and the failure counted."""
+        work_dir = osp.join(self.spec.work_dir, 'trials',
+                            trial.study.study_name, f'trial_{trial.number}')
+        start = time.time()
+        try:
+            train_rungs(cfg, genotype, work_dir,
+                        self.spec.seed * 100_000 + trial.number, self.rungs,
+                        report, self.spec.metric, self.spec.rung_signal,
+                        lambda log: trial.set_user_attr('rung_log', log))
+        except FloatingPointError as e:
+            self.failed_in_a_row += 1
+            trial.set_user_attr('epochs', getattr(e, 'epochs', 0))
+            raise
+        finally:
+            trial.set_user_attr('seconds', time.time() - start)
+        self.failed_in_a_row = 0
