@@ -27,7 +27,7 @@ from mmengine.config import Config
 from ..models.genotype import Genotype, load_genotype, nearest
 from ..utils.limits import limit, limit_hint
 from .costs.macs import analytic_macs, refinement_macs
-from .space.sampling import sample_genotype
+from .space.sampling import draw_at_cost, sample_genotype
 
 __all__ = [
     'NetworkSpace', 'Network', 'apply_network', 'network_gmacs',
@@ -232,18 +232,8 @@ def sample_networks_at_cost(count: int,
         RuntimeError: When fewer than ``count`` of ``max_draws`` draws fall
             in the window.
     """
-    rng = np.random.default_rng(seed)
-    low, high = target * (1 - tolerance), target * (1 + tolerance)
-    out: List[Network] = []
-    for _ in range(max_draws):
-        if len(out) == count:
-            break
-        n = sample_network(rng, space, f'random-{len(out)}')
-        if low <= cost(n) <= high:
-            out.append(n)
-    if len(out) < count:
-        raise RuntimeError(
-            f'only {len(out)} of {max_draws} random networks cost within '
-            f'{low:.4g}..{high:.4g}; choose a target nearer the space\'s '
-            f'middle, a larger tolerance or a smaller count ({count})')
-    return out
+    return [
+        n for n, _ in draw_at_cost(
+            count, lambda rng, i: sample_network(rng, space, f'random-{i}'),
+            cost, target, tolerance, seed, max_draws, 'networks')
+    ]

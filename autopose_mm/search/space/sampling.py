@@ -9,7 +9,7 @@ cell). :func:`sample_genotypes_at_cost` keeps only the genotypes whose
 derived network costs about as much as a given one, so that a comparison
 with searched cells is one at equal cost.
 """
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
@@ -21,6 +21,8 @@ from ...models.genotype import (
     edge_stride,
 )
 from ...models.operations import OPERATION_NAMES, supports_stride
+
+T = TypeVar('T')
 
 
 def edge_candidates(
@@ -102,22 +104,44 @@ def sample_genotypes_at_cost(count: int,
         RuntimeError: When fewer than ``count`` of ``max_draws`` draws fall
             in the window.
     """
+    return [
+        Genotype(g.cells, nodes, f'random-{i}', dict(cost=c))
+        for i, (g, c) in enumerate(
+            draw_at_cost(
+                count, lambda rng, i: sample_genotype(rng, nodes, candidates),
+                cost, target, tolerance, seed, max_draws, 'genotypes'))
+    ]
+
+
+def draw_at_cost(count: int, draw: Callable[[np.random.Generator, int],
+                                            T], cost: Callable[[T], float],
+                 target: float, tolerance: float, seed: int, max_draws: int,
+                 what: str) -> List[Tuple[T, float]]:
+    """``count`` random draws whose ``cost`` lies within ``target * (1 +-
+    tolerance)``, with their costs: ``draw(rng, i)`` makes a candidate that
+    would be the ``i``-th kept, from one generator seeded with ``seed``, so
+    the same seed gives the same list.
+
+    Raises:
+        RuntimeError: When fewer than ``count`` of ``max_draws`` draws fall
+            in the window (naming ``what`` was drawn).
+    """
     rng = np.random.default_rng(seed)
     low, high = target * (1 - tolerance), target * (1 + tolerance)
-    out: List[Genotype] = []
-    draws = 0
-    while len(out) < count and draws < max_draws:
-        draws += 1
-        g = sample_genotype(rng, nodes, candidates)
-        c = float(cost(g))
+    out: List[Tuple[T, float]] = []
+    for _ in range(max_draws):
+        if len(out) == count:
+            break
+        item = draw(rng, len(out))
+        c = float(cost(item))
         if low <= c <= high:
-            out.append(
-                Genotype(g.cells, nodes, f'random-{len(out)}', dict(cost=c)))
+            out.append((item, c))
     if len(out) < count:
         raise RuntimeError(
-            f'only {len(out)} of {max_draws} random genotypes cost within '
-            f'{low:.4g}..{high:.4g}; widen the tolerance ({tolerance}) or '
-            f'lower the count ({count})')
+            f'only {len(out)} of {max_draws} random {what} cost within '
+            f'{low:.4g}..{high:.4g}; widen the tolerance ({tolerance}), '
+            f'choose a target nearer the space\'s middle or lower the '
+            f'count ({count})')
     return out
 
 
