@@ -7,14 +7,19 @@ from autopose_mm.utils.cli import as_typed
 
 Plan = TypeVar('Plan')
 
-__all__ = ['add_study_tool_args', 'apply_profile', 'plan_from']
+__all__ = [
+    'add_study_tool_args', 'add_comparison_args', 'apply_profile', 'plan_from'
+]
 
 
-def add_study_tool_args(parser: argparse.ArgumentParser, config: str,
-                        final_config: str) -> None:
+def add_study_tool_args(parser: argparse.ArgumentParser,
+                        config: str,
+                        final_config: str,
+                        target: bool = True) -> None:
     """The options the study analysis tools share: the trial config (with
-    its study section) and the config of the full trainings, the cost
-    target, workers, storage and seeds of the full trainings."""
+    its study section) and the config of the full trainings, workers,
+    storage, the seed of the full trainings and, with ``target``, the cost
+    target and its tolerance."""
     parser.add_argument(
         '--config',
         default=as_typed(config),
@@ -34,13 +39,31 @@ def add_study_tool_args(parser: argparse.ArgumentParser, config: str,
         help='first seed of the full trainings')
     parser.add_argument(
         '--workers', type=int, help='worker processes (share the cores)')
-    parser.add_argument(
-        '--target',
-        type=float,
-        help='cost target (GMACs); default: the median of random genotypes')
-    parser.add_argument('--tolerance', type=float, default=0.1)
+    if target:
+        parser.add_argument(
+            '--target',
+            type=float,
+            help='cost target (GMACs); default: the median of random '
+            'genotypes')
+        parser.add_argument('--tolerance', type=float, default=0.1)
     parser.add_argument('--metric')
     parser.add_argument('--storage', help='Optuna storage URL')
+
+
+def add_comparison_args(parser: argparse.ArgumentParser,
+                        work_dir: str) -> None:
+    """The options of a comparison of searches at equal compute: searches
+    per method and their first seed, the training epochs each may spend,
+    full trainings per pick and the work dir."""
+    parser.add_argument('--seeds', type=int, help='searches per method (S)')
+    parser.add_argument('--first-seed', type=int, default=0)
+    parser.add_argument(
+        '--budget-epochs',
+        type=int,
+        help='training epochs each search may spend')
+    parser.add_argument(
+        '--train-seeds', type=int, help='full trainings per pick (T)')
+    parser.add_argument('--work-dir', default=work_dir)
 
 
 def apply_profile(parser: argparse.ArgumentParser, args: argparse.Namespace,

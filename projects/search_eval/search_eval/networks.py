@@ -39,7 +39,7 @@ from autopose_mm.search.study import (
 from autopose_mm.search.training import Training, pick_metric, train_all
 from autopose_mm.utils.io import write_json
 
-from .studies import METHODS, final_config, storage_url
+from .studies import METHODS, SearchComparison, final_config, storage_url
 
 __all__ = [
     'NetworkComparison', 'compare_networks', 'picks_at_costs',
@@ -52,46 +52,21 @@ REFERENCE_LAYOUTS = {'L12': (3, 3, 3, 3), 'L18': (3, 5, 7, 3)}
 
 
 @dataclasses.dataclass(frozen=True)
-class NetworkComparison:
-    """What :func:`compare_networks` runs.
+class NetworkComparison(SearchComparison):
+    """What :func:`compare_networks` runs: a
+    :class:`~search_eval.studies.SearchComparison` of whole-network
+    studies (``config`` with ``study.space`` and ``study.cost_range``).
 
     Args:
-        config (str): Trial config with a whole-network ``study``
-            (``space`` and ``cost_range``).
-        final_config (str): Config of the full trainings.
-        work_dir (str): Where the searches and results are kept (a rerun
-            resumes).
-        seeds (int): Searches per method, seeds ``first_seed`` on.
-        first_seed (int): The first search seed.
-        budget_epochs (int): Training epochs each search may spend.
-        train_seeds (int): Full trainings per network, seeds
-            ``train_seed`` on.
-        train_seed (int): The first training seed.
-        final_epochs (int, optional): Schedule of the full trainings.
-        workers (int): Worker processes.
         costs (Sequence[float], optional): The three (or more) fixed
             costs; default log-spaced inside ``study.cost_range``.
         final_dir (str, optional): Where the full trainings are kept;
             default ``<work_dir>/final``. Two comparisons given the same
             directory train a network with a seed once (e.g. the
             references of a replication).
-        metric (str, optional): The metric compared.
-        storage (str, optional): An Optuna storage URL for the searches.
     """
-    config: str
-    final_config: str
-    work_dir: str
-    seeds: int
-    first_seed: int
-    budget_epochs: int
-    train_seeds: int
-    train_seed: int
-    final_epochs: Optional[int]
-    workers: int
     costs: Optional[Sequence[float]]
     final_dir: Optional[str]
-    metric: Optional[str]
-    storage: Optional[str]
 
 
 def network_method_spec(plan: NetworkComparison, method: str, seed: int):

@@ -42,8 +42,9 @@ METHODS = ('study', 'random')
 
 
 @dataclasses.dataclass(frozen=True)
-class StudyComparison:
-    """What :func:`compare_studies` runs (``tools/study_vs_random.py``).
+class SearchComparison:
+    """What a comparison of searches at equal compute runs, whatever it
+    searches.
 
     Args:
         config (str): Trial config with a ``study`` section.
@@ -56,9 +57,6 @@ class StudyComparison:
         train_seed (int): The first training seed.
         final_epochs (int, optional): Schedule of the full trainings.
         workers (int): Worker processes.
-        target (float, optional): Cost target; default the median cost
-            of random genotypes.
-        tolerance (float): The cost window, a fraction of the target.
         metric (str, optional): The metric compared.
         storage (str, optional): An Optuna storage URL for the searches.
     """
@@ -72,10 +70,22 @@ class StudyComparison:
     train_seed: int
     final_epochs: Optional[int]
     workers: int
-    target: Optional[float]
-    tolerance: float
     metric: Optional[str]
     storage: Optional[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class StudyComparison(SearchComparison):
+    """What :func:`compare_studies` runs (``tools/study_vs_random.py``):
+    a :class:`SearchComparison` of cell studies at one cost.
+
+    Args:
+        target (float, optional): Cost target; default the median cost
+            of random genotypes.
+        tolerance (float): The cost window, a fraction of the target.
+    """
+    target: Optional[float]
+    tolerance: float
 
 
 def storage_url(plan) -> str:

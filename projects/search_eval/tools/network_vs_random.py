@@ -40,44 +40,27 @@ PROFILES = {
 
 
 def parse_args() -> argparse.Namespace:
-    from search_eval.cli import apply_profile
+    from search_eval.cli import (
+        add_comparison_args,
+        add_study_tool_args,
+        apply_profile,
+    )
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--profile', choices=sorted(PROFILES), default='cpu')
-    parser.add_argument(
-        '--config',
-        default=osp.join(DEMO, 'network_study_sample_coco_128x96.py'),
-        help='trial config with a whole-network study section')
-    parser.add_argument(
-        '--final-config',
-        default=osp.join(PROJECT, 'configs',
-                         'network_final_sample_coco_128x96.py'),
-        help='config of the full trainings')
-    parser.add_argument(
-        '--final-epochs',
-        type=int,
-        help='override the schedule length of the full trainings')
-    parser.add_argument('--seeds', type=int, help='searches per method (S)')
-    parser.add_argument('--first-seed', type=int, default=0)
-    parser.add_argument(
-        '--budget-epochs',
-        type=int,
-        help='training epochs each search may spend')
-    parser.add_argument(
-        '--train-seeds', type=int, help='full trainings per network (T)')
-    parser.add_argument('--train-seed', type=int, default=0)
+    add_study_tool_args(
+        parser,
+        osp.join(DEMO, 'network_study_sample_coco_128x96.py'),
+        osp.join(PROJECT, 'configs', 'network_final_sample_coco_128x96.py'),
+        target=False)
+    add_comparison_args(parser, 'work_dirs/network_vs_random')
     parser.add_argument(
         '--costs',
         type=float,
         nargs='+',
         help='the fixed costs (GMACs) the searches are judged at')
     parser.add_argument(
-        '--workers', type=int, help='worker processes (share the cores)')
-    parser.add_argument(
         '--final-dir',
         help='where the full trainings are kept (default WORK_DIR/final)')
-    parser.add_argument('--metric')
-    parser.add_argument('--storage', help='Optuna storage URL')
-    parser.add_argument('--work-dir', default='work_dirs/network_vs_random')
     args = parser.parse_args()
     return apply_profile(parser, args, PROFILES[args.profile],
                          ('seeds', 'train_seeds', 'workers', 'budget_epochs'))

@@ -39,21 +39,17 @@ PROFILES = {
 
 
 def parse_args() -> argparse.Namespace:
-    from search_eval.cli import add_study_tool_args, apply_profile
+    from search_eval.cli import (
+        add_comparison_args,
+        add_study_tool_args,
+        apply_profile,
+    )
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--profile', choices=sorted(PROFILES), default='cpu')
     add_study_tool_args(parser,
                         osp.join(DEMO, 'study_l6_c16_sample_coco_128x96.py'),
                         osp.join(DEMO, 'proxy_l6_c16_sample_coco_128x96.py'))
-    parser.add_argument('--seeds', type=int, help='searches per method (S)')
-    parser.add_argument('--first-seed', type=int, default=0)
-    parser.add_argument(
-        '--budget-epochs',
-        type=int,
-        help='training epochs each search may spend')
-    parser.add_argument(
-        '--train-seeds', type=int, help='full trainings per pick (T)')
-    parser.add_argument('--work-dir', default='work_dirs/study_vs_random')
+    add_comparison_args(parser, 'work_dirs/study_vs_random')
     args = parser.parse_args()
     return apply_profile(parser, args, PROFILES[args.profile],
                          ('seeds', 'train_seeds', 'workers', 'budget_epochs'))
