@@ -64,14 +64,24 @@ class NetworkComparison(SearchComparison):
             default ``<work_dir>/final``. Two comparisons given the same
             directory train a network with a seed once (e.g. the
             references of a replication).
+        methods (Sequence[str]): The searches compared: ``'study'`` (the
+            config's study), ``'random'`` (random sampler, no rungs) or a
+            sampler name (the config's study with that sampler, e.g.
+            ``'nsga2'``). The judged comparison needs exactly ``study``
+            and ``random``.
+        searches_only (bool): Compare the searches' own fronts (short
+            training, the search's test set) and train nothing more.
     """
     costs: Optional[Sequence[float]]
     final_dir: Optional[str]
+    methods: Sequence[str] = METHODS
+    searches_only: bool = False
 
 
 def network_method_spec(plan: NetworkComparison, method: str, seed: int):
     """The spec of one search: the config's study for ``'study'``, random
-    sampling without rungs for ``'random'``; same space, range, budget."""
+    sampling without rungs for ``'random'``, the config's study with
+    another sampler for a sampler's name; same space, range, budget."""
     overrides = dict(
         seed=seed,
         budget_epochs=plan.budget_epochs,
@@ -79,6 +89,8 @@ def network_method_spec(plan: NetworkComparison, method: str, seed: int):
         storage=storage_url(plan))
     if method == 'random':
         overrides.update(sampler='random', pruner='none')
+    elif method != 'study':
+        overrides.update(sampler=method)
     spec = spec_from_config(plan.config,
                             osp.join(plan.work_dir, f'{method}_{seed}'),
                             **overrides)
@@ -177,12 +189,22 @@ def compare_networks(plan: NetworkComparison) -> Dict:
     """Run both searches per seed, train their picks and the references,
     compare; writes ``results.json`` and ``network_vs_random.png`` into the
     work dir and prints the tables."""
+    methods = tuple(plan.methods)
+    if not plan.searches_only and sorted(methods) != sorted(METHODS):
+        raise ValueError(f'the judged comparison runs the methods '
+                         f'{" and ".join(METHODS)}, got {list(methods)}; '
+                         f'compare other samplers with --searches-only')
     seeds = list(range(plan.first_seed, plan.first_seed + plan.seeds))
     started = time.monotonic()
-    searches = {m: [_search(plan, m, s) for s in seeds] for m in METHODS}
+    searches = {m: [_search(plan, m, s) for s in seeds] for m in methods}
     wall = dict(searches=time.monotonic() - started)
-    first = searches[METHODS[0]][0]
+    first = searches[methods[0]][0]
     cost_range, unit = first['cost_range'], first['cost_unit']
+    for m in methods:
+        for s in searches[m]:
+            s['search_hypervolume'] = hypervolume(s['rows'], cost_range[1])
+    if plan.searches_only:
+        return _searches_only(plan, searches, cost_range, wall)
     if unit != 'GMACs':
         raise ValueError('the comparison judges networks at fixed GMACs; '
                          'run it without study.latency_table')
@@ -262,6 +284,51 @@ def compare_networks(plan: NetworkComparison) -> Dict:
     draw_network_comparison(results, searches,
                             osp.join(plan.work_dir, 'network_vs_random.png'))
     print_network_comparison(results)
+    return results
+
+
+def _searches_only(plan, searches: Dict, cost_range, wall: Dict) -> Dict:
+    """The searches' own fronts compared: the hypervolume of each search's
+    front (its short training, its test set) per method, and one-sided
+    Welch p of each method against each other."""
+    hv = {
+        m: [s['search_hypervolume'] for s in ss]
+        for m, ss in searches.items()
+    }
+    results = dict(
+        config=plan.config,
+        cost_range=list(cost_range),
+        budget_epochs=plan.budget_epochs,
+        wall_seconds={
+            k: round(v, 1)
+            for k, v in wall.items()
+        },
+        methods={
+            m:
+            dict(
+                search_hypervolume=summarize(hv[m]),
+                epochs=summarize([s['epochs'] for s in ss]),
+                searches=[{
+                    k: v
+                    for k, v in s.items() if k not in ('rows', 'front')
+                } for s in ss])
+            for m, ss in searches.items()
+        },
+        welch_p={
+            f'{a}>{b}': welch_greater(hv[a], hv[b])
+            for a in hv
+            for b in hv if a != b
+        })
+    write_json(osp.join(plan.work_dir, 'results.json'), results, indent=1)
+    print('\n| method | searches | hypervolume of the search\'s own front '
+          'mean ± std | epochs spent |')
+    print('|---|---|---|---|')
+    for m, r in results['methods'].items():
+        h = r['search_hypervolume']
+        print(f'| {m} | {h["n"]} | {h["mean"]:.5f} ± {h["std"]:.5f} | '
+              f'{r["epochs"]["mean"]:.1f} |')
+    for pair, p in results['welch_p'].items():
+        print(f'{pair}: one-sided Welch p = {_p(p)}')
     return results
 
 

@@ -9,6 +9,7 @@ from mmengine.config import Config
 from search_eval.networks import (
     REFERENCE_LAYOUTS,
     NetworkComparison,
+    compare_networks,
     fixed_costs,
     picks_at_costs,
     reference_networks,
@@ -81,3 +82,8 @@ def test_references_are_the_published_layouts_at_the_widest_width_under():
         assert cost(wider) > float(at)
     with pytest.raises(ValueError, match='narrowest width'):
         reference_networks(cost, [1e-6])
+
+
+def test_the_judged_comparison_needs_the_study_and_random_search():
+    with pytest.raises(ValueError, match='compare other samplers with'):
+        compare_networks(plan(methods=('nsga2', 'random')))

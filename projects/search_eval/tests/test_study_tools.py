@@ -256,6 +256,42 @@ def test_network_vs_random_test_profile(sample_workspace, tmp_path):
     assert not osp.exists(osp.join(rep_dir, 'final'))
 
 
+def test_network_samplers_compared_on_their_own_fronts(sample_workspace,
+                                                       tmp_path):
+    work_dir = str(tmp_path / 'samplers')
+    run_tool(
+        'network_vs_random.py',
+        '--profile',
+        'test',
+        '--config',
+        TINY_NETWORK_STUDY,
+        '--final-config',
+        TINY_CFG,
+        '--searches-only',
+        '--methods',
+        'nsga2',
+        'random',
+        '--work-dir',
+        work_dir,
+        cwd=sample_workspace)
+    with open(osp.join(work_dir, 'results.json')) as f:
+        results = json.load(f)
+    assert set(results['methods']) == {'nsga2', 'random'}
+    assert set(results['welch_p']) == {'nsga2>random', 'random>nsga2'}
+    storage = f'sqlite:///{osp.join(work_dir, "studies.db")}'
+    names = {
+        s.study_name.split('@')[0]
+        for s in optuna.get_all_study_summaries(storage)
+    }
+    assert names == {'nsga2-0', 'nsga2-1', 'random-0', 'random-1'}
+    for r in results['methods'].values():
+        for s in r['searches']:
+            assert s['search_hypervolume'] >= 0.
+            assert 4 <= s['epochs'] <= 4 + 2
+    # nothing trained beyond the searches
+    assert not osp.exists(osp.join(work_dir, 'final'))
+
+
 def test_a_cells_only_study_is_refused(sample_workspace, tmp_path):
     proc = run_tool(
         'network_vs_random.py',

@@ -4,6 +4,7 @@
         [--profile cpu|test] [--config CFG] [--final-config CFG]
         [--seeds S] [--first-seed F] [--budget-epochs E] [--train-seeds T]
         [--costs C1 C2 C3] [--workers W] [--final-dir DIR] [--work-dir DIR]
+        [--methods M ...] [--searches-only]
 
 For each of S seeds it runs two whole-network searches over the study
 config's space and cost range with the same training epochs: the study
@@ -21,6 +22,12 @@ spent; writes ``results.json`` and ``network_vs_random.png``.
 The searches live in ``<work_dir>/studies.db`` and the trainings in
 ``--final-dir``: a rerun resumes where the last one stopped, and a
 replication given the same ``--final-dir`` reuses the references.
+
+``--searches-only --methods study nsga2 random`` compares samplers on the
+searches' own fronts instead (the hypervolume of each search's front of
+short trainings), training nothing beyond the searches; given the storage
+of an earlier run (``--storage sqlite:///<its work dir>/studies.db``), the
+searches it already ran are reused.
 """
 import argparse
 import os.path as osp
@@ -58,6 +65,17 @@ def parse_args() -> argparse.Namespace:
         type=float,
         nargs='+',
         help='the fixed costs (GMACs) the searches are judged at')
+    parser.add_argument(
+        '--methods',
+        nargs='+',
+        default=['study', 'random'],
+        help='searches compared: study, random or a sampler name (the '
+        'config\'s study with that sampler); other than study and random '
+        'only with --searches-only')
+    parser.add_argument(
+        '--searches-only',
+        action='store_true',
+        help='compare the searches\' own fronts; train no pick')
     parser.add_argument(
         '--final-dir',
         help='where the full trainings are kept (default WORK_DIR/final)')
