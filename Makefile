@@ -10,7 +10,7 @@ env:
 
 # the package's tests, then the research project's library tests
 # (projects/search_eval); `make test-lab` also runs the lab's tools end to
-# end (about 3 minutes more on 2 cores)
+# end (several minutes more on 2 cores)
 LAB_TESTS = projects/search_eval/tests
 test: env lint
 	$(PYTHON_VENV) -m pytest -n 2 --durations=15 tests
