@@ -2,13 +2,13 @@
 # a device: the cost is the batch-1 latency (ms) that this machine's
 # latency tables predict, one table per width, built here first:
 #
+#   CFG=configs/autopose/demo/network_latency_study_sample_coco_128x96.py
 #   for C in 8 12 16 24; do
-#     python tools/analysis/latency_table.py \
-#       --config configs/autopose/demo/network_latency_study_sample_coco_128x96.py \
-#       --channels $C --runtime openvino --threads 2 \
+#     python tools/analysis/latency_table.py --config $CFG --channels $C \
+#       --runtime openvino --threads 2 \
 #       --out work_dirs/latency/network_openvino_c${C}_128x96.json
 #   done
-#   python tools/search.py configs/autopose/demo/network_latency_study_sample_coco_128x96.py --workers 2
+#   python tools/search.py $CFG --workers 2
 #
 # One stage only: a table holds the first stage's blocks. The front's
 # networks are measured on the tables' runtime when the search ends
