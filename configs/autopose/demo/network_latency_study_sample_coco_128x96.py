@@ -22,4 +22,4 @@ study = dict(
         c: f'work_dirs/latency/network_openvino_c{c}_128x96.json'
         for c in (8, 12, 16, 24)
     },
-    cost_range=[1.0, 6.0])
+    cost_range=[0.6, 3.0])
