@@ -62,8 +62,8 @@ class NetworkComparison(SearchComparison):
             costs; default log-spaced inside ``study.cost_range``.
         final_dir (str, optional): Where the full trainings are kept;
             default ``<work_dir>/final``. Two comparisons given the same
-            directory train a network with a seed once (e.g. the
-            references of a replication).
+            directory share the trainings of the same name and seed (the
+            references, for a replication).
         methods (Sequence[str]): The searches compared: ``'study'`` (the
             config's study), ``'random'`` (random sampler, no rungs) or a
             sampler name (the config's study with that sampler, e.g.
@@ -195,19 +195,19 @@ def compare_networks(plan: NetworkComparison) -> Dict:
                          f'{" and ".join(METHODS)}, got {list(methods)}; '
                          f'compare other samplers with --searches-only')
     seeds = list(range(plan.first_seed, plan.first_seed + plan.seeds))
+    unit = network_method_spec(plan, methods[0], seeds[0]).cost_unit
+    if not plan.searches_only and unit != 'GMACs':
+        raise ValueError(f'{plan.config}: the comparison judges networks at '
+                         f'fixed GMACs; run it without study.latency_table')
     started = time.monotonic()
     searches = {m: [_search(plan, m, s) for s in seeds] for m in methods}
     wall = dict(searches=time.monotonic() - started)
-    first = searches[methods[0]][0]
-    cost_range, unit = first['cost_range'], first['cost_unit']
+    cost_range = searches[methods[0]][0]['cost_range']
     for m in methods:
         for s in searches[m]:
             s['search_hypervolume'] = hypervolume(s['rows'], cost_range[1])
     if plan.searches_only:
         return _searches_only(plan, searches, cost_range, wall)
-    if unit != 'GMACs':
-        raise ValueError('the comparison judges networks at fixed GMACs; '
-                         'run it without study.latency_table')
     costs = fixed_costs(plan, cost_range)
     cfg = final_config(plan)
     refs = reference_networks(network_gmacs(cfg), costs)
