@@ -287,6 +287,18 @@ def compare_networks(plan: NetworkComparison) -> Dict:
     return results
 
 
+def _method_record(searches: Sequence[Dict], **summaries) -> Dict:
+    """One method's entry of ``results.json``: ``summaries``, the epochs
+    its searches spent and each search's record without its trial rows."""
+    return dict(
+        summaries,
+        epochs=summarize([s['epochs'] for s in searches]),
+        searches=[{
+            k: v
+            for k, v in s.items() if k not in ('rows', 'front')
+        } for s in searches])
+
+
 def _searches_only(plan, searches: Dict, cost_range, wall: Dict) -> Dict:
     """The searches' own fronts compared: the hypervolume of each search's
     front (its short training, its test set) per method, and one-sided
@@ -304,14 +316,7 @@ def _searches_only(plan, searches: Dict, cost_range, wall: Dict) -> Dict:
             for k, v in wall.items()
         },
         methods={
-            m:
-            dict(
-                search_hypervolume=summarize(hv[m]),
-                epochs=summarize([s['epochs'] for s in ss]),
-                searches=[{
-                    k: v
-                    for k, v in s.items() if k not in ('rows', 'front')
-                } for s in ss])
+            m: _method_record(ss, search_hypervolume=summarize(hv[m]))
             for m, ss in searches.items()
         },
         welch_p={
@@ -364,14 +369,10 @@ def _results(plan, searches, costs, cost_range, key, references) -> Dict:
         train_seeds=plan.train_seeds,
         methods={
             m:
-            dict(
+            _method_record(
+                searches[m],
                 hypervolume=summarize(hv[m]),
-                epochs=summarize([s['epochs'] for s in searches[m]]),
-                seconds=summarize([s['seconds'] for s in searches[m]]),
-                searches=[{
-                    k: v
-                    for k, v in s.items() if k not in ('rows', 'front')
-                } for s in searches[m]])
+                seconds=summarize([s['seconds'] for s in searches[m]]))
             for m in METHODS
         },
         hypervolume_welch_p=welch_greater(hv['study'], hv['random']),
