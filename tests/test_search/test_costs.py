@@ -27,9 +27,12 @@ from autopose_mm.search.costs import (
     config_latency,
     config_layout,
     mape,
+    measure_networks,
     measure_table,
     network_blocks,
+    random_networks,
     space_blocks,
+    validate,
 )
 from autopose_mm.search.space import LayoutController, LayoutSpace
 
@@ -186,6 +189,48 @@ def test_table_round_trip_resume_and_checks(tmp_path):
     with pytest.raises(ValueError, match='non-finite'):
         table.dump(out)
     assert 'x' not in json.load(open(out))['entries']
+
+
+def test_networks_are_measured_in_interleaved_rounds(tmp_path):
+    out = str(tmp_path / 'table.json')
+    table = _table()
+    layouts = [(1, 1, 1, 1), (1, 2, 1, 1)]
+    blocks = space_blocks(OPERATION_NAMES, layouts, 8, (32, 24), 17, 4)
+    measure_table(table, blocks, out, 2)
+    nets = dict(
+        calibration=random_networks(2, 0, layouts, OPERATION_NAMES, 4),
+        validation=random_networks(1, 1, layouts, OPERATION_NAMES, 4))
+    seen = []
+
+    def progress(i, n, what, ms):
+        seen.append(what)
+
+    measure_networks(table, nets, out, 2, progress, rounds=2)
+    # every network once per round, both purposes in each round
+    assert len(seen) == 6
+    assert {w.split(' network')[0]
+            for w in seen[:3]} == {'calibration', 'validation'}
+    assert all('(round 2)' in w for w in seen[3:])
+    loaded = LatencyTable.load(out)
+    for purpose, genotypes in nets.items():
+        records = loaded.networks[purpose]
+        assert len(records) == len(genotypes)
+        for record, genotype in zip(records, genotypes):
+            assert len(record['samples_ms']) == 2
+            assert record['measured_ms'] == pytest.approx(
+                float(np.median(record['samples_ms'])))
+            assert record['layout'] == list(genotype.cells_per_scale)
+            assert record['block_sum_ms'] == pytest.approx(
+                loaded.plain_sum(genotype))
+    # a resumed run adds only the missing rounds; a record measured
+    # before rounds keeps its time as its first round
+    del loaded.networks['validation'][0]['samples_ms']
+    seen.clear()
+    measure_networks(loaded, nets, out, 2, progress, rounds=3)
+    assert len(seen) == 2 + 2  # its rounds 2 and 3, the others' round 3
+    assert len(loaded.networks['validation'][0]['samples_ms']) == 3
+    v = validate(loaded)
+    assert v['networks'] == 1 and np.isfinite(v['mape_pct'])
 
 
 def test_latency_budget_penalty_and_coverage():

@@ -1,17 +1,19 @@
 """The whole-network space and its study: bounds, the config of a
 candidate, its analytic cost, the Optuna parameters, rungs compared
 within cost buckets, and a study run with a stand-in training."""
+import json
 import os.path as osp
 
 import numpy as np
 import optuna
 import pytest
 import torch
-from conftest import REPO, TINY_CFG
+from conftest import REPO, TINY_CFG, run_tool
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 
+from autopose_mm.search.costs import LatencyTable
 from autopose_mm.search.networks import (
     Network,
     NetworkSpace,
@@ -23,7 +25,11 @@ from autopose_mm.search.networks import (
 from autopose_mm.search.study import network as network_module
 from autopose_mm.search.study import open_study, run_worker, spec_from_config
 from autopose_mm.search.study import rungs as rungs_module
-from autopose_mm.search.study.front import trial_rows
+from autopose_mm.search.study.front import (
+    FRONT_ROUNDS,
+    trial_rows,
+    write_search,
+)
 from autopose_mm.search.study.network import (
     cost_bucket,
     keeps_in_bucket,
@@ -37,6 +43,8 @@ from autopose_mm.utils.complexity import count_macs
 TINY_NETWORK_STUDY = osp.join(REPO, 'tests', 'configs',
                               'tiny_network_study.py')
 SPACE = dict(cells_per_scale=[[1, 2]] * 4, widths=[8, 16], stages=[1, 2])
+TINY_LATENCY_STUDY = osp.join(REPO, 'tests', 'configs',
+                              'tiny_latency_network_study.py')
 State = optuna.trial.TrialState
 
 
@@ -214,6 +222,51 @@ def test_latency_tables_must_cover_the_space(tmp_path):
     narrow = NetworkSpace.from_dict(dict(spec.space, stages=[1], widths=[8]))
     with pytest.raises(ValueError, match='was measured for'):
         network_module.network_cost_function(spec, narrow, cfg)
+
+
+def test_a_latency_study_measures_its_front(tmp_path, monkeypatch):
+    """A whole-network study over a latency range, its cost predicted by a
+    table the tool built for its space: the front's networks are measured
+    on the table's runtime in interleaved rounds, beside the prediction."""
+    table = str(tmp_path / 'table.json')
+    run_tool(
+        'analysis/latency_table.py',
+        '--config',
+        TINY_LATENCY_STUDY,
+        '--runtime',
+        'eager',
+        '--repeats',
+        '2',
+        '--rounds',
+        '1',
+        '--calibrate',
+        '2',
+        '--validate',
+        '0',
+        '--out',
+        table,
+        cwd=REPO)
+    monkeypatch.setattr(rungs_module, 'train_rungs', fake_rungs)
+    spec = spec_from_config(
+        TINY_LATENCY_STUDY,
+        str(tmp_path / 'study'),
+        budget_epochs=8,
+        latency_table={8: table})
+    run_worker(spec)
+    write_search(spec)
+    with open(osp.join(spec.work_dir, 'pareto.json')) as f:
+        front = json.load(f)['front']
+    assert front
+    tables = LatencyTable.load(table)
+    for row in front:
+        network = Network.from_dict(row['network'])
+        assert row['cost'] == pytest.approx(tables.predict(network.genotype))
+        assert len(row['measured_ms_rounds']) == FRONT_ROUNDS
+        assert row['measured_ms'] == pytest.approx(
+            float(np.median(row['measured_ms_rounds'])))
+        assert row['measured_ms'] > 0
+        assert row['predicted_over_measured'] == pytest.approx(
+            row['cost'] / row['measured_ms'])
 
 
 def test_a_whole_network_training_has_its_own_identity():

@@ -22,11 +22,12 @@ are usually set to those of the network to deploy. The tool:
    ``--rounds`` interleaved rounds, each entry the median of its rounds,
    writing the table after each measurement: run the same command again to
    resume an interrupted build;
-2. measures ``--calibrate`` random networks end to end and fits the
-   correction ``measured = scale * block sum + offset``;
-3. measures ``--validate`` other random networks and prints the mean
-   absolute percentage error of the plain block sum and of the corrected
-   prediction.
+2. measures ``--calibrate`` random networks and ``--validate`` other ones
+   end to end, all in ``--rounds`` interleaved rounds (each the median of
+   its rounds), fits the correction ``measured = scale * block sum +
+   offset`` on the first;
+3. prints the mean absolute percentage error of the plain block sum and
+   of the corrected prediction on the others.
 
 ``--measure`` instead builds each searched network (a genotype file with a
 network level) at the table's width and input size, measures it end to end
@@ -126,8 +127,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--rounds',
         type=int,
-        help='interleaved rounds: of the blocks when building (default 3), '
-        'of the networks with --measure (default 5)')
+        help='interleaved rounds: of the blocks and networks when building '
+        '(default 3), of the networks with --measure (default 5)')
     parser.add_argument(
         '--measure',
         nargs='+',
@@ -309,18 +310,21 @@ def main(argv=None) -> None:
     measure_table(table, blocks, out, args.repeats, Progress('block'),
                   args.rounds or 3)
     common = (layouts, setting['candidates'], setting['nodes'])
-    calibration = random_networks(args.calibrate, args.seed, *common)
-    nets = measure_networks(table, 'calibration', calibration, out,
-                            args.repeats, Progress('calibrate'))
-    correction = table.fit_correction([n['block_sum_ms'] for n in nets],
-                                      [n['measured_ms'] for n in nets])
+    networks = dict(
+        calibration=random_networks(args.calibrate, args.seed, *common))
+    if args.validate:
+        networks['validation'] = random_networks(args.validate, args.seed + 1,
+                                                 *common)
+    nets = measure_networks(table, networks, out, args.repeats,
+                            Progress('network'), args.rounds or 3)
+    correction = table.fit_correction(
+        [n['block_sum_ms'] for n in nets['calibration']],
+        [n['measured_ms'] for n in nets['calibration']])
     table.dump(out)
     print(f'correction: measured = {correction["scale"]:.3f} x block sum '
-          f'{correction["offset_ms"]:+.3f} ms ({len(nets)} networks)')
+          f'{correction["offset_ms"]:+.3f} ms '
+          f'({len(nets["calibration"])} networks)')
     if args.validate:
-        held_out = random_networks(args.validate, args.seed + 1, *common)
-        measure_networks(table, 'validation', held_out, out, args.repeats,
-                         Progress('validate'))
         v = validate(table)
         if table.correction and v['mape_pct'] > v['mape_sum_pct']:
             print(f'warning: the fitted correction predicts worse than the '

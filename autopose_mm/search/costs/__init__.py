@@ -5,7 +5,6 @@ from .blocks import (
     Block,
     build_block,
     build_network,
-    measure_network,
     network_blocks,
     network_runner,
     space_blocks,
@@ -26,10 +25,9 @@ from .table import (
 )
 
 __all__ = [
-    'CALL_BLOCK', 'Block', 'build_block', 'build_network', 'measure_network',
-    'network_blocks', 'network_runner', 'space_blocks', 'Budget',
-    'GMACsBudget', 'LatencyBudget', 'config_gmacs', 'config_latency',
-    'config_layout', 'analytic_macs', 'TABLE_FORMAT', 'LatencyTable',
-    'TableMismatch', 'check_table_fields', 'mape', 'measure_networks',
-    'measure_table', 'random_networks', 'validate'
+    'CALL_BLOCK', 'Block', 'build_block', 'build_network', 'network_blocks',
+    'network_runner', 'space_blocks', 'Budget', 'GMACsBudget', 'LatencyBudget',
+    'config_gmacs', 'config_latency', 'config_layout', 'analytic_macs',
+    'TABLE_FORMAT', 'LatencyTable', 'TableMismatch', 'check_table_fields',
+    'mape', 'measure_networks', 'measure_table', 'random_networks', 'validate'
 ]

@@ -23,7 +23,7 @@ from mmengine.registry import init_default_scope
 from mmpose.registry import MODELS
 from torch import Tensor
 
-from ...deploy.timing import EstimatorForward, make_runner, time_runner
+from ...deploy.timing import EstimatorForward, make_runner
 from ...models.backbone import build_stem
 from ...models.cells import EncoderCell, UpsampleCell
 from ...models.genotype import DECODER_CELLS, Genotype
@@ -273,16 +273,3 @@ def network_runner(genotype: Genotype, base_channels: int,
     net = build_network(genotype, base_channels, input_size, num_keypoints)
     x = torch.randn(1, 3, *input_size)
     return make_runner(net, (x, ), runtime, threads)
-
-
-def measure_network(genotype: Genotype,
-                    base_channels: int,
-                    input_size: Tuple[int, int],
-                    num_keypoints: int,
-                    runtime: str,
-                    threads: int,
-                    repeats: int = 20) -> float:
-    """Measured median batch-1 latency (ms) of a whole network."""
-    return time_runner(
-        network_runner(genotype, base_channels, input_size, num_keypoints,
-                       runtime, threads), repeats)

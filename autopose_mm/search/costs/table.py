@@ -28,8 +28,8 @@ from .blocks import (
     CALL_BLOCK,
     Block,
     build_block,
-    measure_network,
     network_blocks,
+    network_runner,
 )
 
 TABLE_FORMAT = 1
@@ -370,36 +370,82 @@ def random_networks(count: int, seed: int, layouts: Sequence[Sequence[int]],
     return nets
 
 
-def measure_networks(
-    table: LatencyTable,
-    purpose: str,
-    genotypes: Sequence[Genotype],
-    out_file: str,
-    repeats: int = 20,
-    progress: Optional[Callable[[int, int, str, float], None]] = None
-) -> List[Dict]:
-    """Measure whole networks end to end with the table's runtime, keeping
-    each result in ``table.networks[purpose]`` (written to ``out_file``
-    after each, so that a run resumes)."""
-    done = table.networks.setdefault(purpose, [])
+def measure_networks(table: LatencyTable,
+                     networks: Mapping[str, Sequence[Genotype]],
+                     out_file: str,
+                     repeats: int = 20,
+                     progress: Optional[Callable[[int, int, str, float],
+                                                 None]] = None,
+                     rounds: int = 3) -> Dict[str, List[Dict]]:
+    """Measure whole networks end to end with the table's runtime, all of
+    them in ``rounds`` interleaved rounds, so that the networks that fit
+    the correction and those that validate it see the machine alike.
+
+    Args:
+        table (LatencyTable): Its ``networks[purpose]`` keeps each
+            network's layout, genotype, block sum, the milliseconds of
+            each round (``samples_ms``) and their median (``measured_ms``),
+            written to ``out_file`` after each timing, so that a run
+            resumes.
+        networks (Mapping): Purpose (``'calibration'``, ``'validation'``)
+            -> genotypes with a layout.
+        out_file (str): The table file.
+        repeats (int): Calls per timing.
+        progress (Callable, optional): ``progress(i, n, what, ms)``.
+        rounds (int): Interleaved rounds.
+
+    Returns:
+        dict: Purpose -> the records of its networks.
+    """
     s = table.setting
-    for i, genotype in enumerate(genotypes[len(done):], len(done)):
-        ms = measure_network(genotype, s['base_channels'],
-                             tuple(s['input_size']), s['num_keypoints'],
-                             table.meta['runtime'], table.meta['threads'],
-                             repeats)
-        done.append(
-            dict(
-                layout=list(genotype.cells_per_scale),
-                genotype=genotype.to_dict(),
-                block_sum_ms=table.plain_sum(genotype),
-                measured_ms=ms))
+    runners, records = {}, {}
+    for purpose, genotypes in networks.items():
+        done = table.networks.setdefault(purpose, [])
+        for i, genotype in enumerate(genotypes):
+            if i == len(done):
+                done.append(
+                    dict(
+                        layout=list(genotype.cells_per_scale),
+                        genotype=genotype.to_dict(),
+                        block_sum_ms=table.plain_sum(genotype)))
+            record = done[i]
+            if 'samples_ms' not in record:  # measured before rounds
+                record['samples_ms'] = ([record['measured_ms']]
+                                        if 'measured_ms' in record else [])
+            records[purpose, i] = record
+            if len(record['samples_ms']) < rounds:
+                runners[purpose,
+                        i] = network_runner(genotype, s['base_channels'],
+                                            tuple(s['input_size']),
+                                            s['num_keypoints'],
+                                            table.meta['runtime'],
+                                            table.meta['threads'])
+    total = sum(rounds - len(records[k]['samples_ms']) for k in runners)
+    count = [0]
+
+    def record_time(key, r: int, ms: float) -> None:
+        record = records[key]
+        record['samples_ms'].append(ms)
+        record['measured_ms'] = float(np.median(record['samples_ms']))
         table.dump(out_file)
+        count[0] += 1
         if progress:
+            purpose, i = key
             progress(
-                i + 1, len(genotypes), f'{purpose} network {i + 1} '
-                f'{list(genotype.cells_per_scale)}', ms)
-    return done[:len(genotypes)]
+                count[0], total, f'{purpose} network {i + 1} '
+                f'{record["layout"]} (round {r + 1})', ms)
+
+    time_rounds(
+        runners,
+        rounds,
+        repeats,
+        done={k: len(records[k]['samples_ms'])
+              for k in runners},
+        on_time=record_time)
+    return {
+        purpose: table.networks[purpose][:len(genotypes)]
+        for purpose, genotypes in networks.items()
+    }
 
 
 def validate(table: LatencyTable) -> Dict:

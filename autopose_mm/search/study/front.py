@@ -4,11 +4,13 @@ trials that trained fully, and the files a search writes."""
 import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence
 
+import numpy as np
 import optuna
 
+from ...deploy.timing import time_rounds
 from ...models.genotype import Genotype
 from ...utils.io import atomic_write_text, write_json
-from ..costs.blocks import measure_network
+from ..costs.blocks import network_runner
 from ..costs.table import LatencyTable
 from ..networks import Network, apply_network
 from ..plots import draw_fronts
@@ -19,6 +21,8 @@ from .space import genotype_from_params
 from .workers import sqlite_path
 
 State = optuna.trial.TrialState
+# interleaved rounds in which the front's networks are measured
+FRONT_ROUNDS = 5
 
 
 def trial_rows(study: optuna.Study) -> List[Dict]:
@@ -206,14 +210,17 @@ def write_front_networks(spec: StudySpec, front: List[Dict],
     ``front/<name>.json`` (its genotype, cells per scale included) and
     ``front/<name>.py`` (the trial config building it: width, stages and
     genotype set, for ``tools/train.py``); with latency tables, measure
-    it on the tables' runtime and add ``measured_ms`` and
-    ``predicted_over_measured`` to its row."""
+    the networks on the tables' runtime, all in :data:`FRONT_ROUNDS`
+    interleaved rounds, and add to each row ``measured_ms`` (the median
+    of its rounds), ``measured_ms_rounds`` and
+    ``predicted_over_measured``."""
     tables = {}
     for width, path in latency_tables(spec).items():
         table = LatencyTable.load(path)
         tables[width or table.setting['base_channels']] = table
     cfg = spec.trial_cfg()
-    for row in front:
+    runners = {}
+    for i, row in enumerate(front):
         network = Network.from_dict(row['network'])
         name = row['genotype']['name']
         row['files'] = dict(
@@ -226,8 +233,13 @@ def write_front_networks(spec: StudySpec, front: List[Dict],
         table = tables.get(network.width)
         if table is not None:
             s = table.setting
-            ms = measure_network(network.genotype, network.width,
-                                 tuple(s['input_size']), s['num_keypoints'],
-                                 table.meta['runtime'], table.meta['threads'])
-            row['measured_ms'] = ms
-            row['predicted_over_measured'] = row['cost'] / ms
+            runners[i] = network_runner(network.genotype, network.width,
+                                        tuple(s['input_size']),
+                                        s['num_keypoints'],
+                                        table.meta['runtime'],
+                                        table.meta['threads'])
+    for i, times in time_rounds(runners, FRONT_ROUNDS).items():
+        row = front[i]
+        row['measured_ms'] = float(np.median(times))
+        row['measured_ms_rounds'] = times
+        row['predicted_over_measured'] = row['cost'] / row['measured_ms']
