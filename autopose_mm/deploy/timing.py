@@ -121,6 +121,18 @@ def time_runner(run: Callable[[], None],
     return float(np.median(times)) * 1e3
 
 
+def fastest_round(times: Sequence[float]) -> float:
+    """The latency a set of interleaved rounds stands for: the fastest
+    round. On a machine shared with other work, load only ever adds time
+    (bursts that double a 1 ms network for seconds at a time), so the
+    fastest of several rounds, each the median of its calls, is the
+    network's own latency; a median of few rounds still counts a burst
+    that covers half of them."""
+    if not len(times):
+        raise ValueError('no round measured')
+    return float(min(times))
+
+
 def time_rounds(
     runners: Mapping[Hashable, Callable[[], None]],
     rounds: int,

@@ -263,7 +263,7 @@ def test_a_latency_study_measures_its_front(tmp_path, monkeypatch):
         assert row['cost'] == pytest.approx(tables.predict(network.genotype))
         assert len(row['measured_ms_rounds']) == FRONT_ROUNDS
         assert row['measured_ms'] == pytest.approx(
-            float(np.median(row['measured_ms_rounds'])))
+            min(row['measured_ms_rounds']))
         assert row['measured_ms'] > 0
         assert row['predicted_over_measured'] == pytest.approx(
             row['cost'] / row['measured_ms'])

@@ -19,12 +19,12 @@ are usually set to those of the network to deploy. The tool:
 1. measures the batch-1 latency of every block a network of the space can
    contain (each candidate operation at each width, size and stride; the
    stem, the cells' projections and sums, the decoder cells, the head) in
-   ``--rounds`` interleaved rounds, each entry the median of its rounds,
+   ``--rounds`` interleaved rounds, each entry the fastest of its rounds,
    writing the table after each measurement: run the same command again to
    resume an interrupted build;
 2. measures ``--calibrate`` random networks and ``--validate`` other ones
-   end to end, all in ``--rounds`` interleaved rounds (each the median of
-   its rounds), fits the correction ``measured = scale * block sum +
+   end to end, all in ``--rounds`` interleaved rounds (each the fastest
+   of its rounds), fits the correction ``measured = scale * block sum +
    offset`` on the first;
 3. prints the mean absolute percentage error of the plain block sum and
    of the corrected prediction on the others.
@@ -50,6 +50,7 @@ import autopose_mm  # noqa: F401
 from autopose_mm.deploy.timing import (
     RUNTIMES,
     environment,
+    fastest_round,
     make_runner,
     time_rounds,
 )
@@ -127,8 +128,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--rounds',
         type=int,
-        help='interleaved rounds: of the blocks and networks when building '
-        '(default 3), of the networks with --measure (default 5)')
+        help='interleaved rounds (default 5): of the blocks and networks '
+        'when building, of the networks with --measure')
     parser.add_argument(
         '--measure',
         nargs='+',
@@ -223,8 +224,9 @@ def measure_genotypes(table: LatencyTable,
                       rounds: int,
                       references: int = 3) -> list:
     """Print and return, per genotype file, its budget target, the
-    predicted latency, the measured one (median over ``rounds``
-    interleaved rounds, with their range) and the GMACs.
+    predicted latency, the measured one (the fastest of ``rounds``
+    interleaved rounds, as the table counts, with their range) and the
+    GMACs.
 
     The same rounds re-measure ``references`` of the table's calibration
     networks: their time now over their time when the table was built is
@@ -242,7 +244,7 @@ def measure_genotypes(table: LatencyTable,
     times = [timed[i] for i in range(len(runners))]
     if refs:
         drift = [
-            float(np.median(t)) / ref['measured_ms']
+            fastest_round(t) / ref['measured_ms']
             for t, ref in zip(times[len(files):], refs)
         ]
         print(f'drift: {len(refs)} of the table\'s calibration networks run '
@@ -258,7 +260,7 @@ def measure_genotypes(table: LatencyTable,
         layout = genotype.cells_per_scale
         budgets = genotype.extra.get('budgets', {})
         predicted = table.predict(genotype)
-        measured = float(np.median(t))
+        measured = fastest_round(t)
         gmacs = analytic_macs(genotype, layout, s['base_channels'], size,
                               s['num_keypoints']) / 1e9
         if 'latency_ms' in budgets:
@@ -308,7 +310,7 @@ def main(argv=None) -> None:
           f'{setting["base_channels"]}, {h}x{w}, {args.runtime}, '
           f'{args.threads} thread(s), {meta["device"]["cpu"]}')
     measure_table(table, blocks, out, args.repeats, Progress('block'),
-                  args.rounds or 3)
+                  args.rounds or 5)
     common = (layouts, setting['candidates'], setting['nodes'])
     networks = dict(
         calibration=random_networks(args.calibrate, args.seed, *common))
@@ -316,7 +318,7 @@ def main(argv=None) -> None:
         networks['validation'] = random_networks(args.validate, args.seed + 1,
                                                  *common)
     nets = measure_networks(table, networks, out, args.repeats,
-                            Progress('network'), args.rounds or 3)
+                            Progress('network'), args.rounds or 5)
     correction = table.fit_correction(
         [n['block_sum_ms'] for n in nets['calibration']],
         [n['measured_ms'] for n in nets['calibration']])

@@ -20,7 +20,13 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from ...deploy.timing import RUNTIMES, environment, make_runner, time_rounds
+from ...deploy.timing import (
+    RUNTIMES,
+    environment,
+    fastest_round,
+    make_runner,
+    time_rounds,
+)
 from ...models.genotype import Genotype
 from ...utils.io import atomic_write_text
 from ..space.sampling import sample_genotype
@@ -121,8 +127,8 @@ class LatencyTable:
         # random networks measured end to end, by purpose ('calibration',
         # 'validation'): layout, genotype, block sum and measured ms
         self.networks: Dict[str, List[Dict]] = dict(networks or {})
-        # every measurement of every block, by round (the entry is their
-        # median)
+        # every measurement of every block, by round (the entry is the
+        # fastest, :func:`fastest_round`)
         self.samples: Dict[str, List[float]] = {
             k: list(v)
             for k, v in (samples or {}).items()
@@ -322,10 +328,10 @@ def measure_table(table: LatencyTable,
                   rounds: int = 1) -> None:
     """Measure the blocks of ``blocks`` in ``rounds`` interleaved rounds
     (each round times every block once, the order rotating), so that a
-    block's entry, the median of its rounds, does not depend on what the
-    machine was doing at one moment. The table, with every block's
-    samples, is written to ``out_file`` after each measurement, so that an
-    interrupted run resumes where it stopped."""
+    block's entry, the fastest of its rounds (:func:`fastest_round`), does
+    not depend on what the machine was doing at one moment. The table,
+    with every block's samples, is written to ``out_file`` after each
+    measurement, so that an interrupted run resumes where it stopped."""
     samples = table.samples
     for key in table.entries:  # a table built before samples were kept
         samples.setdefault(key, [table.entries[key]])
@@ -341,7 +347,7 @@ def measure_table(table: LatencyTable,
     def record(key: str, r: int, ms: float) -> None:
         got = samples.setdefault(key, [])
         got.append(ms)
-        table.entries[key] = float(np.median(got))
+        table.entries[key] = fastest_round(got)
         table.dump(out_file)
         count[0] += 1
         if progress:
@@ -384,7 +390,7 @@ def measure_networks(table: LatencyTable,
     Args:
         table (LatencyTable): Its ``networks[purpose]`` keeps each
             network's layout, genotype, block sum, the milliseconds of
-            each round (``samples_ms``) and their median (``measured_ms``),
+            each round (``samples_ms``) and the fastest (``measured_ms``),
             written to ``out_file`` after each timing, so that a run
             resumes.
         networks (Mapping): Purpose (``'calibration'``, ``'validation'``)
@@ -426,7 +432,7 @@ def measure_networks(table: LatencyTable,
     def record_time(key, r: int, ms: float) -> None:
         record = records[key]
         record['samples_ms'].append(ms)
-        record['measured_ms'] = float(np.median(record['samples_ms']))
+        record['measured_ms'] = fastest_round(record['samples_ms'])
         table.dump(out_file)
         count[0] += 1
         if progress:

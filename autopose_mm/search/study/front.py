@@ -4,10 +4,9 @@ trials that trained fully, and the files a search writes."""
 import os.path as osp
 from typing import Dict, List, Mapping, Optional, Sequence
 
-import numpy as np
 import optuna
 
-from ...deploy.timing import time_rounds
+from ...deploy.timing import fastest_round, time_rounds
 from ...models.genotype import Genotype
 from ...utils.io import atomic_write_text, write_json
 from ..costs.blocks import network_runner
@@ -211,8 +210,8 @@ def write_front_networks(spec: StudySpec, front: List[Dict],
     ``front/<name>.py`` (the trial config building it: width, stages and
     genotype set, for ``tools/train.py``); with latency tables, measure
     the networks on the tables' runtime, all in :data:`FRONT_ROUNDS`
-    interleaved rounds, and add to each row ``measured_ms`` (the median
-    of its rounds), ``measured_ms_rounds`` and
+    interleaved rounds, and add to each row ``measured_ms`` (the fastest
+    round, as the tables count), ``measured_ms_rounds`` and
     ``predicted_over_measured``."""
     tables = {}
     for width, path in latency_tables(spec).items():
@@ -240,6 +239,6 @@ def write_front_networks(spec: StudySpec, front: List[Dict],
                                         table.meta['threads'])
     for i, times in time_rounds(runners, FRONT_ROUNDS).items():
         row = front[i]
-        row['measured_ms'] = float(np.median(times))
+        row['measured_ms'] = fastest_round(times)
         row['measured_ms_rounds'] = times
         row['predicted_over_measured'] = row['cost'] / row['measured_ms']
