@@ -396,6 +396,22 @@ def test_latency_table_counts_by_content(tmp_path):
     assert 'latency_table' not in first  # the path alone tells nothing
 
 
+def test_tpe_startup_trials_are_a_setting_of_the_study(tmp_path):
+    default = tiny_spec(tmp_path)
+    fewer = tiny_spec(tmp_path, startup_trials=4)
+    assert engine_module.make_sampler(default, 0)._n_startup_trials == 10
+    assert engine_module.make_sampler(fewer, 0)._n_startup_trials == 4
+    # the default keeps a study's record as it was; another count is a
+    # different study, and means nothing to the other samplers
+    assert 'startup_trials' not in spec_record(default, 1.0, 2)
+    assert spec_record(fewer, 1.0, 2)['startup_trials'] == 4
+    assert 'startup_trials' not in spec_record(
+        tiny_spec(tmp_path, sampler='random', startup_trials=4), 1.0, 2)
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match='startup_trials must be'):
+            tiny_spec(tmp_path, startup_trials=bad)
+
+
 def test_misspelled_metric_is_refused_before_training(tmp_path, monkeypatch,
                                                       fake_cost):
     calls = []

@@ -41,7 +41,7 @@ from ..training import check_metric, config_identity
 from .network import NetworkObjective, network_cost_function
 from .rungs import RungObjective
 from .space import genotype_params, suggest_genotype
-from .spec import StudySpec, spec_from_config
+from .spec import TPE_STARTUP_TRIALS, StudySpec, spec_from_config
 from .workers import rdb_storage
 
 # trials failing (a non-finite metric) this many times in a row stop the
@@ -66,7 +66,8 @@ def make_sampler(spec: StudySpec, worker: int) -> optuna.samplers.BaseSampler:
     if spec.sampler == 'nsga2':
         return optuna.samplers.NSGAIISampler(
             population_size=NSGA2_POPULATION, seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, n_startup_trials=10)
+    return optuna.samplers.TPESampler(
+        seed=seed, n_startup_trials=spec.startup_trials)
 
 
 def make_pruner(spec: StudySpec, max_epochs: int) -> optuna.pruners.BasePruner:
@@ -141,7 +142,16 @@ def spec_record(spec: StudySpec, target: float, max_epochs: int) -> Dict:
         tolerance=spec.tolerance,
         cost_unit=spec.cost_unit,
         seed=spec.seed,
+        **startup_record(spec),
         **network_record(spec))
+
+
+def startup_record(spec: StudySpec) -> Dict:
+    """TPE's start-up trials where the study changes them (a study with
+    the default keeps the record it had before the setting existed)."""
+    if spec.sampler != 'tpe' or spec.startup_trials == TPE_STARTUP_TRIALS:
+        return {}
+    return dict(startup_trials=spec.startup_trials)
 
 
 def network_record(spec: StudySpec) -> Dict:

@@ -15,10 +15,13 @@ from .workers import check_storage_url, masked_url, sqlite_url
 
 __all__ = [
     'StudySpec', 'spec_from_config', 'SAMPLERS', 'PRUNERS', 'SPEC_FIELDS',
-    'RUN_FIELDS'
+    'RUN_FIELDS', 'TPE_STARTUP_TRIALS'
 ]
 
 SAMPLERS = ('tpe', 'random', 'nsga2')
+# trials TPE draws at random before it models the finished ones (Optuna's
+# default)
+TPE_STARTUP_TRIALS = 10
 PRUNERS = ('halving', 'hyperband', 'none')
 
 
@@ -34,7 +37,9 @@ class StudySpec:
         name (str): The study's name in the storage.
         storage (str, optional): An Optuna storage URL; default
             ``sqlite:///<work_dir>/study.db``.
-        sampler (str): ``'tpe'`` or ``'random'``.
+        sampler (str): ``'tpe'``, ``'nsga2'`` or ``'random'``.
+        startup_trials (int): Trials TPE draws at random before it models
+            the finished ones.
         pruner (str): ``'halving'`` (asynchronous successive halving),
             ``'hyperband'`` or ``'none'`` (every trial trains fully).
         min_epochs (int): The first rung.
@@ -82,6 +87,7 @@ class StudySpec:
     name: str = 'cells'
     storage: Optional[str] = None
     sampler: str = 'tpe'
+    startup_trials: int = TPE_STARTUP_TRIALS
     pruner: str = 'halving'
     min_epochs: int = 1
     reduction_factor: int = 2
@@ -111,6 +117,10 @@ class StudySpec:
         if self.rung_signal not in SIGNALS:
             raise ValueError(f'study rung_signal {self.rung_signal!r}: use '
                              f'one of {", ".join(SIGNALS)}')
+        if isinstance(self.startup_trials, bool) or not isinstance(
+                self.startup_trials, int) or self.startup_trials < 1:
+            raise ValueError(f'study startup_trials must be a positive '
+                             f'integer, got {self.startup_trials!r}')
         if self.budget_epochs < 1:
             raise ValueError(f'study budget_epochs must be at least 1, got '
                              f'{self.budget_epochs}')

@@ -71,11 +71,15 @@ class NetworkComparison(SearchComparison):
             and ``random``.
         searches_only (bool): Compare the searches' own fronts (short
             training, the search's test set) and train nothing more.
+        startup_trials (int, optional): TPE's start-up trials in the
+            searches other than random search (the config's otherwise);
+            those searches are then named ``<method>-startup<N>-<seed>``.
     """
     costs: Optional[Sequence[float]]
     final_dir: Optional[str]
     methods: Sequence[str] = METHODS
     searches_only: bool = False
+    startup_trials: Optional[int] = None
 
 
 def network_method_spec(plan: NetworkComparison, method: str, seed: int):
@@ -91,6 +95,10 @@ def network_method_spec(plan: NetworkComparison, method: str, seed: int):
         overrides.update(sampler='random', pruner='none')
     elif method != 'study':
         overrides.update(sampler=method)
+    if method != 'random' and plan.startup_trials is not None:
+        overrides.update(
+            startup_trials=plan.startup_trials,
+            name=f'{method}-startup{plan.startup_trials}-{seed}')
     spec = spec_from_config(plan.config,
                             osp.join(plan.work_dir, f'{method}_{seed}'),
                             **overrides)

@@ -11,6 +11,7 @@ from search_eval.networks import (
     NetworkComparison,
     compare_networks,
     fixed_costs,
+    network_method_spec,
     picks_at_costs,
     reference_networks,
 )
@@ -87,3 +88,16 @@ def test_references_are_the_published_layouts_at_the_widest_width_under():
 def test_the_judged_comparison_needs_the_study_and_random_search():
     with pytest.raises(ValueError, match='compare other samplers with'):
         compare_networks(plan(methods=('nsga2', 'random')))
+
+
+def test_startup_trials_change_the_model_based_searches_only(tmp_path):
+    fewer = plan(work_dir=str(tmp_path), startup_trials=4)
+    study = network_method_spec(fewer, 'study', 1)
+    assert study.startup_trials == 4 and study.name == 'study-startup4-1'
+    nsga2 = network_method_spec(fewer, 'nsga2', 1)
+    assert nsga2.name == 'nsga2-startup4-1'
+    # random search stays the search it was, so that its runs are reused
+    default = network_method_spec(plan(work_dir=str(tmp_path)), 'random', 1)
+    random = network_method_spec(fewer, 'random', 1)
+    assert random.name == default.name == 'random-1'
+    assert random.startup_trials == default.startup_trials == 10

@@ -4,7 +4,7 @@
         [--profile cpu|test] [--config CFG] [--final-config CFG]
         [--seeds S] [--first-seed F] [--budget-epochs E] [--train-seeds T]
         [--costs C1 C2 C3] [--workers W] [--final-dir DIR] [--work-dir DIR]
-        [--methods M ...] [--searches-only]
+        [--methods M ...] [--searches-only] [--startup-trials N]
 
 For each of S seeds it runs two whole-network searches over the study
 config's space and cost range with the same training epochs: the study
@@ -27,7 +27,9 @@ replication given the same ``--final-dir`` reuses the references.
 searches' own fronts instead (the hypervolume of each search's front of
 short trainings), training nothing beyond the searches; given the storage
 of an earlier run (``--storage sqlite:///<its work dir>/studies.db``), the
-searches it already ran are reused.
+searches it already ran are reused. ``--startup-trials N`` gives the
+searches other than random search N start-up trials of TPE (searches of
+their own, beside those of the config's setting).
 """
 import argparse
 import os.path as osp
@@ -76,6 +78,11 @@ def parse_args() -> argparse.Namespace:
         '--searches-only',
         action='store_true',
         help='compare the searches\' own fronts; train no pick')
+    parser.add_argument(
+        '--startup-trials',
+        type=int,
+        help='TPE\'s start-up trials in the searches other than random '
+        'search (default: the config\'s)')
     parser.add_argument(
         '--final-dir',
         help='where the full trainings are kept (default WORK_DIR/final)')
