@@ -229,23 +229,10 @@ def test_a_latency_study_measures_its_front(tmp_path, monkeypatch):
     table the tool built for its space: the front's networks are measured
     on the table's runtime in interleaved rounds, beside the prediction."""
     table = str(tmp_path / 'table.json')
-    run_tool(
-        'analysis/latency_table.py',
-        '--config',
-        TINY_LATENCY_STUDY,
-        '--runtime',
-        'eager',
-        '--repeats',
-        '2',
-        '--rounds',
-        '1',
-        '--calibrate',
-        '2',
-        '--validate',
-        '0',
-        '--out',
-        table,
-        cwd=REPO)
+    args = ('--config', TINY_LATENCY_STUDY, '--runtime', 'eager', '--repeats',
+            '2', '--rounds', '1', '--calibrate', '2', '--validate', '0',
+            '--out', table)
+    run_tool('analysis/latency_table.py', *args, cwd=REPO)
     monkeypatch.setattr(rungs_module, 'train_rungs', fake_rungs)
     spec = spec_from_config(
         TINY_LATENCY_STUDY,
