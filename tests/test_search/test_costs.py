@@ -16,6 +16,7 @@ from autopose_mm.deploy.timing import environment, make_runner, time_runner
 from autopose_mm.models import OPERATION_NAMES, Genotype, load_genotype
 from autopose_mm.search.costs import (
     CALL_BLOCK,
+    ENTRY,
     TABLE_FORMAT,
     GMACsBudget,
     LatencyBudget,
@@ -49,7 +50,10 @@ SETTING = dict(
 
 def _table(entries=None, correction=None) -> LatencyTable:
     meta = dict(
-        format=TABLE_FORMAT, **environment('eager', 1), setting=SETTING)
+        format=TABLE_FORMAT,
+        entry=ENTRY,
+        **environment('eager', 1),
+        setting=SETTING)
     return LatencyTable(copy.deepcopy(meta), entries, correction)
 
 
@@ -171,6 +175,14 @@ def test_table_round_trip_resume_and_checks(tmp_path):
     message = str(record[0].message)
     assert 'Some Phone SoC' in message and "'0.0.1'" in message
     assert 'tools/analysis/latency_table.py' in message
+    # a table that counted the median of its rounds, as tables once did
+    data = json.load(open(out))
+    del data['meta']['entry']
+    old = str(tmp_path / 'median.json')
+    json.dump(data, open(old, 'w'))
+    with pytest.warns(UserWarning, match='median of its rounds') as record:
+        LatencyTable.load(old)
+    assert 'latency_table.py' in str(record[0].message)
     with pytest.raises(TableMismatch, match='device.cpu'):
         LatencyTable.load(other, check='error')
     # another format, a broken file, no file

@@ -56,6 +56,7 @@ from autopose_mm.deploy.timing import (
 )
 from autopose_mm.models import OPERATION_NAMES, Genotype, load_genotype
 from autopose_mm.search.costs import (
+    ENTRY,
     TABLE_FORMAT,
     LatencyTable,
     analytic_macs,
@@ -209,7 +210,8 @@ def open_table(out: str, meta: dict) -> LatencyTable:
     table = LatencyTable.load(out, check='ignore')
     same = all(
         table.meta.get(k) == meta[k]
-        for k in ('runtime', 'threads', 'setting', 'device', 'versions'))
+        for k in ('entry', 'runtime', 'threads', 'setting', 'device',
+                  'versions'))
     if not same:
         raise SystemExit(
             f'{out} holds a table of other settings, device or versions; '
@@ -300,6 +302,7 @@ def main(argv=None) -> None:
         f'{args.runtime}_c{setting["base_channels"]}_{h}x{w}.json')
     meta = dict(
         format=TABLE_FORMAT,
+        entry=ENTRY,
         **environment(args.runtime, args.threads),
         setting=setting)
     table = open_table(out, meta)

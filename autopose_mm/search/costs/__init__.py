@@ -13,6 +13,7 @@ from .budgets import Budget, GMACsBudget, LatencyBudget
 from .config import config_gmacs, config_latency, config_layout
 from .macs import analytic_macs
 from .table import (
+    ENTRY,
     TABLE_FORMAT,
     LatencyTable,
     TableMismatch,
@@ -28,6 +29,7 @@ __all__ = [
     'CALL_BLOCK', 'Block', 'build_block', 'build_network', 'network_blocks',
     'network_runner', 'space_blocks', 'Budget', 'GMACsBudget', 'LatencyBudget',
     'config_gmacs', 'config_latency', 'config_layout', 'analytic_macs',
-    'TABLE_FORMAT', 'LatencyTable', 'TableMismatch', 'check_table_fields',
-    'mape', 'measure_networks', 'measure_table', 'random_networks', 'validate'
+    'ENTRY', 'TABLE_FORMAT', 'LatencyTable', 'TableMismatch',
+    'check_table_fields', 'mape', 'measure_networks', 'measure_table',
+    'random_networks', 'validate'
 ]

@@ -44,6 +44,9 @@ DEVICE_FIELDS = ('cpu', 'machine', 'system')
 VERSION_FIELDS = ('torch', 'onnxruntime', 'openvino', 'nncf')
 
 MAX_OFFSET_MS = 1e4  # a correction offset beyond 10 s is not a fit
+# how a table counts what it measured in several rounds (``meta.entry``);
+# tables without it counted the median of the rounds
+ENTRY = 'fastest round'
 
 
 def check_table_fields(path: str, meta: Dict,
@@ -94,9 +97,10 @@ class LatencyTable:
     """A latency lookup table of one device, runtime and network setting.
 
     Args:
-        meta (dict): ``format``, ``runtime``, ``threads``, ``device``,
-            ``versions`` and ``setting`` (``base_channels``, ``input_size``,
-            ``num_keypoints``, ``nodes``, ``candidates``, ``layouts``).
+        meta (dict): ``format``, ``entry`` (:data:`ENTRY`), ``runtime``,
+            ``threads``, ``device``, ``versions`` and ``setting``
+            (``base_channels``, ``input_size``, ``num_keypoints``,
+            ``nodes``, ``candidates``, ``layouts``).
         entries (dict): Milliseconds by block key.
         correction (dict, optional): ``scale`` and ``offset_ms`` of the
             fitted end-to-end correction (``applied: false`` when it
@@ -196,6 +200,14 @@ class LatencyTable:
                     data.get('validation'), path, data.get('networks'),
                     data.get('samples'))
         table.check_environment(check)
+        if check != 'ignore' and meta.get('entry') != ENTRY:
+            warnings.warn(
+                f'latency table {path} counts each block and network by the '
+                f'median of its rounds, not by the fastest round as a '
+                f'study\'s front and latency_table.py --measure do, so it '
+                f'predicts a few percent high against them. Rebuild it with '
+                f'tools/analysis/latency_table.py',
+                stacklevel=2)
         return table
 
     def mismatches(self) -> List[str]:
