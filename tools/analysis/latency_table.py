@@ -63,7 +63,6 @@ from autopose_mm.search.costs import (
     build_network,
     measure_networks,
     measure_table,
-    network_runner,
     random_networks,
     space_blocks,
     validate,
@@ -238,8 +237,7 @@ def measure_genotypes(table: LatencyTable,
     genotypes = [load_genotype(path) for path in files]
     refs = table.networks.get('calibration', [])[:references]
     runners = [
-        network_runner(g, s['base_channels'], size, s['num_keypoints'],
-                       table.meta['runtime'], table.meta['threads'])
+        table.runner(g)
         for g in genotypes + [Genotype.from_dict(r['genotype']) for r in refs]
     ]
     timed = time_rounds(dict(enumerate(runners)), rounds, repeats)

@@ -253,6 +253,15 @@ class LatencyTable:
         return network_blocks(genotype, layout, s['base_channels'],
                               tuple(s['input_size']), s['num_keypoints'])
 
+    def runner(self, genotype: Genotype) -> Callable[[], None]:
+        """A function running the stage-1 network of ``genotype`` (its
+        layout) once at the table's width and input size on the table's
+        runtime and threads, as the table's own networks were timed."""
+        s = self.setting
+        return network_runner(genotype, s['base_channels'],
+                              tuple(s['input_size']), s['num_keypoints'],
+                              self.meta['runtime'], self.meta['threads'])
+
     def plain_sum(self,
                   genotype: Genotype,
                   layout: Optional[Sequence[int]] = None) -> float:
@@ -415,7 +424,6 @@ def measure_networks(table: LatencyTable,
     Returns:
         dict: Purpose -> the records of its networks.
     """
-    s = table.setting
     runners, records = {}, {}
     for purpose, genotypes in networks.items():
         done = table.networks.setdefault(purpose, [])
@@ -432,12 +440,7 @@ def measure_networks(table: LatencyTable,
                                         if 'measured_ms' in record else [])
             records[purpose, i] = record
             if len(record['samples_ms']) < rounds:
-                runners[purpose,
-                        i] = network_runner(genotype, s['base_channels'],
-                                            tuple(s['input_size']),
-                                            s['num_keypoints'],
-                                            table.meta['runtime'],
-                                            table.meta['threads'])
+                runners[purpose, i] = table.runner(genotype)
     total = sum(rounds - len(records[k]['samples_ms']) for k in runners)
     count = [0]
 

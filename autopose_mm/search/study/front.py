@@ -9,7 +9,6 @@ import optuna
 from ...deploy.timing import fastest_round, time_rounds
 from ...models.genotype import Genotype
 from ...utils.io import atomic_write_text, write_json
-from ..costs.blocks import network_runner
 from ..costs.table import LatencyTable
 from ..networks import Network, apply_network
 from ..plots import draw_fronts
@@ -230,13 +229,8 @@ def write_front_networks(spec: StudySpec, front: List[Dict],
             osp.join(out_dir, row['files']['config']),
             apply_network(cfg, network).pretty_text)
         table = tables.get(network.width)
-        if table is not None:
-            s = table.setting
-            runners[i] = network_runner(network.genotype, network.width,
-                                        tuple(s['input_size']),
-                                        s['num_keypoints'],
-                                        table.meta['runtime'],
-                                        table.meta['threads'])
+        if table is not None:  # its width is the network's
+            runners[i] = table.runner(network.genotype)
     for i, times in time_rounds(runners, FRONT_ROUNDS).items():
         row = front[i]
         row['measured_ms'] = fastest_round(times)
