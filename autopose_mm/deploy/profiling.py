@@ -57,6 +57,18 @@ def profile_openvino(model_file: str,
     return {op: us / runs / 1e3 for op, us in totals.items() if us > 0}
 
 
+MAC_OPS = ('conv', 'matmul', 'fullyconnected', 'gemm')
+
+
+def mac_kernel_ms(op_ms: Dict[str, float]) -> float:
+    """The kernel milliseconds of the operator types that compute the
+    multiply-adds a network's GMACs count: convolutions (fused or not,
+    grouped or not) and matrix products (``MatMul``, ``Gemm``, OpenVINO's
+    ``FullyConnected`` variants), by the operator type's name."""
+    return sum(ms for op, ms in op_ms.items()
+               if any(key in op.lower() for key in MAC_OPS))
+
+
 def conv_share(op_ms: Dict[str, float]) -> float:
     """The fraction of the kernel time spent in convolutions (every
     operator type whose name contains ``Conv``)."""

@@ -5,7 +5,7 @@ import re
 import pytest
 from conftest import REPO, run_tool
 
-from autopose_mm.deploy.profiling import conv_share
+from autopose_mm.deploy.profiling import conv_share, mac_kernel_ms
 
 ROWS = [
     'AutoPose-L12-C32', 'HRNet-W32', 'Cell-search supernet L12-C32 K=4',
@@ -134,6 +134,10 @@ def test_latency_rows_at_a_tiny_size(tmp_path):
         for ops in r['profile'].values():
             assert all(ms >= 0 for ms in ops.values())
             assert 0 < conv_share(ops) <= 1, (r['name'], ops)
+        # the multiply-add kernels' rate: the row's GMACs over their time
+        for backend, ops in r['profile'].items():
+            assert r['mac_gmacs_per_s'][backend] == pytest.approx(
+                r['gmacs'] / mac_kernel_ms(ops) * 1e3)
     for backend in ('onnxruntime', 'openvino'):
         vs = rows['HRNet-W32']['vs'][backend]
         assert vs['HRNet-W32']['ratio'] == pytest.approx(1.)
@@ -156,8 +160,9 @@ def test_latency_rows_at_a_tiny_size(tmp_path):
     assert l12['gmacs'] == pytest.approx(1.04 / 12, rel=0.05)
     assert 'RTMPose line on ONNX Runtime:' in proc.stdout
     assert 'RTMPose line on OpenVINO:' in proc.stdout
-    assert re.search(r'\| AutoPose-L12-C32 \| OpenVINO \| [\d.]+ \| \d+% \|',
-                     proc.stdout)
+    assert re.search(
+        r'\| AutoPose-L12-C32 \| OpenVINO \| [\d.]+ \| \d+% \| \d+ \|',
+        proc.stdout)
     assert re.search(
         r'AutoPose-L12-C32: [\d.]+ ms, the line predicts -?[\d.]+ ms',
         proc.stdout)

@@ -39,7 +39,8 @@ the ``-plain`` backends run the graph as PyTorch exports it, to show what
 the passes gain), the ratios to HRNet-W32 and RTMPose-s on every exported
 runtime, and where each AutoPose row lies against the latency per GMAC
 line through the RTMPose rows on each. ``--profile`` adds, per row and
-exported runtime, the share of kernel time in convolutions and the
+exported runtime, the share of kernel time in convolutions, the GMACs
+per second its convolution and matrix product kernels achieve, and the
 largest other operator types (ONNX Runtime's profiler, OpenVINO's
 per-layer counters). ``openvino-int8`` runs the exported network
 quantized to int8 by ``autopose_mm.deploy.quantize`` (NNCF), every row
@@ -718,22 +719,28 @@ def print_line_check(rows: List[Dict], backend: str) -> None:
 
 
 def print_profiles(rows: List[Dict]) -> None:
-    """Per row and exported runtime: kernel ms, the share in convolutions
-    and the four largest other operator types."""
-    from autopose_mm.deploy.profiling import conv_share
+    """Per row and exported runtime: kernel ms, the share in convolutions,
+    the rate of the multiply-add kernels (the row's GMACs over their kernel
+    time, stored as ``mac_gmacs_per_s``) and the four largest other
+    operator types."""
+    from autopose_mm.deploy.profiling import conv_share, mac_kernel_ms
     print('\nkernel time per forward (profiled runs, after the rounds): '
-          'share in convolutions and the largest other operators\n')
-    print('| model | runtime | kernel ms | convolutions | largest others |')
-    print('|---|---|---|---|---|')
+          'share in convolutions, GMACs per second of the convolution and '
+          'matrix product kernels, and the largest other operators\n')
+    print('| model | runtime | kernel ms | convolutions | GMAC/s in '
+          'multiply-add kernels | largest others |')
+    print('|---|---|---|---|---|---|')
     for r in rows:
         for backend, ops in r.get('profile', {}).items():
             total = sum(ops.values())
+            rate = r['gmacs'] / (mac_kernel_ms(ops) / 1e3)
+            r.setdefault('mac_gmacs_per_s', {})[backend] = rate
             others = sorted(
                 ((ms, op)
                  for op, ms in ops.items() if 'conv' not in op.lower()),
                 reverse=True)[:4]
             print(f'| {r["name"]} | {BACKEND_NAMES[backend]} | {total:.1f} '
-                  f'| {conv_share(ops):.0%} | ' +
+                  f'| {conv_share(ops):.0%} | {rate:.0f} | ' +
                   ', '.join(f'{op} {ms / total:.0%}'
                             for ms, op in others) + ' |')
 
