@@ -25,6 +25,7 @@ from autopose_mm.search.networks import (
 from autopose_mm.search.study import network as network_module
 from autopose_mm.search.study import open_study, run_worker, spec_from_config
 from autopose_mm.search.study import rungs as rungs_module
+from autopose_mm.search.study.engine import spec_record
 from autopose_mm.search.study.front import (
     FRONT_ROUNDS,
     trial_rows,
@@ -226,25 +227,41 @@ def test_latency_tables_must_cover_the_space(tmp_path):
 
 def test_a_latency_study_measures_its_front(tmp_path, monkeypatch):
     """A whole-network study over a latency range, its cost predicted by a
-    table the tool built for its space: the front's networks are measured
-    on the table's runtime in interleaved rounds, beside the prediction."""
+    table the tool built for its space at the deployed input size (96x72,
+    the trials train at 64x48): the front's networks are measured on the
+    table's runtime in interleaved rounds, beside the prediction."""
     table = str(tmp_path / 'table.json')
     args = ('--config', TINY_LATENCY_STUDY, '--runtime', 'eager', '--repeats',
             '2', '--rounds', '1', '--calibrate', '2', '--validate', '0',
-            '--out', table)
+            '--input-size', '96', '72', '--out', table)
     run_tool('analysis/latency_table.py', *args, cwd=REPO)
     monkeypatch.setattr(rungs_module, 'train_rungs', fake_rungs)
+    # the table's input size is not the trial network's: refused, naming
+    # the setting that says the study is deployed at it
+    spec = spec_from_config(
+        TINY_LATENCY_STUDY,
+        str(tmp_path / 'refused'),
+        budget_epochs=8,
+        latency_table={8: table})
+    with pytest.raises(ValueError, match=r'study\.deploy_input_size'):
+        run_worker(spec)
+    # a study without the setting keeps the record it had before it existed
+    assert 'deploy_input_size' not in spec_record(spec, None, 2)
     spec = spec_from_config(
         TINY_LATENCY_STUDY,
         str(tmp_path / 'study'),
         budget_epochs=8,
-        latency_table={8: table})
+        latency_table={8: table},
+        deploy_input_size=(96, 72))
     run_worker(spec)
     write_search(spec)
     with open(osp.join(spec.work_dir, 'pareto.json')) as f:
-        front = json.load(f)['front']
+        report = json.load(f)
+    front = report['front']
     assert front
+    assert report['studies'][0]['spec']['deploy_input_size'] == [96, 72]
     tables = LatencyTable.load(table)
+    assert tables.setting['input_size'] == [96, 72]
     for row in front:
         network = Network.from_dict(row['network'])
         assert row['cost'] == pytest.approx(tables.predict(network.genotype))
@@ -254,6 +271,19 @@ def test_a_latency_study_measures_its_front(tmp_path, monkeypatch):
         assert row['measured_ms'] > 0
         assert row['predicted_over_measured'] == pytest.approx(
             row['cost'] / row['measured_ms'])
+
+
+def test_the_deployed_input_size_is_checked():
+    for bad in ([256], [256, 0], '256x192', [256.0, 192], [True, 192]):
+        with pytest.raises(ValueError, match=r'deploy_input_size must be'):
+            spec_from_config(
+                TINY_LATENCY_STUDY,
+                'unused',
+                latency_table={8: 'table.json'},
+                deploy_input_size=bad)
+    with pytest.raises(ValueError, match=r'give study\.latency_table'):
+        spec_from_config(
+            TINY_LATENCY_STUDY, 'unused', deploy_input_size=[256, 192])
 
 
 def test_a_whole_network_training_has_its_own_identity():

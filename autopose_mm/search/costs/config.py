@@ -43,9 +43,21 @@ def config_gmacs(cfg) -> Callable[..., float]:
     return cost
 
 
-def config_latency(cfg, table_path: str) -> Callable[..., float]:
+def config_latency(
+        cfg,
+        table_path: str,
+        input_size: Optional[Sequence[int]] = None) -> Callable[..., float]:
     """``cost(genotype, layout=None)``: the latency (ms) that the table at
     ``table_path`` predicts for the config's network.
+
+    Args:
+        cfg (Config): The training config of the network.
+        table_path (str): The latency table's JSON file.
+        input_size (Sequence[int], optional): ``(H, W)`` the network is
+            deployed at, when not the config's (``codec.input_size``).
+
+    Returns:
+        Callable: ``cost(genotype, layout=None)`` in ms.
 
     Raises:
         ValueError: When the table was measured for another width, input
@@ -53,7 +65,10 @@ def config_latency(cfg, table_path: str) -> Callable[..., float]:
     """
     table = LatencyTable.load(table_path)
     s = table.setting
-    w, h = cfg.codec['input_size']
+    if input_size is None:
+        w, h = cfg.codec['input_size']
+    else:
+        h, w = input_size
     bb = cfg.model.backbone
     width = AutoPoseNet.resolve_arch(
         bb.get('arch'), bb.get('num_cells'), bb.get('base_channels'),
@@ -69,7 +84,10 @@ def config_latency(cfg, table_path: str) -> Callable[..., float]:
             f'latency table {table_path} was measured for '
             f'{ {k: have[k] for k in differ} }, the config\'s network has '
             f'{ {k: mine[k] for k in differ} }; build a table for it with '
-            f'tools/analysis/latency_table.py')
+            f'tools/analysis/latency_table.py' +
+            (' (a study deployed at the table\'s input size says so with '
+             'study.deploy_input_size=[H, W])'
+             if differ == ['input_size'] and input_size is None else ''))
     default_layout = config_layout(cfg)
 
     def cost(genotype: Genotype,

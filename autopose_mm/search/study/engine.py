@@ -88,7 +88,7 @@ def cost_function(spec: StudySpec, cfg: Config) -> Callable:
     """The study's cost of a genotype: predicted latency (ms) with a
     latency table, else analytic GMACs of the trial network."""
     if spec.latency_table:
-        return config_latency(cfg, spec.latency_table)
+        return config_latency(cfg, spec.latency_table, spec.deploy_input_size)
     return config_gmacs(cfg)
 
 
@@ -143,6 +143,7 @@ def spec_record(spec: StudySpec, target: float, max_epochs: int) -> Dict:
         cost_unit=spec.cost_unit,
         seed=spec.seed,
         **startup_record(spec),
+        **deploy_record(spec),
         **network_record(spec))
 
 
@@ -152,6 +153,14 @@ def startup_record(spec: StudySpec) -> Dict:
     if spec.sampler != 'tpe' or spec.startup_trials == TPE_STARTUP_TRIALS:
         return {}
     return dict(startup_trials=spec.startup_trials)
+
+
+def deploy_record(spec: StudySpec) -> Dict:
+    """The deployed input size where the study sets one (a study without
+    it keeps the record it had before the setting existed)."""
+    if spec.deploy_input_size is None:
+        return {}
+    return dict(deploy_input_size=list(spec.deploy_input_size))
 
 
 def network_record(spec: StudySpec) -> Dict:

@@ -100,6 +100,15 @@ def latency_tables(spec) -> Dict[int, str]:
     return {None: str(table)}
 
 
+def deploy_option(spec) -> str:
+    """The ``latency_table.py`` option that builds a table at the study's
+    deployed input size (empty without one)."""
+    if spec.deploy_input_size is None:
+        return ''
+    h, w = spec.deploy_input_size
+    return f' --input-size {h} {w}'
+
+
 def network_cost_function(spec, space: NetworkSpace,
                           cfg: Config) -> Callable[[Network], float]:
     """``cost(network)``: the latency (ms) the study's latency table for
@@ -142,7 +151,7 @@ def network_cost_function(spec, space: NetworkSpace,
         probe_cfg.model.backbone.update(
             num_cells=sum(probe.layout),
             reduction_indices=cells_to_reductions(probe.layout))
-        costs[width] = config_latency(probe_cfg, path)
+        costs[width] = config_latency(probe_cfg, path, spec.deploy_input_size)
         for layout in space.layouts():
             try:
                 costs[width](published, layout)
@@ -152,7 +161,7 @@ def network_cost_function(spec, space: NetworkSpace,
                     f'the layout {list(layout)} of study.space at C={width};'
                     f' build it from this config: tools/analysis/'
                     f'latency_table.py --config {spec.config} --channels '
-                    f'{width}') from None
+                    f'{width}{deploy_option(spec)}') from None
 
     def cost(network: Network) -> float:
         return costs[network.width](network.genotype, network.layout)

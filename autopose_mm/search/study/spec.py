@@ -59,6 +59,11 @@ class StudySpec:
             network (``tools/analysis/latency_table.py``), or for a
             whole-network study one per width (``{width: path}``); the
             cost is then its predicted latency, else analytic GMACs.
+        deploy_input_size (Sequence[int], optional): ``[H, W]``, the
+            input size the latency tables were measured at when it is
+            not the trial network's: the study trains at the config's
+            size and predicts (and measures its front's) latency at the
+            deployed one (``latency_table.py --input-size H W``).
         seed (int): Seed of the samplers and the trials' trainings.
         metric (str, optional): Metric key (COCO AP, else PCKh, else PCK).
         enqueue (Sequence[str]): Genotype files (or ``'published'``) each
@@ -96,6 +101,7 @@ class StudySpec:
     targets: Sequence[float] = ()
     tolerance: float = 0.1
     latency_table: Optional[Union[str, Dict]] = None
+    deploy_input_size: Optional[Sequence[int]] = None
     seed: int = 0
     metric: Optional[str] = None
     enqueue: Sequence[str] = ()
@@ -136,6 +142,8 @@ class StudySpec:
                 f'and below grace ({self.grace} s)')
         if self.storage is not None:
             check_storage_url(self.storage, '--storage (study.storage)')
+        if self.deploy_input_size is not None:
+            self._check_deploy_input_size()
         self.targets = tuple(float(t) for t in self.targets)
         self.enqueue = tuple(self.enqueue)
         self.cost_range = tuple(float(c) for c in self.cost_range)
@@ -145,6 +153,23 @@ class StudySpec:
             raise ValueError('study.cost_range is for a whole-network study: '
                              'give study.space as well, or study.targets '
                              'for a cells-only study')
+
+    def _check_deploy_input_size(self) -> None:
+        size = self.deploy_input_size
+        if isinstance(size, (str, bytes)) or not isinstance(
+                size, Sequence) or len(size) != 2 or any(
+                    isinstance(v, bool) or not isinstance(v, int) or v < 1
+                    for v in size):
+            raise ValueError(
+                f'study.deploy_input_size must be [H, W] (two positive '
+                f'integers, as latency_table.py --input-size H W), got '
+                f'{size!r}')
+        if not self.latency_table:
+            raise ValueError(
+                'study.deploy_input_size is the input size of the latency '
+                'tables: give study.latency_table as well (built with '
+                'tools/analysis/latency_table.py --input-size H W)')
+        self.deploy_input_size = [int(v) for v in size]
 
     def _check_network_study(self) -> None:
         self.space = NetworkSpace.from_dict(self.space).to_dict()
