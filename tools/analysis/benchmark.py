@@ -733,14 +733,18 @@ def print_profiles(rows: List[Dict]) -> None:
     for r in rows:
         for backend, ops in r.get('profile', {}).items():
             total = sum(ops.values())
-            rate = r['gmacs'] / (mac_kernel_ms(ops) / 1e3)
-            r.setdefault('mac_gmacs_per_s', {})[backend] = rate
+            mac_ms = mac_kernel_ms(ops)
+            rate = '-'  # no convolution or matrix product ran
+            if mac_ms:
+                gmacs_per_s = r['gmacs'] / (mac_ms / 1e3)
+                r.setdefault('mac_gmacs_per_s', {})[backend] = gmacs_per_s
+                rate = f'{gmacs_per_s:.0f}'
             others = sorted(
                 ((ms, op)
                  for op, ms in ops.items() if 'conv' not in op.lower()),
                 reverse=True)[:4]
             print(f'| {r["name"]} | {BACKEND_NAMES[backend]} | {total:.1f} '
-                  f'| {conv_share(ops):.0%} | {rate:.0f} | ' +
+                  f'| {conv_share(ops):.0%} | {rate} | ' +
                   ', '.join(f'{op} {ms / total:.0%}'
                             for ms, op in others) + ' |')
 
