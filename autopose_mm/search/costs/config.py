@@ -69,12 +69,8 @@ def config_latency(
         w, h = cfg.codec['input_size']
     else:
         h, w = input_size
-    bb = cfg.model.backbone
-    width = AutoPoseNet.resolve_arch(
-        bb.get('arch'), bb.get('num_cells'), bb.get('base_channels'),
-        bb.get('reduction_indices'))['base_channels']
     mine = dict(
-        base_channels=width,
+        base_channels=config_width(cfg),
         input_size=[h, w],
         num_keypoints=cfg.model.head.out_channels)
     have = dict(s, input_size=list(s['input_size']))
